@@ -1,0 +1,135 @@
+# emse: kernel-bypass DTLS terminator for 3GPP e2m security.
+#   make deps   (root) Debian packages + wolfSSL 5.7.2 built from Debian 13's source package
+#   make        everything, -Wall -Wextra -Werror
+#   make test   unit tests, the same under ASan+UBSan, fuzz smoke runs, end-to-end tests
+#   make run    emse on a TAP port with the reference EMKS, see README
+
+SHELL := /bin/bash
+CC := gcc
+BUILD := build
+
+# ---- wolfSSL: one prefix per (version, flags), outside the clone -------------------------------
+WOLFSSL_VERSION := 5.7.2-0.1+deb13u2
+WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-crypttests \
+  --disable-benchmark --enable-dtls --enable-dtls13 --enable-dtlscid --enable-psk --enable-aesccm \
+  --enable-aesni --enable-intelasm --enable-sp --enable-sp-asm --enable-curve25519 \
+  --enable-sessionexport --enable-opensslextra --disable-hashdrbg
+# WOLFSSL_STATIC_PSK: the plain PSK suites have no configure switch.
+# CUSTOM_RAND_GENERATE_BLOCK: wolfSSL draws from our per-worker CSPRNG (crypto/rng.c) instead of
+# opening /dev/urandom per object; it also makes pcap replays deterministic under a seed.
+WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block
+WOLFSSL_KEY := $(shell printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)' | sha256sum | cut -c1-12)
+WOLFSSL_CACHE ?= /var/cache/emse
+WOLFSSL_PREFIX ?= $(WOLFSSL_CACHE)/wolfssl-5.7.2-$(WOLFSSL_KEY)
+
+DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
+DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
+
+CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(WOLFSSL_PREFIX)/include $(DPDK_CFLAGS)
+CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
+SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+LDLIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a $(DPDK_LIBS) -lcurl -lnghttp2 -levent -levent_openssl \
+  -lsqlite3 -lpcap -lssl -lcrypto -lpthread -lm
+
+# ---- components: each directory is one static archive --------------------------------------------
+# A program's main lives in its own file (listed below) and is left out of the archives.
+MAINS := dataplane/main.c tools/e2m_keytool.c control/emks/main.c control/hss/main.c \
+  bench/crypto_bench.c bench/gen/main.c
+COMPONENTS := crypto dataplane control emks bench
+SRC_crypto := $(wildcard crypto/*.c)
+SRC_dataplane := $(filter-out $(MAINS),$(wildcard dataplane/*.c))
+SRC_control := $(filter-out $(MAINS),$(wildcard control/*.c))
+SRC_emks := $(filter-out $(MAINS),$(wildcard control/emks/*.c control/hss/*.c))
+SRC_bench := $(filter-out $(MAINS),$(wildcard bench/gen/*.c))
+
+# Link order: a component lists itself, then what it uses.
+USES_crypto := crypto
+USES_control := control crypto
+USES_emks := emks crypto
+USES_dataplane := dataplane control crypto
+USES_bench := bench dataplane control crypto
+
+# program = main source : components
+PROGRAMS := emse:dataplane/main.c:dataplane \
+  e2m-keytool:tools/e2m_keytool.c:crypto \
+  emks:control/emks/main.c:emks \
+  emks-hss:control/hss/main.c:emks \
+  crypto-bench:bench/crypto_bench.c:crypto \
+  emse-bench:bench/gen/main.c:bench
+
+# Only programs whose main exists yet are built, so the tree builds while it grows.
+prog_name = $(word 1,$(subst :, ,$(1)))
+prog_main = $(word 2,$(subst :, ,$(1)))
+prog_comp = $(word 3,$(subst :, ,$(1)))
+LIVE_PROGRAMS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_main,$(p))),$(p)))
+
+# Tests mirror the tree: tests/<component>/test_*.c, one binary each, linked with the component.
+TEST_SRCS := $(wildcard tests/crypto/test_*.c tests/dataplane/test_*.c tests/control/test_*.c tests/emks/test_*.c tests/bench/test_*.c)
+test_comp = $(word 2,$(subst /, ,$(1)))
+
+all: $(foreach p,$(LIVE_PROGRAMS),$(BUILD)/$(call prog_name,$(p))) \
+     $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS)) \
+     $(patsubst %.c,$(BUILD)/asan/%,$(TEST_SRCS))
+
+# ---- rules for one flavour (plain in build/, sanitized in build/asan/) --------------------------
+# $(1) = output dir, $(2) = extra flags
+define FLAVOUR
+$(1)/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
+	@mkdir -p $$(@D)
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
+
+$(foreach c,$(COMPONENTS),
+$(1)/lib$(c).a: $$(patsubst %.c,$(1)/obj/%.o,$$(SRC_$(c)))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+)
+
+$(1)/tests/%: $(1)/obj/tests/%.o $$(foreach c,$$(USES_$$(call test_comp,tests/$$*)),$(1)/lib$$(c).a)
+	@mkdir -p $$(@D)
+	$$(CC) $(2) -o $$@ $$^ -lcmocka $$(LDLIBS)
+endef
+$(eval $(call FLAVOUR,$(BUILD),))
+$(eval $(call FLAVOUR,$(BUILD)/asan,$(SANFLAGS)))
+
+define PROGRAM
+$(BUILD)/$(call prog_name,$(1)): $(BUILD)/obj/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(foreach c,$(USES_$(call prog_comp,$(1))),$(BUILD)/lib$(c).a)
+	$$(CC) -o $$@ $$^ $$(LDLIBS)
+endef
+$(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p))))
+
+$(WOLFSSL_PREFIX)/.emse-built:
+	@echo "wolfSSL is not built in $(WOLFSSL_PREFIX): run 'make deps' (as root) first" >&2; exit 1
+
+# ---- set-up ----------------------------------------------------------------------------------------
+deps:
+	tools/install-deps.sh
+	tools/build-wolfssl.sh '$(WOLFSSL_PREFIX)' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'
+
+# ---- tests -----------------------------------------------------------------------------------------
+UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
+ASAN_TESTS := $(patsubst %.c,$(BUILD)/asan/%,$(TEST_SRCS))
+
+test: all
+	tests/run-unit.sh $(UNIT_TESTS)
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(ASAN_TESTS)
+	tests/run-e2e.sh
+
+test-unit: all
+	tests/run-unit.sh $(UNIT_TESTS)
+
+certs:
+	tools/make-certs.sh $(BUILD)/certs
+
+run: all certs
+	tools/run-default.sh
+
+bench-crypto: all
+	$(BUILD)/crypto-bench
+
+clean:
+	rm -rf $(BUILD)
+
+.PHONY: all deps test test-unit certs run bench-crypto clean
+.SECONDARY:
+.DELETE_ON_ERROR:
+-include $(shell find $(BUILD) -name '*.d' 2>/dev/null)

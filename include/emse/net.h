@@ -1,0 +1,97 @@
+/* L2/L3/L4 for the dataplane: classify a received frame, answer ARP / ND / ICMP echo in place,
+ * and write the Ethernet/IP/UDP headers of a datagram we send. Pure functions over byte buffers,
+ * so they are unit-tested and fuzzed without DPDK; every failure has a reason that is counted. */
+#ifndef EMSE_NET_H
+#define EMSE_NET_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define EMSE_MAX_ADDRS 8
+#define EMSE_ETH_HLEN 14
+#define EMSE_HDR_ROOM 62 /* Ethernet + IPv6 + UDP: the most we prepend to a datagram */
+
+struct emse_addr {
+	uint8_t family; /* 4 or 6 */
+	uint8_t pad[3];
+	uint8_t a[16];  /* IPv4 in a[0..3], the rest zero */
+};
+
+/* Our side of the link: the port's MAC and the addresses we own. */
+struct emse_iface {
+	uint8_t mac[6];
+	uint8_t n4, n6;
+	uint8_t ip4[EMSE_MAX_ADDRS][4];
+	uint8_t ip6[EMSE_MAX_ADDRS][16];
+	uint8_t hop_limit; /* TTL / hop limit of what we send, default 64 */
+};
+
+/* One UDP flow as seen from us: who sent it (peer) and where (local). MACs for the reply. */
+struct emse_flow {
+	struct emse_addr peer, local;
+	uint16_t peer_port, local_port; /* host order */
+	uint8_t peer_mac[6];
+	uint8_t local_mac[6];
+};
+
+enum emse_net_verdict {
+	EMSE_NET_UDP = 0, /* a UDP datagram for one of our addresses: payload at *off, *len */
+	EMSE_NET_REPLY,   /* the frame was rewritten in place into a reply (ARP, NA, echo reply): send it */
+	EMSE_NET_DROP,    /* see reason */
+};
+
+/* Drop reasons, one counter each. Keep EMSE_DROP__COUNT last and the names table in sync. */
+enum emse_drop_reason {
+	EMSE_DROP_NONE = 0,
+	EMSE_DROP_RUNT,          /* shorter than an Ethernet header */
+	EMSE_DROP_ETH_DST,       /* not our MAC, broadcast, or a multicast we listen to */
+	EMSE_DROP_ETHERTYPE,     /* not ARP, IPv4, IPv6 */
+	EMSE_DROP_ARP_MALFORMED,
+	EMSE_DROP_ARP_NOT_OURS,  /* ARP for another address, or an ARP reply */
+	EMSE_DROP_IP_MALFORMED,  /* bad version, header length, total length beyond the frame */
+	EMSE_DROP_IP_CSUM,
+	EMSE_DROP_IP_OPTIONS,    /* IPv4 options / IPv6 extension headers we do not parse */
+	EMSE_DROP_IP_FRAGMENT,
+	EMSE_DROP_IP_NOT_OURS,   /* destination is not one of our addresses */
+	EMSE_DROP_IP_SRC_BAD,    /* multicast / broadcast / loopback / unspecified source */
+	EMSE_DROP_PROTO,         /* not UDP / ICMP / ICMPv6 */
+	EMSE_DROP_ICMP_MALFORMED,
+	EMSE_DROP_ICMP_TYPE,     /* ICMP we do not answer (only echo request, NS) */
+	EMSE_DROP_ICMP_CSUM,
+	EMSE_DROP_ND_MALFORMED,
+	EMSE_DROP_ND_NOT_OURS,
+	EMSE_DROP_UDP_MALFORMED, /* UDP length disagrees with IP length, shorter than 8 */
+	EMSE_DROP_UDP_CSUM,      /* wrong checksum; also zero checksum over IPv6 */
+	EMSE_DROP__COUNT
+};
+const char *emse_drop_name(enum emse_drop_reason r);
+
+/* Classifies frame[0..len). On EMSE_NET_UDP fills flow (peer = sender, local = destination) and
+ * the UDP payload's offset and length. On EMSE_NET_REPLY the frame was rewritten in place and
+ * *len holds its new length. On EMSE_NET_DROP *reason says why. */
+enum emse_net_verdict emse_net_classify(const struct emse_iface *ifc, uint8_t *frame,
+					uint16_t *len, struct emse_flow *flow,
+					uint16_t *off, uint16_t *payload_len,
+					enum emse_drop_reason *reason);
+
+/* Header room a datagram of this flow needs in front of its payload. */
+uint16_t emse_net_hdr_len(const struct emse_flow *flow);
+
+/* Writes Ethernet/IP/UDP headers for a datagram from flow->local to flow->peer into
+ * hdr[0..emse_net_hdr_len(flow)), the payload following them contiguously (hdr + hdr_len), with
+ * both checksums computed. Returns the header length. */
+uint16_t emse_net_write_udp(const struct emse_iface *ifc, const struct emse_flow *flow,
+			    uint8_t *hdr, uint16_t payload_len);
+
+/* Checksums: the 16-bit one's complement sum helpers the rest uses. */
+uint16_t emse_ip4_csum(const void *hdr, size_t len);
+uint16_t emse_udp_csum(const struct emse_addr *src, const struct emse_addr *dst,
+		       const void *udp, size_t udp_len);
+
+/* Address helpers. */
+int emse_addr_parse(const char *s, struct emse_addr *out); /* "198.18.0.1" or "2001:db8::1" */
+void emse_addr_format(const struct emse_addr *a, char *out, size_t out_size);
+bool emse_addr_eq(const struct emse_addr *a, const struct emse_addr *b);
+
+#endif

@@ -1,0 +1,20 @@
+/* The random source wolfSSL draws from (CUSTOM_RAND_GENERATE_BLOCK=emse_rand_block).
+ * Normal mode: OpenSSL's per-thread DRBG (seeded from getrandom, reseeded by OpenSSL): no syscall
+ * and no per-object set-up. Replay mode: a per-thread AES-256-CTR stream keyed by
+ * SHA-256(seed || stream id), so a replayed capture gives byte-identical output. */
+#ifndef EMSE_RNG_H
+#define EMSE_RNG_H
+
+#include <stdint.h>
+#include <stddef.h>
+
+int emse_rand_block(unsigned char *out, unsigned int sz);
+
+/* Switches the calling thread to a deterministic stream (replay mode only). */
+int emse_rng_seed_thread(uint64_t seed, uint32_t stream);
+/* Back to the CSPRNG for the calling thread. */
+void emse_rng_unseed_thread(void);
+/* Fills out from the same source as wolfSSL; returns 0 on success. */
+int emse_random(void *out, size_t len);
+
+#endif
