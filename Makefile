@@ -29,7 +29,7 @@ CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(WOLFSSL_PREFIX)/include $(DPDK_CFLAGS)
 CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
 SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 LDLIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a $(DPDK_LIBS) -lcurl -lnghttp2 -levent -levent_openssl \
-  -lsqlite3 -lpcap -lssl -lcrypto -lpthread -lm
+  -lsqlite3 -ljansson -lpcap -lssl -lcrypto -lpthread -lm
 
 # ---- components: each directory is one static archive --------------------------------------------
 # A program's main lives in its own file (listed below) and is left out of the archives.

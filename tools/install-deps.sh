@@ -11,6 +11,7 @@ pkgs=(
   libcurl4-openssl-dev                                  # EMKS client: HTTP/2 multi interface
   libnghttp2-dev libevent-dev                           # reference EMKS server: HTTP/2 over TLS
   libsqlite3-dev                                        # reference EMKS store (WAL)
+  libjansson-dev                                        # JSON: EMKS API bodies, test vectors
   libpcap-dev                                           # pcap tools and net_pcap replay checks
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
   iproute2 procps jq gnuplot-nox                        # namespaces, tests, bench plots
