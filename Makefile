@@ -72,6 +72,8 @@ all: $(foreach p,$(LIVE_PROGRAMS),$(BUILD)/$(call prog_name,$(p))) \
      $(patsubst %.c,$(BUILD)/asan/%,$(TEST_SRCS))
 
 # ---- rules for one flavour (plain in build/, sanitized in build/asan/) --------------------------
+# A test's archives depend on its stem ($*), known only at the second expansion.
+.SECONDEXPANSION:
 # $(1) = output dir, $(2) = extra flags
 define FLAVOUR
 $(1)/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
@@ -84,7 +86,7 @@ $(1)/lib$(c).a: $$(patsubst %.c,$(1)/obj/%.o,$$(SRC_$(c)))
 	rm -f $$@ && ar rcs $$@ $$^
 )
 
-$(1)/tests/%: $(1)/obj/tests/%.o $$(foreach c,$$(USES_$$(call test_comp,tests/$$*)),$(1)/lib$$(c).a)
+$(1)/tests/%: $(1)/obj/tests/%.o $$$$(foreach c,$$$$(USES_$$$$(call test_comp,tests/$$$$*)),$(1)/lib$$$$(c).a)
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ $$^ -lcmocka $$(LDLIBS)
 endef
