@@ -39,13 +39,13 @@ int milenage_f1(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[1
 int milenage_f2345(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[16],
 		   uint8_t res[8], uint8_t ck[16], uint8_t ik[16], uint8_t ak[6], uint8_t ak_star[6]);
 
-/* The chain of SPEC.md section 1-2. */
+/* The chain of SPEC.md section 1-2. p may be NULL for SPEC.md's defaults. */
 int e2m_access_keys(const struct e2m_params *p, const uint8_t ck[16], const uint8_t ik[16],
 		    const uint8_t sqn_xor_ak[6], uint8_t ck_prime[16], uint8_t ik_prime[16]);
 int e2m_int_key(const struct e2m_params *p, const uint8_t ck[16], const uint8_t ik[16],
 		uint8_t int_key[E2M_KEY_LEN]);
 uint32_t e2m_key_id(const uint8_t rand[16]);
-/* emse_id: 1..64 octets. */
+/* emse_id: 1..64 octets of printable UTF-8 (e2m_emse_id_check). */
 int e2m_key(const struct e2m_params *p, const uint8_t int_key[E2M_KEY_LEN], const char *emse_id,
 	    size_t emse_id_len, uint8_t key[E2M_KEY_LEN]);
 
@@ -71,6 +71,13 @@ enum {
 };
 int e2m_identity_parse(const uint8_t *buf, size_t len, struct e2m_identity *out);
 const char *e2m_identity_strerror(int reason);
+/* Validates a ue_app_id on its own: E2M_ID_OK, _EMPTY_APP, _APP_TOO_LONG or _BAD_CHAR. */
+int e2m_app_id_check(const char *app_id, size_t len);
+/* 0 if emse_id is 1..64 octets of printable UTF-8, else -1. */
+int e2m_emse_id_check(const char *emse_id, size_t len);
+/* 1 if s is valid UTF-8 (no overlong forms, surrogates, or code points past U+10FFFF) without
+ * C0/C1 control characters or DEL, else 0. */
+int e2m_printable_utf8(const uint8_t *s, size_t len);
 
 /* Hex helpers: lowercase out; parse accepts exactly 2*len hex digits. */
 void e2m_hex_encode(const uint8_t *in, size_t len, char *out /* 2*len+1 */);
