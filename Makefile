@@ -34,7 +34,7 @@ LDLIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a $(DPDK_LIBS) -lcurl -lnghttp2 -leve
 # ---- components: each directory is one static archive --------------------------------------------
 # A program's main lives in its own file (listed below) and is left out of the archives.
 MAINS := dataplane/main.c tools/e2m_keytool.c control/emks/main.c control/hss/main.c \
-  bench/crypto_bench.c bench/gen/main.c
+  bench/crypto_bench.c bench/gen/main.c bench/peers/wolfssl_server.c bench/floor.c bench/inproc.c
 COMPONENTS := crypto dataplane control emks bench
 SRC_crypto := $(wildcard crypto/*.c)
 SRC_dataplane := $(filter-out $(MAINS),$(wildcard dataplane/*.c))
@@ -55,7 +55,10 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   emks:control/emks/main.c:emks \
   emks-hss:control/hss/main.c:emks \
   crypto-bench:bench/crypto_bench.c:crypto \
-  emse-bench:bench/gen/main.c:bench
+  emse-bench:bench/gen/main.c:bench \
+  peer-wolfssl-server:bench/peers/wolfssl_server.c:bench \
+  bench-floor:bench/floor.c:crypto \
+  bench-inproc:bench/inproc.c:crypto
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
