@@ -116,6 +116,7 @@ int milenage_f1(const uint8_t k[16], const uint8_t opc[16], const uint8_t rand[1
 			memcpy(mac_s, out1 + 8, 8);
 	}
 	e2m_wipe(temp, sizeof(temp));
+	e2m_wipe(in1, sizeof(in1));
 	e2m_wipe(x, sizeof(x));
 	e2m_wipe(out1, sizeof(out1));
 	return rc;
