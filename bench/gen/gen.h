@@ -1,0 +1,138 @@
+/* emse-bench internals: one generator lcore drives many simulated UEs, each a wolfSSL DTLS 1.2
+ * client whose datagrams go to and come from mbufs (no sockets). */
+#ifndef BENCH_GEN_H
+#define BENCH_GEN_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emse/net.h"
+#include "pop.h"
+#include "stats.h"
+
+struct rte_mempool;
+struct rte_mbuf;
+struct rte_hash;
+
+struct gen_config {
+	/* peer */
+	struct emse_addr server_ip;
+	uint16_t server_port;
+	bool server_mac_set;
+	uint8_t server_mac[6];
+	/* our side: gen_ip answers ARP/ND as the UEs' gateway; UEs get ue_base + i */
+	struct emse_addr gen_ip, ue_base;
+	uint32_t ue_addrs;           /* distinct UE addresses (default: population size, <= 2^20) */
+	uint16_t port_id;
+	double arp_timeout;
+	/* population */
+	const char *keys, *emse_id, *dump_keys;
+	uint64_t synthetic, seed;
+	/* load */
+	const char *suite;
+	uint32_t concurrency;        /* closed loop: sessions in flight; open loop: cap */
+	double rate;                 /* > 0: open loop, handshakes started per second */
+	double duration, warmup, timeout, drain;
+	uint32_t datagrams, size;
+	double dgram_timeout;
+	uint64_t max_handshakes;
+	bool pool;
+	/* output */
+	const char *json, *cdf, *label;
+	double progress;
+	const char *telemetry, *telemetry_cmd;
+	bool quiet;
+};
+
+enum sess_state { S_FREE = 0, S_HANDSHAKE, S_DATA };
+
+struct sess {
+	void *ssl;                   /* WOLFSSL * */
+	uint32_t ue;                 /* population index */
+	uint32_t addr_idx;
+	uint32_t apos;               /* position in G.active */
+	uint16_t port;
+	uint8_t state;
+	bool measured;               /* started after warm-up */
+	uint32_t dgrams_left;
+	uint64_t t_start, t_sent;    /* TSC */
+	uint64_t timer;              /* next wolfSSL retransmission / datagram deadline */
+	uint64_t give_up;
+	struct emse_flow flow;       /* local = the UE, peer = the server */
+};
+
+struct gen_counters {
+	uint64_t started, handshakes, failures, retransmits, hvr, skipped_starts;
+	uint64_t dgram_sent, dgram_echoed, dgram_lost;
+	uint64_t rx_pkts, tx_pkts, tx_drops, rx_unmatched, rx_drop_net, arp_nd_replies;
+	uint64_t reused, created;
+};
+
+struct gen {
+	struct gen_config cfg;
+	struct pop pop;
+	void *ctx;                   /* WOLFSSL_CTX * */
+	struct emse_iface ifc;
+	struct rte_mempool *mp;
+	struct rte_hash *flows;      /* (addr_idx, port) -> session index */
+	struct sess *sess;
+	uint32_t *free_list, nfree;
+	uint32_t *active, nactive;   /* dense list for timer scans */
+	uint16_t *next_port;         /* per UE address */
+	uint32_t next_ue;
+	void **ssl_pool;
+	uint32_t npool;
+	uint8_t blob[512];
+	unsigned blob_len;
+	/* the datagram being handed to wolfSSL */
+	const uint8_t *rx;
+	uint16_t rx_len;
+	struct rte_mbuf *tx[64];
+	uint16_t ntx;
+	uint8_t *payload;            /* application datagram contents */
+	uint64_t hz;
+	bool measuring;
+	struct gen_counters c;       /* measured window only */
+	struct gen_counters all;     /* whole run, for progress */
+	struct hist hs_lat, rtt;
+	struct fail_table fails;
+};
+
+extern struct gen G;
+
+/* session.c */
+int sess_init(void);
+int sess_start(uint64_t now);
+void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now);
+void sess_timers(uint64_t now);
+void sess_abort_all(void);
+void sess_cleanup(void);
+/* key of the flow table */
+static inline uint64_t flow_key(uint32_t addr_idx, uint16_t port)
+{
+	return ((uint64_t)addr_idx << 16) | port;
+}
+
+/* main.c */
+bool stop_requested(void);
+
+/* port.c */
+int port_init(void);
+uint16_t port_poll(uint64_t now);
+void port_flush(void);
+int port_queue(const struct emse_flow *flow, const uint8_t *payload, uint16_t len);
+int port_resolve_server(void);
+void port_close(void);
+/* UE address i, and the reverse (-1 if not ours). */
+void ue_addr(uint32_t i, struct emse_addr *out);
+int64_t ue_addr_index(const struct emse_addr *a);
+
+/* telemetry.c: one command's JSON answer, or NULL (with a warning). */
+void *telemetry_query(const char *path, const char *cmd); /* json_t * */
+
+/* report.c */
+void report_progress(double t, const struct gen_counters *prev, const struct gen_counters *cur,
+		     double dt, uint32_t active);
+int report_final(double seconds, void *tel_before, void *tel_after);
+
+#endif

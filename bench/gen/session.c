@@ -1,0 +1,384 @@
+/* The simulated UEs' DTLS clients: one wolfSSL client object per session in flight, its records
+ * carried in mbufs by the I/O callbacks below. Objects are pooled the way the server pools them
+ * (WOLFSSL-NOTES.md: wolfSSL_clear alone leaves DTLS state behind, so also import the state of a
+ * never-used object), so creating objects is not what limits the generator. */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/error-ssl.h>
+
+#include <stdlib.h>
+#include <string.h>
+#include <rte_cycles.h>
+#include <rte_hash.h>
+#include <rte_jhash.h>
+
+#include "gen.h"
+
+#define FAIL_TIMEOUT (-100000)
+#define FAIL_NO_OBJECT (-100001)
+
+static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+	(void)ssl;
+	(void)ctx;
+	if (!G.rx)
+		return WOLFSSL_CBIO_ERR_WANT_READ;
+	int n = G.rx_len < sz ? G.rx_len : sz;
+	memcpy(buf, G.rx, (size_t)n);
+	G.rx = NULL;
+	return n;
+}
+
+static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
+{
+	(void)ssl;
+	struct sess *s = ctx;
+	/* A full TX ring is loss on the wire, as for a real UE: DTLS retransmits. */
+	port_queue(&s->flow, (const uint8_t *)buf, (uint16_t)sz);
+	return sz;
+}
+
+static unsigned psk_cb(WOLFSSL *ssl, const char *hint, char *identity, unsigned id_max,
+		       unsigned char *key, unsigned key_max)
+{
+	(void)hint;
+	struct sess *s = wolfSSL_GetIOWriteCtx(ssl);
+	const struct pop_ue *u = &G.pop.ue[s->ue];
+	if (id_max < (unsigned)u->id_len + 1 || key_max < E2M_KEY_LEN)
+		return 0;
+	memcpy(identity, u->identity, (size_t)u->id_len + 1);
+	memcpy(key, u->key, E2M_KEY_LEN);
+	return E2M_KEY_LEN;
+}
+
+static const char *suite_list(const char *s)
+{
+	if (!strcmp(s, "ccm8"))
+		return "PSK-AES128-CCM-8";
+	if (!strcmp(s, "gcm"))
+		return "PSK-AES128-GCM-SHA256";
+	if (!strcmp(s, "cbc"))
+		return "PSK-AES128-CBC-SHA256";
+	return NULL;
+}
+
+int sess_init(void)
+{
+	const char *list = suite_list(G.cfg.suite);
+	if (!list) {
+		fprintf(stderr, "--suite: ccm8, gcm or cbc\n");
+		return -1;
+	}
+	wolfSSL_Init();
+	WOLFSSL_CTX *ctx = wolfSSL_CTX_new(wolfDTLSv1_2_client_method());
+	if (!ctx || wolfSSL_CTX_set_cipher_list(ctx, list) != WOLFSSL_SUCCESS) {
+		fprintf(stderr, "wolfSSL client context: set-up failed\n");
+		return -1;
+	}
+	wolfSSL_CTX_set_psk_client_callback(ctx, psk_cb);
+	wolfSSL_CTX_SetIORecv(ctx, io_recv);
+	wolfSSL_CTX_SetIOSend(ctx, io_send);
+	wolfSSL_CTX_set_session_cache_mode(ctx, WOLFSSL_SESS_CACHE_OFF);
+	G.ctx = ctx;
+
+	uint32_t n = G.cfg.concurrency;
+	G.sess = calloc(n, sizeof(*G.sess));
+	G.free_list = malloc(n * sizeof(*G.free_list));
+	G.active = malloc(n * sizeof(*G.active));
+	G.ssl_pool = calloc(n, sizeof(*G.ssl_pool));
+	G.next_port = malloc(G.cfg.ue_addrs * sizeof(*G.next_port));
+	G.payload = malloc(G.cfg.size ? G.cfg.size : 1);
+	if (!G.sess || !G.free_list || !G.active || !G.ssl_pool || !G.next_port || !G.payload)
+		return -1;
+	for (uint32_t i = 0; i < n; i++)
+		G.free_list[i] = n - 1 - i;
+	G.nfree = n;
+	for (uint32_t i = 0; i < G.cfg.ue_addrs; i++)
+		G.next_port[i] = (uint16_t)(1024 + (i * 7919u) % 64000u);
+	for (uint32_t i = 0; i < G.cfg.size; i++)
+		G.payload[i] = (uint8_t)i;
+
+	struct rte_hash_parameters hp = {
+		.name = "gen_flows",
+		.entries = n * 2 < 1024 ? 1024 : n * 2,
+		.key_len = sizeof(uint64_t),
+		.hash_func = rte_jhash,
+		.socket_id = 0,
+	};
+	G.flows = rte_hash_create(&hp);
+	if (!G.flows) {
+		fprintf(stderr, "flow table: %u entries failed\n", hp.entries);
+		return -1;
+	}
+
+	if (G.cfg.pool) {
+		WOLFSSL *t = wolfSSL_new(ctx);
+		unsigned sz = sizeof(G.blob);
+		int r = t ? wolfSSL_dtls_export_state_only(t, G.blob, &sz) : -1;
+		if (r <= 0) {
+			fprintf(stderr, "wolfSSL_dtls_export_state_only: %d; objects will not be pooled\n", r);
+			G.cfg.pool = false;
+		} else {
+			G.blob_len = (unsigned)r;
+		}
+		wolfSSL_free(t);
+	}
+	return 0;
+}
+
+static WOLFSSL *get_ssl(void)
+{
+	if (G.npool) {
+		G.all.reused++;
+		return G.ssl_pool[--G.npool];
+	}
+	G.all.created++;
+	return wolfSSL_new(G.ctx);
+}
+
+static void put_ssl(WOLFSSL *ssl, bool clean)
+{
+	if (clean && G.cfg.pool && G.npool < G.cfg.concurrency &&
+	    wolfSSL_clear(ssl) == WOLFSSL_SUCCESS && wolfSSL_dtls_import(ssl, G.blob, G.blob_len) > 0) {
+		G.ssl_pool[G.npool++] = ssl;
+		return;
+	}
+	wolfSSL_free(ssl);
+}
+
+static void active_remove(uint32_t idx)
+{
+	uint32_t pos = G.sess[idx].apos, last = G.active[--G.nactive];
+	G.active[pos] = last;
+	G.sess[last].apos = pos;
+}
+
+static void sess_end(uint32_t idx, bool clean)
+{
+	struct sess *s = &G.sess[idx];
+	rte_hash_del_key(G.flows, &(uint64_t){ flow_key(s->addr_idx, s->port) });
+	put_ssl(s->ssl, clean);
+	s->ssl = NULL;
+	s->state = S_FREE;
+	active_remove(idx);
+	G.free_list[G.nfree++] = idx;
+}
+
+#define COUNT(field) do { G.all.field++; if (s->measured) G.c.field++; } while (0)
+
+static void fail(uint32_t idx, int code)
+{
+	struct sess *s = &G.sess[idx];
+	COUNT(failures);
+	if (s->measured) {
+		char name[64];
+		if (code == FAIL_TIMEOUT) {
+			snprintf(name, sizeof(name), "timeout");
+		} else if (code == FAIL_NO_OBJECT) {
+			snprintf(name, sizeof(name), "no wolfSSL object");
+		} else {
+			WOLFSSL_ALERT_HISTORY h;
+			if (code == FATAL_ERROR && wolfSSL_get_alert_history(s->ssl, &h) == WOLFSSL_SUCCESS &&
+			    h.last_rx.code > 0) {
+				snprintf(name, sizeof(name), "alert %s", wolfSSL_alert_desc_string_long(h.last_rx.code));
+				code = -200000 - h.last_rx.code;
+			} else {
+				snprintf(name, sizeof(name), "%s", wolfSSL_ERR_reason_error_string((unsigned long)code));
+			}
+		}
+		fail_count(&G.fails, code, name);
+	}
+	sess_end(idx, false);
+}
+
+static void close_session(uint32_t idx)
+{
+	struct sess *s = &G.sess[idx];
+	/* close_notify, without waiting for the server's: a UE that is done just goes */
+	wolfSSL_shutdown(s->ssl);
+	sess_end(idx, true);
+}
+
+static void send_datagram(uint32_t idx, uint64_t now)
+{
+	struct sess *s = &G.sess[idx];
+	s->t_sent = now;
+	s->timer = now + (uint64_t)(G.cfg.dgram_timeout * (double)G.hz);
+	int r = wolfSSL_write(s->ssl, G.payload, (int)G.cfg.size);
+	if (r != (int)G.cfg.size) {
+		fail(idx, wolfSSL_get_error(s->ssl, r));
+		return;
+	}
+	COUNT(dgram_sent);
+}
+
+static void arm_retransmit(struct sess *s, uint64_t now)
+{
+	int t = wolfSSL_dtls_get_current_timeout(s->ssl);
+	s->timer = now + (uint64_t)(t > 0 ? t : 1) * G.hz;
+}
+
+/* Drives the handshake one step; on completion starts the datagrams or closes. */
+static void handshake_step(uint32_t idx, uint64_t now)
+{
+	struct sess *s = &G.sess[idx];
+	int r = wolfSSL_connect(s->ssl);
+	if (r == WOLFSSL_SUCCESS) {
+		COUNT(handshakes);
+		if (s->measured)
+			hist_add(&G.hs_lat, (now - s->t_start) * 1000000000ull / G.hz);
+		if (G.cfg.datagrams) {
+			s->state = S_DATA;
+			s->dgrams_left = G.cfg.datagrams;
+			send_datagram(idx, now);
+		} else {
+			close_session(idx);
+		}
+		return;
+	}
+	int e = wolfSSL_get_error(s->ssl, r);
+	if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE) {
+		arm_retransmit(s, now);
+		return;
+	}
+	fail(idx, e);
+}
+
+int sess_start(uint64_t now)
+{
+	if (!G.nfree)
+		return -1;
+	uint32_t idx = G.free_list[--G.nfree];
+	struct sess *s = &G.sess[idx];
+	memset(s, 0, sizeof(*s));
+	s->ue = G.next_ue++;
+	if (G.next_ue >= G.pop.n)
+		G.next_ue = 0;
+	s->addr_idx = s->ue % G.cfg.ue_addrs;
+	/* A fresh source port per session: the server may still hold the previous session's state
+	 * (its close_notify can be lost), and a new 4-tuple is what a rebooted UE would use. */
+	uint64_t key;
+	for (int tries = 0;; tries++) {
+		uint16_t p = G.next_port[s->addr_idx]++;
+		if (G.next_port[s->addr_idx] < 1024)
+			G.next_port[s->addr_idx] = 1024;
+		key = flow_key(s->addr_idx, p);
+		if (rte_hash_lookup(G.flows, &key) < 0) {
+			s->port = p;
+			break;
+		}
+		if (tries > 64) {
+			G.free_list[G.nfree++] = idx;
+			return -1;
+		}
+	}
+	s->flow.local.family = G.cfg.server_ip.family;
+	ue_addr(s->addr_idx, &s->flow.local);
+	s->flow.peer = G.cfg.server_ip;
+	s->flow.local_port = s->port;
+	s->flow.peer_port = G.cfg.server_port;
+	memcpy(s->flow.local_mac, G.ifc.mac, 6);
+	memcpy(s->flow.peer_mac, G.cfg.server_mac, 6);
+	s->measured = G.measuring;
+	s->t_start = now;
+	s->give_up = now + (uint64_t)(G.cfg.timeout * (double)G.hz);
+	s->state = S_HANDSHAKE;
+	COUNT(started);
+	s->apos = G.nactive;
+	G.active[G.nactive++] = idx;
+	rte_hash_add_key_data(G.flows, &key, (void *)(uintptr_t)idx);
+	s->ssl = get_ssl();
+	if (!s->ssl) {
+		fail(idx, FAIL_NO_OBJECT);
+		return 0;
+	}
+	wolfSSL_SetIOReadCtx(s->ssl, s);
+	wolfSSL_SetIOWriteCtx(s->ssl, s);
+	wolfSSL_dtls_set_using_nonblock(s->ssl, 1);
+	handshake_step(idx, now);
+	return 0;
+}
+
+void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now)
+{
+	struct sess *s = &G.sess[idx];
+	/* a HelloVerifyRequest: record type 22, handshake type 3 */
+	if (len > 13 && data[0] == 22 && data[13] == 3)
+		COUNT(hvr);
+	G.rx = data;
+	G.rx_len = len;
+	if (s->state == S_HANDSHAKE) {
+		handshake_step(idx, now);
+	} else if (s->state == S_DATA) {
+		uint8_t buf[2048];
+		int r = wolfSSL_read(s->ssl, buf, sizeof(buf));
+		if (r > 0) {
+			COUNT(dgram_echoed);
+			if (s->measured)
+				hist_add(&G.rtt, (now - s->t_sent) * 1000000000ull / G.hz);
+			if (--s->dgrams_left)
+				send_datagram(idx, now);
+			else
+				close_session(idx);
+		} else {
+			int e = wolfSSL_get_error(s->ssl, r);
+			if (e != WOLFSSL_ERROR_WANT_READ)
+				fail(idx, e);
+		}
+	}
+	G.rx = NULL;
+}
+
+void sess_timers(uint64_t now)
+{
+	for (uint32_t i = 0; i < G.nactive;) {
+		uint32_t idx = G.active[i];
+		struct sess *s = &G.sess[idx];
+		if (now >= s->give_up) {
+			fail(idx, FAIL_TIMEOUT); /* removes G.active[i]: look at i again */
+			continue;
+		}
+		if (now >= s->timer) {
+			if (s->state == S_HANDSHAKE) {
+				COUNT(retransmits);
+				if (wolfSSL_dtls_got_timeout(s->ssl) < 0 &&
+				    wolfSSL_get_error(s->ssl, -1) != WOLFSSL_ERROR_WANT_READ) {
+					fail(idx, FAIL_TIMEOUT);
+					continue;
+				}
+				arm_retransmit(s, now);
+			} else {
+				COUNT(dgram_lost);
+				if (--s->dgrams_left) {
+					send_datagram(idx, now);
+				} else {
+					close_session(idx);
+					continue;
+				}
+			}
+		}
+		i++;
+	}
+}
+
+void sess_abort_all(void)
+{
+	while (G.nactive)
+		sess_end(G.active[0], false);
+}
+
+void sess_cleanup(void)
+{
+	sess_abort_all();
+	for (uint32_t i = 0; i < G.npool; i++)
+		wolfSSL_free(G.ssl_pool[i]);
+	G.npool = 0;
+	wolfSSL_CTX_free(G.ctx);
+	rte_hash_free(G.flows);
+	free(G.sess);
+	free(G.free_list);
+	free(G.active);
+	free(G.ssl_pool);
+	free(G.next_port);
+	free(G.payload);
+}
