@@ -14,7 +14,7 @@ pkgs=(
   libjansson-dev                                        # JSON: EMKS API bodies, test vectors
   libpcap-dev                                           # pcap tools and net_pcap replay checks
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
-  iproute2 procps jq gnuplot-nox                        # namespaces, tests, bench plots
+  iproute2 iputils-ping procps jq gnuplot-nox           # namespaces, tests, bench plots
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -1,0 +1,214 @@
+/* emse: EAL, configuration, control plane, port, workers; then the main lcore runs the control
+ * plane until SIGINT/SIGTERM. Everything the packets see lives in worker.c. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_eal.h>
+#include <rte_lcore.h>
+
+#include "emse/config.h"
+#include "emse/control_plane.h"
+#include "emse/dtls.h"
+#include "emse/port.h"
+#include "emse/telemetry.h"
+#include "emse/worker.h"
+
+static struct emse_runtime rt;
+
+static void on_signal(int sig)
+{
+	(void)sig;
+	rt.stop = true;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: emse [EAL options] -- --config FILE\n"
+		"  --config FILE   listeners, port addresses, keys, limits (docs/config.md)\n"
+		"  --check         load and validate the configuration, then exit\n"
+		"  --help          this text\n"
+		"EAL options on this kind of machine: -l 0-1 --no-huge -m 512 --file-prefix emse\n"
+		"  --vdev net_tap0,iface=emse0   (the main lcore runs the control plane, every\n"
+		"  other lcore is a worker with its own RX/TX queue)\n");
+}
+
+static int die(int code, const char *what, const char *msg)
+{
+	fprintf(stderr, "emse: %s: %s\n", what, msg);
+	return code;
+}
+
+static struct emse_keyprov *make_provider(const struct emse_config *c, char *err, size_t n)
+{
+	if (c->keys == EMSE_KEYS_FILE)
+		return emse_keyprov_file_create(c->key_file, err, n);
+	struct emse_emks_config ec;
+	emse_emks_config_default(&ec);
+	ec.base_url = c->emks_url;
+	ec.ca_file = c->emks_ca;
+	ec.request_timeout_ms = c->emks_timeout_ms;
+	for (unsigned i = 0; i < c->n_listeners; i++) {
+		const struct emse_listener_conf *l = &c->listeners[i];
+		bool seen = false;
+		for (unsigned j = 0; j < ec.n_ids; j++)
+			seen |= !strcmp(ec.ids[j].emse_id, l->emse_id);
+		if (seen)
+			continue;
+		ec.ids[ec.n_ids].emse_id = l->emse_id;
+		ec.ids[ec.n_ids].cert = l->emks_cert;
+		ec.ids[ec.n_ids].key = l->emks_key;
+		ec.n_ids++;
+	}
+	return emse_keyprov_emks_create(&ec, err, n);
+}
+
+int main(int argc, char **argv)
+{
+	static struct emse_config cfg;
+	char err[512];
+	const char *config_path = NULL;
+	bool check_only = false;
+
+	int eal = rte_eal_init(argc, argv);
+	if (eal < 0)
+		return die(2, "EAL", "rte_eal_init failed (see the EAL messages above)");
+	argc -= eal;
+	argv += eal;
+
+	static const struct option opts[] = {
+		{ "config", required_argument, NULL, 'c' },
+		{ "check", no_argument, NULL, 'k' },
+		{ "help", no_argument, NULL, 'h' },
+		{ 0 },
+	};
+	int o;
+	optind = 1;
+	while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (o) {
+		case 'c':
+			config_path = optarg;
+			break;
+		case 'k':
+			check_only = true;
+			break;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc)
+		return die(2, argv[optind], "unexpected argument");
+	if (!config_path)
+		return die(2, "--config", "missing (emse -- --help)");
+	if (emse_config_load(config_path, &cfg, err, sizeof(err)) != 0)
+		return die(2, "config", err);
+
+	rt.cfg = &cfg;
+	rt.iface = cfg.iface;
+	rt.hz = rte_get_tsc_hz();
+	rt.tsc0 = rte_rdtsc();
+	rt.unix0 = (uint64_t)time(NULL);
+	rt.n_workers = rte_lcore_count() - 1;
+	if (rt.n_workers == 0)
+		return die(2, "EAL -l", "needs at least two lcores: the main one runs the control "
+				       "plane, each other one a worker");
+	if (rt.n_workers > EMSE_MAX_WORKERS)
+		return die(2, "EAL -l", "too many worker lcores");
+
+	struct emse_keyprov *prov = make_provider(&cfg, err, sizeof(err));
+	if (!prov)
+		return die(2, cfg.keys == EMSE_KEYS_FILE ? "[keys] file" : "[emks]", err);
+	if (check_only) {
+		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
+		       cfg.n_listeners, cfg.n_emse);
+		return 0;
+	}
+
+	struct emse_control_config cc;
+	emse_control_config_default(&cc);
+	cc.n_workers = rt.n_workers;
+	cc.n_emse = cfg.n_emse;
+	for (unsigned i = 0; i < cfg.n_listeners; i++)
+		cc.emse_ids[cfg.listeners[i].emse_idx] = cfg.listeners[i].emse_id;
+	cc.cache_capacity = cfg.key_cache_capacity;
+	cc.negative_ttl_s = cfg.negative_ttl_s;
+	cc.prov = prov;
+	rt.control = emse_control_create(&cc, err, sizeof(err));
+	if (!rt.control)
+		return die(1, "control plane", err);
+	rt.qsbr = emse_control_qsbr(rt.control);
+
+	if (emse_dtls_global_init() != 0)
+		return die(1, "wolfSSL", "wolfSSL_Init failed");
+	int socket = rte_socket_id();
+	for (unsigned i = 0; i < rt.n_workers; i++) {
+		rt.workers[i] = emse_worker_create(&rt, i, socket);
+		if (!rt.workers[i])
+			return die(1, "worker", "cannot allocate its memory (raise EAL -m)");
+	}
+	if (emse_port_start(&rt, err, sizeof(err)) != 0)
+		return die(2, "port", err);
+	if (emse_telemetry_register(&rt) != 0)
+		fprintf(stderr, "emse: telemetry: could not register /emse commands\n");
+	if (cfg.prometheus[0] && emse_prometheus_open(cfg.prometheus) != 0)
+		return die(2, "[telemetry] prometheus", "cannot listen there (address:port)");
+
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+
+	unsigned i = 0, lcore;
+	RTE_LCORE_FOREACH_WORKER(lcore) {
+		rt.workers[i]->lcore = lcore;
+		rte_eal_remote_launch(emse_worker_main, rt.workers[i], lcore);
+		i++;
+	}
+	char mac[18];
+	snprintf(mac, sizeof(mac), "%02x:%02x:%02x:%02x:%02x:%02x", rt.iface.mac[0],
+		 rt.iface.mac[1], rt.iface.mac[2], rt.iface.mac[3], rt.iface.mac[4],
+		 rt.iface.mac[5]);
+	for (unsigned l = 0; l < cfg.n_listeners; l++) {
+		char a[64];
+		emse_addr_format(&cfg.listeners[l].addr, a, sizeof(a));
+		printf("emse: listener %s on %s port %u for EMSE_Id %s (%s)\n", cfg.listeners[l].name,
+		       a, cfg.listeners[l].port, cfg.listeners[l].emse_id,
+		       cfg.listeners[l].mode == EMSE_APP_ECHO ? "echo" : "forward");
+	}
+	printf("emse: running: %u workers, port %u mac %s\n", rt.n_workers, cfg.port_id, mac);
+	fflush(stdout);
+
+	/* The main lcore is the control plane: key fetches, telemetry scrapes. */
+	while (!rt.stop) {
+		unsigned work = emse_control_run_once(rt.control, emse_control_now_ms());
+		emse_prometheus_serve(&rt);
+		if (!work)
+			usleep(100);
+	}
+
+	/* Workers stop polling before the port closes (a memif peer must not see a half-closed
+	 * port while polling). */
+	rte_eal_mp_wait_lcore();
+	struct emse_worker_stats sum;
+	for (i = 0; i < rt.n_workers; i++)
+		emse_worker_drain(rt.workers[i]);
+	emse_stats_total(&rt, &sum);
+	emse_port_stop(&rt);
+	for (i = 0; i < rt.n_workers; i++)
+		emse_worker_destroy(rt.workers[i]);
+	emse_control_destroy(rt.control);
+	emse_prometheus_close();
+	printf("emse: stopped: %lu handshakes completed of %lu started, rx %lu tx %lu packets\n",
+	       (unsigned long)sum.hs_completed, (unsigned long)sum.hs_started, (unsigned long)sum.rx_pkts,
+	       (unsigned long)sum.tx_pkts);
+	rte_eal_cleanup();
+	return 0;
+}

@@ -1,0 +1,70 @@
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_ethdev.h>
+
+#include "emse/port.h"
+#include "emse/worker.h"
+
+int emse_port_start(struct emse_runtime *rt, char *err, size_t err_size)
+{
+	const struct emse_config *c = rt->cfg;
+	uint16_t port = c->port_id, nq = (uint16_t)rt->n_workers;
+	struct rte_eth_dev_info info;
+	struct rte_eth_conf conf;
+	int rc;
+
+	if (!rte_eth_dev_is_valid_port(port)) {
+		snprintf(err, err_size, "[port] port_id: no DPDK port %u (%u available; add --vdev "
+			 "or a NIC to the EAL arguments)", port, rte_eth_dev_count_avail());
+		return -1;
+	}
+	if ((rc = rte_eth_dev_info_get(port, &info)) != 0) {
+		snprintf(err, err_size, "port %u: dev_info: %s", port, rte_strerror(-rc));
+		return -1;
+	}
+	if (info.max_rx_queues < nq || info.max_tx_queues < nq) {
+		snprintf(err, err_size, "port %u (%s) has %u rx / %u tx queues, %u workers need one "
+			 "each: use fewer lcores or a port with more queues", port, info.driver_name,
+			 info.max_rx_queues, info.max_tx_queues, nq);
+		return -1;
+	}
+	memset(&conf, 0, sizeof(conf));
+	uint64_t rss = info.flow_type_rss_offloads &
+		       (RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP | RTE_ETH_RSS_IP);
+	if (nq > 1 && rss) {
+		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
+		conf.rx_adv_conf.rss_conf.rss_hf = rss;
+	}
+	if ((rc = rte_eth_dev_configure(port, nq, nq, &conf)) != 0) {
+		snprintf(err, err_size, "port %u: configure: %s", port, rte_strerror(-rc));
+		return -1;
+	}
+	uint16_t rxd = c->rx_desc, txd = c->tx_desc;
+	rte_eth_dev_adjust_nb_rx_tx_desc(port, &rxd, &txd);
+	int socket = rte_eth_dev_socket_id(port);
+	for (uint16_t q = 0; q < nq; q++) {
+		if ((rc = rte_eth_rx_queue_setup(port, q, rxd, (unsigned)socket, NULL,
+						 rt->workers[q]->mp)) != 0 ||
+		    (rc = rte_eth_tx_queue_setup(port, q, txd, (unsigned)socket, NULL)) != 0) {
+			snprintf(err, err_size, "port %u: queue %u: %s", port, q, rte_strerror(-rc));
+			return -1;
+		}
+	}
+	if ((rc = rte_eth_dev_start(port)) != 0) {
+		snprintf(err, err_size, "port %u: start: %s", port, rte_strerror(-rc));
+		return -1;
+	}
+	struct rte_ether_addr mac;
+	rte_eth_macaddr_get(port, &mac);
+	memcpy(rt->iface.mac, mac.addr_bytes, 6);
+	/* IPv6 ND and our own MAC are all we need; promiscuous mode would only add work. */
+	rte_eth_allmulticast_enable(port);
+	return 0;
+}
+
+void emse_port_stop(const struct emse_runtime *rt)
+{
+	rte_eth_dev_stop(rt->cfg->port_id);
+	rte_eth_dev_close(rt->cfg->port_id);
+}

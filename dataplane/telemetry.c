@@ -1,0 +1,184 @@
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <rte_cycles.h>
+#include <rte_telemetry.h>
+
+#include "emse/telemetry.h"
+#include "emse/worker.h"
+
+/* Telemetry callbacks take no context pointer: the one runtime of the process. */
+static const struct emse_runtime *g_rt;
+
+void emse_stats_total(const struct emse_runtime *rt, struct emse_worker_stats *sum)
+{
+	memset(sum, 0, sizeof(*sum));
+	for (unsigned i = 0; i < rt->n_workers; i++)
+		if (rt->workers[i])
+			emse_stats_add(sum, &rt->workers[i]->stats);
+}
+
+static void emit_dict(void *ctx, const char *name, const char *lk, const char *lv, uint64_t v,
+		      int counter)
+{
+	char key[RTE_TEL_MAX_STRING_LEN];
+	(void)counter;
+	if (lk)
+		snprintf(key, sizeof(key), "%s.%s", name, lv);
+	else
+		snprintf(key, sizeof(key), "%s", name);
+	rte_tel_data_add_dict_u64(ctx, key, v);
+}
+
+static void add_derived(struct rte_tel_data *d, const struct emse_worker_stats *s, unsigned n)
+{
+	rte_tel_data_add_dict_u64(d, "workers", n);
+	rte_tel_data_add_dict_u64(d, "tsc_hz", rte_get_tsc_hz());
+	/* Handshakes per busy core-second: what the benchmark reports. */
+	double busy_s = (double)s->busy_cycles / (double)rte_get_tsc_hz();
+	rte_tel_data_add_dict_u64(d, "hs_per_busy_core_s",
+				  busy_s > 0 ? (uint64_t)((double)s->hs_completed / busy_s) : 0);
+}
+
+static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	struct emse_worker_stats sum;
+	(void)cmd, (void)params;
+	emse_stats_total(g_rt, &sum);
+	rte_tel_data_start_dict(d);
+	emse_stats_walk(&sum, emit_dict, d);
+	add_derived(d, &sum, g_rt->n_workers);
+	return 0;
+}
+
+static int cmd_worker(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd;
+	if (!params || !*params)
+		return -1;
+	char *end;
+	unsigned long id = strtoul(params, &end, 10);
+	if (*end || id >= g_rt->n_workers)
+		return -1;
+	const struct emse_worker_stats *s = &g_rt->workers[id]->stats;
+	rte_tel_data_start_dict(d);
+	emse_stats_walk(s, emit_dict, d);
+	add_derived(d, s, 1);
+	return 0;
+}
+
+int emse_telemetry_register(const struct emse_runtime *rt)
+{
+	g_rt = rt;
+	if (rte_telemetry_register_cmd("/emse/stats", cmd_stats,
+				       "emse counters summed over workers. No parameters") ||
+	    rte_telemetry_register_cmd("/emse/worker", cmd_worker,
+				       "emse counters of one worker. Parameters: int worker_id"))
+		return -1;
+	return 0;
+}
+
+/* ---- Prometheus ------------------------------------------------------------------------------- */
+
+static int prom_fd = -1;
+
+int emse_prometheus_open(const char *listen_at)
+{
+	char host[64];
+	const char *colon = strrchr(listen_at, ':');
+	if (!colon || colon == listen_at || (size_t)(colon - listen_at) >= sizeof(host))
+		return -1;
+	memcpy(host, listen_at, (size_t)(colon - listen_at));
+	host[colon - listen_at] = '\0';
+	int port = atoi(colon + 1);
+	struct sockaddr_in sa = { .sin_family = AF_INET, .sin_port = htons((uint16_t)port) };
+	if (port <= 0 || port > 65535 || inet_pton(AF_INET, host, &sa.sin_addr) != 1)
+		return -1;
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int one = 1;
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (struct sockaddr *)&sa, sizeof(sa)) || listen(fd, 8)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	prom_fd = fd;
+	return 0;
+}
+
+struct prom_buf {
+	char *p;
+	size_t len, cap;
+	const char *worker;
+};
+
+static void prom_emit(void *ctx, const char *name, const char *lk, const char *lv, uint64_t v,
+		      int counter)
+{
+	struct prom_buf *b = ctx;
+	if (b->len + 256 > b->cap)
+		return;
+	int n;
+	if (lk)
+		n = snprintf(b->p + b->len, b->cap - b->len, "emse_%s%s{worker=\"%s\",%s=\"%s\"} %lu\n",
+			     name, counter ? "_total" : "", b->worker, lk, lv, (unsigned long)v);
+	else
+		n = snprintf(b->p + b->len, b->cap - b->len, "emse_%s%s{worker=\"%s\"} %lu\n", name,
+			     counter ? "_total" : "", b->worker, (unsigned long)v);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
+void emse_prometheus_serve(const struct emse_runtime *rt)
+{
+	if (prom_fd < 0)
+		return;
+	int c = accept4(prom_fd, NULL, NULL, SOCK_CLOEXEC);
+	if (c < 0)
+		return;
+	/* The scraper's request is read (and ignored: every path gets the metrics) with a short
+	 * wait, so a slow client cannot hold the control plane. */
+	struct pollfd pf = { .fd = c, .events = POLLIN };
+	char req[1024];
+	if (poll(&pf, 1, 50) > 0 && read(c, req, sizeof(req)) < 0) {
+		close(c);
+		return;
+	}
+	static char body[256 * 1024];
+	struct prom_buf b = { .p = body, .cap = sizeof(body) };
+	for (unsigned i = 0; i < rt->n_workers; i++) {
+		char wid[16];
+		snprintf(wid, sizeof(wid), "%u", i);
+		b.worker = wid;
+		emse_stats_walk(&rt->workers[i]->stats, prom_emit, &b);
+	}
+	char hdr[160];
+	int hl = snprintf(hdr, sizeof(hdr),
+			  "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
+			  "Content-Length: %zu\r\nConnection: close\r\n\r\n", b.len);
+	if (write(c, hdr, (size_t)hl) == hl) {
+		size_t off = 0;
+		while (off < b.len) {
+			ssize_t w = write(c, body + off, b.len - off);
+			if (w <= 0)
+				break;
+			off += (size_t)w;
+		}
+	}
+	close(c);
+}
+
+void emse_prometheus_close(void)
+{
+	if (prom_fd >= 0)
+		close(prom_fd);
+	prom_fd = -1;
+}

@@ -1,0 +1,670 @@
+/* The worker's loop, read top to bottom: receive a burst, classify each frame (L2-L4), steer it to
+ * its owning worker, then by session state: stateless cookie exchange, handshake, parked waiting
+ * for a key, established echo. Then key completions, timers, transmit, quiescent state. */
+#include <stdio.h>
+#include <string.h>
+
+#include <rte_cycles.h>
+#include <rte_ethdev.h>
+#include <rte_jhash.h>
+#include <rte_lcore.h>
+#include <rte_malloc.h>
+#include <rte_mbuf.h>
+#include <rte_rcu_qsbr.h>
+#include <rte_ring.h>
+
+#include "emse/control_plane.h"
+#include "emse/dtls_peek.h"
+#include "emse/keycache.h"
+#include "emse/worker.h"
+
+#define TICK_US 10000 /* timers run every 10 ms: DTLS timers are in seconds */
+#define PEER_BLOB_LEN 19
+
+/* ---- transmit --------------------------------------------------------------------------------- */
+
+void emse_worker_flush(struct emse_worker *w)
+{
+	if (!w->n_tx)
+		return;
+	uint16_t sent = rte_eth_tx_burst(w->port, w->queue, w->tx, w->n_tx);
+	for (uint16_t i = 0; i < sent; i++)
+		w->stats.tx_bytes += w->tx[i]->pkt_len;
+	w->stats.tx_pkts += sent;
+	if (sent < w->n_tx) {
+		w->stats.dp_drop[EMSE_DP_TX_FULL] += w->n_tx - sent;
+		rte_pktmbuf_free_bulk(&w->tx[sent], w->n_tx - sent);
+	}
+	w->n_tx = 0;
+}
+
+static void tx_enqueue(struct emse_worker *w, struct rte_mbuf *m)
+{
+	w->tx[w->n_tx++] = m;
+	if (w->n_tx == EMSE_TX_MAX)
+		emse_worker_flush(w);
+}
+
+static int send_datagram(struct emse_worker *w, const struct emse_flow *flow, const uint8_t *data,
+			 size_t len)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
+	if (!m) {
+		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
+		return -1;
+	}
+	uint16_t hl = emse_net_hdr_len(flow);
+	uint8_t *p = len > (size_t)(UINT16_MAX - hl)
+			     ? NULL
+			     : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + len));
+	if (!p) {
+		rte_pktmbuf_free(m);
+		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+		return -1;
+	}
+	memcpy(p + hl, data, len);
+	emse_net_write_udp(&w->rt->iface, flow, p, (uint16_t)len);
+	tx_enqueue(w, m);
+	return 0;
+}
+
+/* wolfSSL's send callback lands here (dtls.c). */
+static int dtls_send(void *worker, struct emse_session *s, const uint8_t *data, size_t len)
+{
+	return send_datagram(worker, &s->flow, data, len);
+}
+
+/* ---- helpers ---------------------------------------------------------------------------------- */
+
+static uint64_t unix_now(const struct emse_worker *w)
+{
+	const struct emse_runtime *rt = w->rt;
+	return rt->unix0 + (w->now - rt->tsc0) / rt->hz;
+}
+
+/* The bytes the cookie is computed over and wolfSSL_dtls_set_peer is given: family, port, address.
+ * Any fixed layout works as long as both sides use the same one. */
+static void peer_blob(const struct emse_flow *f, uint8_t out[PEER_BLOB_LEN])
+{
+	out[0] = f->peer.family;
+	out[1] = (uint8_t)(f->peer_port >> 8);
+	out[2] = (uint8_t)f->peer_port;
+	memcpy(out + 3, f->peer.a, 16);
+}
+
+unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers)
+{
+	if (n_workers <= 1)
+		return 0;
+	uint32_t h = rte_jhash(f->peer.a, 16, ((uint32_t)f->peer_port << 16) | f->local_port);
+	return h % n_workers;
+}
+
+static int find_listener(const struct emse_config *c, const struct emse_flow *f)
+{
+	for (unsigned i = 0; i < c->n_listeners; i++)
+		if (c->listeners[i].port == f->local_port &&
+		    emse_addr_eq(&c->listeners[i].addr, &f->local))
+			return (int)i;
+	return -1;
+}
+
+static uint64_t session_token(struct emse_worker *w, struct emse_session *s)
+{
+	return ((uint64_t)s->gen << 32) | emse_session_idx(&w->sessions, s);
+}
+
+static void drop_parked(struct emse_session *s)
+{
+	for (unsigned i = 0; i < s->n_parked; i++)
+		rte_pktmbuf_free(s->parked[i]);
+	s->n_parked = 0;
+}
+
+/* Ends a session that never got established. */
+static void hs_fail(struct emse_worker *w, struct emse_session *s, enum emse_hs_fail why)
+{
+	w->stats.hs_failed[why]++;
+	if (s->state == EMSE_S_PARKED)
+		w->parked--;
+	drop_parked(s);
+	emse_dtls_pool_put(&w->pool, s->ssl, 1);
+	emse_session_release(&w->sessions, s);
+}
+
+static void session_close(struct emse_worker *w, struct emse_session *s, enum emse_close why,
+			  bool notify)
+{
+	w->stats.closed[why]++;
+	if (notify)
+		emse_dtls_shutdown(s->ssl);
+	emse_dtls_pool_put(&w->pool, s->ssl, why == EMSE_CLOSE_ALERT);
+	emse_session_release(&w->sessions, s);
+}
+
+static void established(struct emse_worker *w, struct emse_session *s)
+{
+	w->stats.hs_completed++;
+	emse_list_remove(&w->sessions, &w->sessions.hs, s);
+	s->state = EMSE_S_ESTABLISHED;
+	s->deadline = w->now + w->idle_ticks;
+	s->rtx_at = 0;
+	emse_list_push(&w->sessions, &w->sessions.est, s);
+}
+
+/* Feeds one datagram of the handshake to wolfSSL. Returns false if the session is gone. */
+static bool feed_handshake(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			   size_t len)
+{
+	int err = 0;
+	switch (emse_dtls_handshake(s->ssl, s, data, len, &err)) {
+	case EMSE_DTLS_WANT:
+		s->rtx_at = w->now + (uint64_t)emse_dtls_timeout_s(s->ssl) * w->rt->hz;
+		return true;
+	case EMSE_DTLS_DONE:
+		established(w, s);
+		return true;
+	default:
+		hs_fail(w, s, (enum emse_hs_fail)emse_dtls_fail_reason(err));
+		return false;
+	}
+}
+
+/* The handshake cannot go on (no key): let wolfSSL process the ClientKeyExchange without one, so
+ * that it answers with the alert (unknown_psk_identity), then count our reason. */
+static void fail_with_alert(struct emse_worker *w, struct emse_session *s, const uint8_t *cke,
+			    size_t len, enum emse_hs_fail why)
+{
+	int err = 0;
+	s->have_key = 0;
+	if (emse_dtls_handshake(s->ssl, s, cke, len, &err) == EMSE_DTLS_FATAL)
+		w->stats.alerts_sent++;
+	if (s->state != EMSE_S_FREE)
+		hs_fail(w, s, why);
+}
+
+/* ---- the key: looked up when the ClientKeyExchange shows the identity ------------------------- */
+
+static void park(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m)
+{
+	if (s->n_parked == EMSE_PARK_DGRAMS) {
+		w->stats.dp_drop[EMSE_DP_PARK_QUEUE_FULL]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	s->parked[s->n_parked++] = m;
+}
+
+/* m has been trimmed to the UDP payload (data, len). Consumes m. */
+static void on_identity(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+			const uint8_t *data, size_t len, const uint8_t *idp, uint16_t idl)
+{
+	const struct emse_listener_conf *l = &w->rt->cfg->listeners[s->listener];
+	if (e2m_identity_parse(idp, idl, &s->id) != E2M_ID_OK) {
+		fail_with_alert(w, s, data, len, EMSE_HS_FAIL_NOT_E2M);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	struct emse_keycache *kc = emse_control_cache(w->rt->control, l->emse_idx);
+	switch (emse_keycache_lookup(kc, w->id, s->id.key_id, s->id.app_id, s->id.app_id_len,
+				     unix_now(w), s->key)) {
+	case EMSE_KC_HIT:
+		w->stats.key_hits++;
+		s->have_key = 1;
+		feed_handshake(w, s, data, len);
+		rte_pktmbuf_free(m);
+		return;
+	case EMSE_KC_NEGATIVE:
+		w->stats.key_negative++;
+		fail_with_alert(w, s, data, len, EMSE_HS_FAIL_NO_KEY);
+		rte_pktmbuf_free(m);
+		return;
+	case EMSE_KC_MISS:
+		break;
+	}
+	w->stats.key_misses++;
+	if (w->parked >= w->rt->cfg->parked_max) {
+		w->stats.dp_drop[EMSE_DP_PARKED_FULL]++;
+		fail_with_alert(w, s, data, len, EMSE_HS_FAIL_KEY_UNAVAILABLE);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	struct emse_key_request req = {
+		.token = session_token(w, s),
+		.key_id = s->id.key_id,
+		.emse_idx = l->emse_idx,
+		.worker = (uint8_t)w->id,
+		.app_id_len = s->id.app_id_len,
+	};
+	memcpy(req.app_id, s->id.app_id, s->id.app_id_len);
+	if (emse_control_post(w->rt->control, &req) != 0) {
+		w->stats.dp_drop[EMSE_DP_CONTROL_FULL]++;
+		fail_with_alert(w, s, data, len, EMSE_HS_FAIL_KEY_UNAVAILABLE);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	w->stats.key_fetches++;
+	w->parked++;
+	s->state = EMSE_S_PARKED;
+	s->rtx_at = w->now + w->park_ticks; /* while parked: the parked deadline */
+	park(w, s, m);
+}
+
+static void on_key_completion(struct emse_worker *w, const struct emse_key_completion *c)
+{
+	uint32_t idx = (uint32_t)c->token;
+	if (idx >= w->sessions.max)
+		return;
+	struct emse_session *s = &w->sessions.s[idx];
+	if (s->gen != (uint32_t)(c->token >> 32) || s->state != EMSE_S_PARKED)
+		return; /* the handshake timed out or was replaced meanwhile */
+	w->parked--;
+	s->state = EMSE_S_HANDSHAKE;
+	struct rte_mbuf *first = s->parked[0];
+	const uint8_t *d0 = rte_pktmbuf_mtod(first, const uint8_t *);
+	size_t l0 = rte_pktmbuf_data_len(first);
+	enum emse_hs_fail why = EMSE_HS_FAIL_KEY_UNAVAILABLE;
+
+	if (c->status == EMSE_FETCH_OK) {
+		const struct emse_listener_conf *l = &w->rt->cfg->listeners[s->listener];
+		struct emse_keycache *kc = emse_control_cache(w->rt->control, l->emse_idx);
+		if (emse_keycache_lookup(kc, w->id, s->id.key_id, s->id.app_id, s->id.app_id_len,
+					 unix_now(w), s->key) == EMSE_KC_HIT) {
+			w->stats.key_parked_resumed++;
+			s->have_key = 1;
+			s->rtx_at = 0;
+			/* Feed what was held, in arrival order; stop if the session ends. */
+			struct rte_mbuf *held[EMSE_PARK_DGRAMS];
+			unsigned n = s->n_parked;
+			memcpy(held, s->parked, sizeof(held));
+			s->n_parked = 0;
+			unsigned i = 0;
+			for (; i < n; i++) {
+				bool alive = feed_handshake(w, s, rte_pktmbuf_mtod(held[i], uint8_t *),
+							    rte_pktmbuf_data_len(held[i]));
+				rte_pktmbuf_free(held[i]);
+				if (!alive)
+					break;
+			}
+			for (i++; i < n; i++)
+				rte_pktmbuf_free(held[i]);
+			return;
+		}
+	} else if (c->status == EMSE_FETCH_NO_KEY) {
+		why = EMSE_HS_FAIL_NO_KEY;
+	} else if (c->status == EMSE_FETCH_FORBIDDEN) {
+		why = EMSE_HS_FAIL_KEY_FORBIDDEN;
+	}
+	s->parked[0] = NULL;
+	memmove(s->parked, s->parked + 1, sizeof(s->parked[0]) * (EMSE_PARK_DGRAMS - 1));
+	s->n_parked--;
+	fail_with_alert(w, s, d0, l0, why);
+	rte_pktmbuf_free(first);
+}
+
+/* ---- datagrams -------------------------------------------------------------------------------- */
+
+/* No session for this peer: only a ClientHello may pass, and only with a valid cookie does it
+ * create state. Consumes m. */
+static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
+			  unsigned li, const uint8_t *data, size_t len, struct emse_session *old)
+{
+	struct dtls_client_hello ch;
+	int r = dtls_parse_client_hello(data, len, &ch);
+	if (r != DTLS_PEEK_OK) {
+		w->stats.dp_drop[r == DTLS_PEEK_BAD_TYPE ? EMSE_DP_NOT_CLIENT_HELLO
+							 : EMSE_DP_CH_MALFORMED]++;
+		goto out;
+	}
+	uint8_t blob[PEER_BLOB_LEN];
+	peer_blob(flow, blob);
+	const uint8_t *secret =
+		ch.cookie_len ? emse_cookie_verify(&w->cookie, blob, sizeof(blob), &ch) : NULL;
+	if (!secret) {
+		uint8_t hvr[EMSE_HVR_MAX];
+		if (ch.cookie_len)
+			w->stats.cookie_invalid++;
+		size_t n = emse_cookie_build_hvr(w->cookie.cur, blob, sizeof(blob), &ch, hvr);
+		if (send_datagram(w, flow, hvr, n) == 0)
+			w->stats.hvr_sent++;
+		goto out;
+	}
+	w->stats.cookie_valid++;
+	if (old) /* RFC 6347 4.2.8: a new handshake from a known peer replaces its session */
+		session_close(w, old, EMSE_CLOSE_REPLACED, false);
+	if (w->sessions.hs.n >= w->rt->cfg->half_open_max) {
+		w->stats.dp_drop[EMSE_DP_HALF_OPEN_FULL]++;
+		goto out;
+	}
+	struct emse_session_key k;
+	emse_session_key_of(flow, (uint8_t)li, &k);
+	struct emse_session *s =
+		emse_session_new(&w->sessions, &k, w->now + w->hs_ticks);
+	if (!s) {
+		w->stats.dp_drop[EMSE_DP_SESSIONS_FULL]++;
+		goto out;
+	}
+	s->flow = *flow;
+	s->listener = (uint8_t)li;
+	s->ssl = emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN, blob, sizeof(blob));
+	if (!s->ssl) {
+		w->stats.dp_drop[EMSE_DP_POOL_EMPTY]++;
+		emse_session_release(&w->sessions, s);
+		goto out;
+	}
+	w->stats.hs_started++;
+	feed_handshake(w, s, data, len);
+out:
+	rte_pktmbuf_free(m);
+}
+
+static void on_app_data(void *arg, struct emse_session *s, uint8_t *data, size_t len)
+{
+	struct emse_worker *w = arg;
+	w->stats.app_rx++;
+	w->stats.app_rx_bytes += len;
+	/* echo; forward mode lands with the compact session work */
+	if (emse_dtls_write(s->ssl, data, len) == 0)
+		w->stats.app_tx++;
+}
+
+static void on_established(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			   size_t len)
+{
+	int err = 0;
+	switch (emse_dtls_read(s->ssl, s, data, len, w->appbuf, sizeof(w->appbuf), on_app_data, w,
+			       &err)) {
+	case EMSE_DTLS_CLOSED:
+		session_close(w, s, EMSE_CLOSE_NOTIFY, true);
+		return;
+	case EMSE_DTLS_FATAL:
+		session_close(w, s, EMSE_CLOSE_ALERT, false);
+		return;
+	default:
+		break;
+	}
+	/* LRU: the most recently active session goes to the tail. */
+	emse_list_remove(&w->sessions, &w->sessions.est, s);
+	s->deadline = w->now + w->idle_ticks;
+	emse_list_push(&w->sessions, &w->sessions.est, s);
+}
+
+static bool is_epoch0_client_hello(const uint8_t *d, size_t len)
+{
+	struct dtls_record rec;
+	size_t used;
+	return dtls_record_parse(d, len, &rec, &used) == DTLS_PEEK_OK &&
+	       rec.type == DTLS_CT_HANDSHAKE && rec.epoch == 0 && rec.len > 0 &&
+	       rec.frag[0] == DTLS_HS_CLIENT_HELLO;
+}
+
+/* m trimmed to the UDP payload. Consumes m. */
+static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
+			unsigned li)
+{
+	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
+	size_t len = rte_pktmbuf_data_len(m);
+	struct emse_session_key k;
+	emse_session_key_of(flow, (uint8_t)li, &k);
+	struct emse_session *s = emse_session_find(&w->sessions, &k);
+
+	if (!s) {
+		new_handshake(w, m, flow, li, data, len, NULL);
+		return;
+	}
+	const uint8_t *idp;
+	uint16_t idl;
+	switch (s->state) {
+	case EMSE_S_HANDSHAKE:
+		if (!s->have_key && dtls_peek_psk_identity(data, len, &idp, &idl) == DTLS_PEEK_OK) {
+			on_identity(w, s, m, data, len, idp, idl);
+			return;
+		}
+		feed_handshake(w, s, data, len);
+		break;
+	case EMSE_S_PARKED:
+		park(w, s, m);
+		return;
+	case EMSE_S_ESTABLISHED:
+		if (is_epoch0_client_hello(data, len)) {
+			new_handshake(w, m, flow, li, data, len, s);
+			return;
+		}
+		on_established(w, s, data, len);
+		break;
+	}
+	rte_pktmbuf_free(m);
+}
+
+void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
+{
+	struct emse_flow flow;
+	uint16_t off = 0, plen = 0;
+	enum emse_drop_reason why = EMSE_DROP_NONE;
+
+	if (may_steer) {
+		w->stats.rx_pkts++;
+		w->stats.rx_bytes += m->pkt_len;
+	}
+	if (m->nb_segs != 1 && rte_pktmbuf_linearize(m) != 0) {
+		w->stats.net_drop[EMSE_DROP_RUNT]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	uint16_t len = rte_pktmbuf_data_len(m);
+	switch (emse_net_classify(&w->rt->iface, rte_pktmbuf_mtod(m, uint8_t *), &len, &flow, &off,
+				  &plen, &why)) {
+	case EMSE_NET_DROP:
+		w->stats.net_drop[why]++;
+		rte_pktmbuf_free(m);
+		return;
+	case EMSE_NET_REPLY:
+		w->stats.arp_replies++;
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
+		tx_enqueue(w, m);
+		return;
+	case EMSE_NET_UDP:
+		break;
+	}
+	int li = find_listener(w->rt->cfg, &flow);
+	if (li < 0) {
+		w->stats.dp_drop[EMSE_DP_NO_LISTENER]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (may_steer) {
+		unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
+		if (owner != w->id) {
+			if (rte_ring_mp_enqueue(w->rt->workers[owner]->steer, m) != 0) {
+				w->stats.dp_drop[EMSE_DP_STEER_FULL]++;
+				rte_pktmbuf_free(m);
+			} else {
+				w->stats.steered_out++;
+			}
+			return;
+		}
+	}
+	rte_pktmbuf_adj(m, off);
+	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - plen));
+	on_datagram(w, m, &flow, (unsigned)li);
+}
+
+/* ---- timers ----------------------------------------------------------------------------------- */
+
+void emse_worker_timers(struct emse_worker *w)
+{
+	struct emse_sessions *t = &w->sessions;
+	struct emse_session *s;
+
+	/* One timeout for all handshakes: the list is in deadline order. */
+	while ((s = emse_list_head(t, &t->hs)) && s->deadline <= w->now)
+		hs_fail(w, s, s->state == EMSE_S_PARKED ? EMSE_HS_FAIL_PARKED_TIMEOUT
+							: EMSE_HS_FAIL_TIMEOUT);
+	/* Retransmissions and parked deadlines differ per session: a walk over the half-open ones,
+	 * which half_open_max bounds. */
+	for (s = emse_list_head(t, &t->hs); s;) {
+		struct emse_session *next = emse_list_next(t, s);
+		if (s->rtx_at && s->rtx_at <= w->now) {
+			if (s->state == EMSE_S_PARKED) {
+				hs_fail(w, s, EMSE_HS_FAIL_PARKED_TIMEOUT);
+			} else if (emse_dtls_retransmit(s->ssl) != 0) {
+				hs_fail(w, s, EMSE_HS_FAIL_TIMEOUT);
+			} else {
+				w->stats.retransmits++;
+				s->rtx_at = w->now +
+					    (uint64_t)emse_dtls_timeout_s(s->ssl) * w->rt->hz;
+			}
+		}
+		s = next;
+	}
+	while ((s = emse_list_head(t, &t->est)) && s->deadline <= w->now)
+		session_close(w, s, EMSE_CLOSE_IDLE, false);
+
+	if (w->now >= w->cookie_next) {
+		emse_cookie_rotate(&w->cookie, w->now);
+		w->cookie_next = w->now + w->cookie_ticks;
+	}
+	w->stats.pool_refills += emse_dtls_pool_refill(&w->pool, 64);
+	w->stats.sessions = t->max - t->n_free;
+	w->stats.half_open = t->hs.n;
+	w->stats.established = t->est.n;
+	w->stats.parked = w->parked;
+}
+
+/* ---- the loop --------------------------------------------------------------------------------- */
+
+int emse_worker_main(void *arg)
+{
+	struct emse_worker *w = arg;
+	const struct emse_runtime *rt = w->rt;
+	struct rte_mbuf *pkts[EMSE_BURST];
+	struct emse_key_completion done[EMSE_BURST];
+
+	emse_dtls_pool_bind(&w->pool);
+	emse_control_worker_register(rt->control, w->id);
+	w->now = rte_rdtsc();
+	w->next_tick = w->now + w->tick_ticks;
+	w->cookie_next = w->now + w->cookie_ticks;
+
+	while (!rt->stop) {
+		uint64_t t0 = rte_rdtsc();
+		w->now = t0;
+		unsigned work = 0;
+
+		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, EMSE_BURST);
+		for (uint16_t i = 0; i < n; i++)
+			emse_worker_rx(w, pkts[i], true);
+		work += n;
+
+		n = (uint16_t)rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, EMSE_BURST, NULL);
+		w->stats.steered_in += n;
+		for (uint16_t i = 0; i < n; i++)
+			emse_worker_rx(w, pkts[i], false);
+		work += n;
+
+		unsigned nc = emse_control_poll(rt->control, w->id, done, EMSE_BURST);
+		for (unsigned i = 0; i < nc; i++)
+			on_key_completion(w, &done[i]);
+		work += nc;
+
+		if (w->now >= w->next_tick) {
+			emse_worker_timers(w);
+			w->next_tick = w->now + w->tick_ticks;
+		}
+		emse_worker_flush(w);
+		rte_rcu_qsbr_quiescent(rt->qsbr, w->id);
+
+		uint64_t dt = rte_rdtsc() - t0;
+		w->stats.total_cycles += dt;
+		w->stats.loops++;
+		if (work)
+			w->stats.busy_cycles += dt;
+	}
+	emse_control_worker_unregister(rt->control, w->id);
+	return 0;
+}
+
+/* ---- set-up ----------------------------------------------------------------------------------- */
+
+struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned id, int socket)
+{
+	const struct emse_config *c = rt->cfg;
+	char name[64];
+	struct emse_worker *w = rte_zmalloc_socket("emse_worker", sizeof(*w), 64, socket);
+	if (!w)
+		return NULL;
+	w->id = id;
+	w->rt = rt;
+	w->port = c->port_id;
+	w->queue = (uint16_t)id;
+	w->hs_ticks = (uint64_t)c->handshake_timeout_ms * rt->hz / 1000;
+	w->park_ticks = (uint64_t)c->parked_timeout_ms * rt->hz / 1000;
+	w->idle_ticks = (uint64_t)c->idle_timeout_s * rt->hz;
+	w->cookie_ticks = (uint64_t)c->cookie_rotate_s * rt->hz;
+	w->tick_ticks = rt->hz / (1000000 / TICK_US);
+
+	snprintf(name, sizeof(name), "emse_mbuf_%u", id);
+	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	snprintf(name, sizeof(name), "emse_steer_%u", id);
+	w->steer = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
+	snprintf(name, sizeof(name), "emse_sess_%u", id);
+	if (!w->mp || !w->steer || emse_sessions_init(&w->sessions, name, c->max_sessions, socket))
+		goto fail;
+	if (emse_cookie_init(&w->cookie, 0) != 0)
+		goto fail;
+	WOLFSSL_CTX *ctx = emse_dtls_ctx_new(c->suites, c->psk_hint);
+	if (!ctx || emse_dtls_pool_init(&w->pool, ctx, c->half_open_max, w, dtls_send) != 0)
+		goto fail;
+	return w;
+fail:
+	emse_worker_destroy(w);
+	return NULL;
+}
+
+/* After the worker stopped, before the port stops: says close_notify to established sessions and
+ * ends every session. The queue is this worker's alone, so the main lcore may transmit on it. */
+void emse_worker_drain(struct emse_worker *w)
+{
+	struct emse_sessions *t = &w->sessions;
+	emse_dtls_pool_bind(&w->pool);
+	for (uint32_t i = 0; t->s && i < t->max; i++) {
+		struct emse_session *s = &t->s[i];
+		if (s->state == EMSE_S_FREE)
+			continue;
+		drop_parked(s);
+		if (s->state == EMSE_S_ESTABLISHED)
+			emse_dtls_shutdown(s->ssl);
+		emse_dtls_pool_put(&w->pool, s->ssl, 1);
+		w->stats.closed[EMSE_CLOSE_SHUTDOWN]++;
+		emse_session_release(t, s);
+		if (w->n_tx > EMSE_TX_MAX / 2)
+			emse_worker_flush(w);
+	}
+	emse_worker_flush(w);
+}
+
+void emse_worker_destroy(struct emse_worker *w)
+{
+	if (!w)
+		return;
+	struct emse_sessions *t = &w->sessions;
+	emse_dtls_pool_bind(&w->pool);
+	for (uint32_t i = 0; t->s && i < t->max; i++) {
+		struct emse_session *s = &t->s[i];
+		if (s->state == EMSE_S_FREE)
+			continue;
+		drop_parked(s);
+		emse_dtls_pool_put(&w->pool, s->ssl, 1);
+		emse_session_release(t, s);
+	}
+	rte_pktmbuf_free_bulk(w->tx, w->n_tx);
+	w->n_tx = 0;
+	WOLFSSL_CTX *ctx = w->pool.ctx;
+	emse_dtls_pool_fini(&w->pool);
+	emse_dtls_ctx_free(ctx);
+	emse_cookie_wipe(&w->cookie);
+	emse_sessions_free(t);
+	rte_ring_free(w->steer);
+	rte_mempool_free(w->mp);
+	rte_free(w);
+}

@@ -1,0 +1,81 @@
+/* emse's configuration: an INI file ([emse], [port], [listener NAME]..., [keys], [emks],
+ * [telemetry]). Every setting is validated at load; an error names the file, line and setting,
+ * and the caller exits with status 2. See docs/config.md for every setting and its default. */
+#ifndef EMSE_CONFIG_H
+#define EMSE_CONFIG_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include "emse/net.h"
+#include "emse/e2m.h"
+
+#define EMSE_MAX_LISTENERS 16
+#define EMSE_NAME_MAX 32
+#define EMSE_PATH_MAX 256
+
+enum emse_app_mode { EMSE_APP_ECHO = 0, EMSE_APP_FORWARD };
+enum emse_keys_source { EMSE_KEYS_FILE = 0, EMSE_KEYS_EMKS };
+
+/* Cipher suites we may offer, as a bit set. */
+#define EMSE_SUITE_CCM8 0x1u
+#define EMSE_SUITE_GCM 0x2u
+#define EMSE_SUITE_CBC 0x4u
+
+struct emse_listener_conf {
+	char name[EMSE_NAME_MAX];
+	struct emse_addr addr;
+	uint16_t port;
+	char emse_id[E2M_EMSE_ID_MAX + 1];
+	uint8_t emse_id_len;
+	enum emse_app_mode mode;
+	struct emse_addr backend;      /* forward mode */
+	uint16_t backend_port;
+	uint16_t emse_idx;             /* index of its EMSE (key cache), shared by listeners of one EMSE_Id */
+	char emks_cert[EMSE_PATH_MAX]; /* client certificate for this EMSE_Id ([emks] cert if empty) */
+	char emks_key[EMSE_PATH_MAX];
+};
+
+struct emse_config {
+	/* [emse] */
+	uint32_t max_sessions;          /* per worker */
+	uint32_t half_open_max;         /* per worker: handshakes in progress, = wolfSSL object pool */
+	uint32_t parked_max;            /* per worker: handshakes waiting for a key */
+	uint32_t handshake_timeout_ms;
+	uint32_t parked_timeout_ms;
+	uint32_t idle_timeout_s;
+	uint32_t cookie_rotate_s;
+	uint32_t mbufs;                 /* mbuf pool size per worker */
+	uint32_t suites;                /* EMSE_SUITE_* */
+	char psk_hint[8];               /* "" = no hint, or "e2m" */
+	struct e2m_params e2m;
+	/* [port] */
+	uint16_t port_id;
+	uint16_t rx_desc, tx_desc;
+	struct emse_iface iface;        /* addresses; the MAC comes from the port */
+	/* [listener NAME] */
+	unsigned n_listeners;
+	struct emse_listener_conf listeners[EMSE_MAX_LISTENERS];
+	unsigned n_emse;                /* distinct EMSE_Ids */
+	/* [keys] */
+	enum emse_keys_source keys;
+	char key_file[EMSE_PATH_MAX];
+	uint32_t key_cache_capacity;
+	uint32_t negative_ttl_s;
+	/* [emks] */
+	char emks_url[EMSE_PATH_MAX];
+	char emks_cert[EMSE_PATH_MAX], emks_key[EMSE_PATH_MAX], emks_ca[EMSE_PATH_MAX];
+	uint32_t emks_timeout_ms;
+	/* [telemetry] */
+	char prometheus[64];            /* "127.0.0.1:9464", "" = off */
+	/* command line, not the file */
+	bool replay;
+	bool seeded;
+	uint64_t seed;
+};
+
+void emse_config_defaults(struct emse_config *c);
+/* Loads and validates path into c (defaults first). On error writes one line naming the setting
+ * into err and returns -1. */
+int emse_config_load(const char *path, struct emse_config *c, char *err, size_t err_size);
+
+#endif

@@ -1,0 +1,93 @@
+/* A worker's sessions: a fixed array (max_sessions), a free list, an rte_hash from (peer address,
+ * peer port, listener) to slot, and two FIFO lists that double as timer wheels: handshakes (all
+ * share one timeout, so insertion order is deadline order) and established sessions (LRU: touched
+ * sessions move to the tail, so the head is the next idle timeout). Nothing here allocates after
+ * emse_sessions_init. */
+#ifndef EMSE_SESSION_H
+#define EMSE_SESSION_H
+
+#include <stdint.h>
+#include "emse/e2m.h"
+#include "emse/net.h"
+
+struct rte_mbuf;
+struct rte_hash;
+typedef struct WOLFSSL WOLFSSL;
+
+#define EMSE_PARK_DGRAMS 4
+#define EMSE_NIL UINT32_MAX
+
+enum emse_session_state {
+	EMSE_S_FREE = 0,
+	EMSE_S_HANDSHAKE,   /* wolfSSL is running the handshake */
+	EMSE_S_PARKED,      /* waiting for the key; datagrams held in parked[] */
+	EMSE_S_ESTABLISHED,
+};
+
+struct emse_session_key {
+	uint8_t family;
+	uint8_t listener;
+	uint16_t port;
+	uint8_t addr[16];
+};
+
+struct emse_session {
+	struct emse_flow flow;
+	WOLFSSL *ssl;
+	uint64_t deadline; /* tsc: handshake/parked/idle deadline, by state */
+	uint64_t rtx_at;   /* tsc: next retransmission of our last flight (handshake) */
+	const uint8_t *in; /* the datagram wolfSSL's receive callback hands over next */
+	uint16_t in_len;
+	uint8_t state;
+	uint8_t listener;
+	uint8_t have_key;
+	uint8_t n_parked;
+	uint32_t gen;      /* bumped at each reuse: stale control completions are ignored */
+	uint32_t prev, next;
+	struct rte_mbuf *parked[EMSE_PARK_DGRAMS];
+	uint8_t key[E2M_KEY_LEN];
+	struct e2m_identity id;
+};
+
+struct emse_list {
+	uint32_t head, tail, n;
+};
+
+struct emse_sessions {
+	struct emse_session *s;
+	uint32_t max;
+	uint32_t *free_stack;
+	uint32_t n_free;
+	struct rte_hash *h;
+	struct emse_list hs;   /* HANDSHAKE and PARKED */
+	struct emse_list est;  /* ESTABLISHED, LRU */
+};
+
+int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max, int socket);
+void emse_sessions_free(struct emse_sessions *t);
+
+void emse_session_key_of(const struct emse_flow *f, uint8_t listener, struct emse_session_key *k);
+struct emse_session *emse_session_find(struct emse_sessions *t, const struct emse_session_key *k);
+/* Takes a free slot and indexes it under k; NULL when full. State is HANDSHAKE, in the hs list. */
+struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse_session_key *k,
+				      uint64_t deadline);
+/* Unindexes, wipes the key, returns the slot. The caller has dealt with ssl and parked[]. */
+void emse_session_release(struct emse_sessions *t, struct emse_session *s);
+
+static inline uint32_t emse_session_idx(const struct emse_sessions *t, const struct emse_session *s)
+{
+	return (uint32_t)(s - t->s);
+}
+
+void emse_list_push(struct emse_sessions *t, struct emse_list *l, struct emse_session *s);
+void emse_list_remove(struct emse_sessions *t, struct emse_list *l, struct emse_session *s);
+static inline struct emse_session *emse_list_head(struct emse_sessions *t, struct emse_list *l)
+{
+	return l->head == EMSE_NIL ? NULL : &t->s[l->head];
+}
+static inline struct emse_session *emse_list_next(struct emse_sessions *t, struct emse_session *s)
+{
+	return s->next == EMSE_NIL ? NULL : &t->s[s->next];
+}
+
+#endif

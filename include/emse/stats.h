@@ -1,0 +1,78 @@
+/* Per-worker counters. Each worker writes only its own block (cache-aligned, plain stores);
+ * telemetry sums the blocks when asked. A name table beside each enum keeps the exported names in
+ * one place. */
+#ifndef EMSE_STATS_H
+#define EMSE_STATS_H
+
+#include <stdint.h>
+#include "emse/net.h"
+
+/* Why a datagram that passed L2-L4 was dropped by the dataplane. */
+enum emse_dp_drop {
+	EMSE_DP_NO_LISTENER = 0,  /* UDP to a port nobody listens on */
+	EMSE_DP_NOT_DTLS,         /* record header unparsable */
+	EMSE_DP_CH_MALFORMED,     /* no session and not a well-formed ClientHello */
+	EMSE_DP_NOT_CLIENT_HELLO, /* no session and not a ClientHello at all */
+	EMSE_DP_HALF_OPEN_FULL,   /* limit of handshakes in progress reached */
+	EMSE_DP_SESSIONS_FULL,
+	EMSE_DP_POOL_EMPTY,       /* no wolfSSL object ready */
+	EMSE_DP_PARKED_FULL,      /* limit of handshakes waiting for a key */
+	EMSE_DP_PARK_QUEUE_FULL,  /* too many datagrams held for one parked handshake */
+	EMSE_DP_STEER_FULL,       /* the owning worker's steering ring was full */
+	EMSE_DP_TX_FULL,          /* the port did not take the burst */
+	EMSE_DP_NO_MBUF,
+	EMSE_DP_CONTROL_FULL,     /* key request ring full */
+	EMSE_DP_APP_TOO_BIG,
+	EMSE_DP_WOLFSSL_REJECT,   /* wolfSSL dropped the record (bad MAC, replay, epoch) */
+	EMSE_DP__COUNT
+};
+
+/* Why a handshake failed. */
+enum emse_hs_fail {
+	EMSE_HS_FAIL_TIMEOUT = 0,     /* no progress within handshake_timeout_ms */
+	EMSE_HS_FAIL_NOT_E2M,         /* identity is not an e2m identity */
+	EMSE_HS_FAIL_NO_KEY,          /* key cache / EMKS: no key for this identity */
+	EMSE_HS_FAIL_KEY_FORBIDDEN,   /* EMKS said 403 */
+	EMSE_HS_FAIL_KEY_UNAVAILABLE, /* EMKS down, timeout, overload */
+	EMSE_HS_FAIL_PARKED_TIMEOUT,  /* key did not come within parked_timeout_ms */
+	EMSE_HS_FAIL_BAD_FINISHED,    /* wrong key: Finished / MAC did not verify */
+	EMSE_HS_FAIL_ALERT,           /* the client sent a fatal alert */
+	EMSE_HS_FAIL_PROTOCOL,        /* any other wolfSSL error */
+	EMSE_HS_FAIL__COUNT
+};
+
+enum emse_close {
+	EMSE_CLOSE_NOTIFY = 0, /* the client said close_notify */
+	EMSE_CLOSE_IDLE,       /* idle_timeout_s */
+	EMSE_CLOSE_ALERT,      /* fatal alert or error after establishment */
+	EMSE_CLOSE_REPLACED,   /* the same peer started a new handshake */
+	EMSE_CLOSE_SHUTDOWN,
+	EMSE_CLOSE__COUNT
+};
+
+struct emse_worker_stats {
+	uint64_t rx_pkts, rx_bytes, tx_pkts, tx_bytes;
+	uint64_t net_drop[EMSE_DROP__COUNT];
+	uint64_t dp_drop[EMSE_DP__COUNT];
+	uint64_t arp_replies, icmp_replies;
+	uint64_t steered_out, steered_in;
+	uint64_t hvr_sent, cookie_valid, cookie_invalid;
+	uint64_t hs_started, hs_completed;
+	uint64_t hs_failed[EMSE_HS_FAIL__COUNT];
+	uint64_t closed[EMSE_CLOSE__COUNT];
+	uint64_t retransmits;
+	uint64_t key_hits, key_misses, key_negative, key_fetches, key_parked_resumed;
+	uint64_t app_rx, app_tx, app_rx_bytes;
+	uint64_t alerts_sent;
+	uint64_t pool_refills;
+	/* gauges */
+	uint64_t sessions, half_open, parked, established;
+	/* busy time: cycles of loop iterations that did work, and all cycles */
+	uint64_t busy_cycles, total_cycles, loops;
+} __attribute__((aligned(64)));
+
+const char *emse_dp_drop_name(enum emse_dp_drop d);
+const char *emse_hs_fail_name(enum emse_hs_fail f);
+const char *emse_close_name(enum emse_close c);
+
+#endif

@@ -1,0 +1,75 @@
+/* A worker lcore: one RX/TX queue pair, its own sessions, wolfSSL objects, cookie secrets, mbuf
+ * pool and counters. Nothing in here is shared for writing with another thread; the control plane
+ * is reached only through rings (control.h) and the lock-free key cache. */
+#ifndef EMSE_WORKER_H
+#define EMSE_WORKER_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "emse/config.h"
+#include "emse/control.h"
+#include "emse/cookie.h"
+#include "emse/dtls.h"
+#include "emse/session.h"
+#include "emse/stats.h"
+
+#define EMSE_BURST 32
+#define EMSE_TX_MAX 64
+#define EMSE_APP_MAX 2048
+
+struct rte_mempool;
+struct rte_ring;
+struct rte_rcu_qsbr;
+struct emse_control;
+
+/* Read-only for the workers once they run (except `stop`). */
+struct emse_runtime {
+	const struct emse_config *cfg;
+	struct emse_iface iface; /* the config's addresses and the port's MAC */
+	unsigned n_workers;
+	struct emse_worker *workers[EMSE_MAX_WORKERS];
+	struct emse_control *control;
+	struct rte_rcu_qsbr *qsbr;
+	uint64_t hz;
+	uint64_t tsc0, unix0;    /* clock origin: unix time = unix0 + (tsc - tsc0) / hz */
+	volatile bool stop;
+};
+
+struct emse_worker {
+	unsigned id;
+	unsigned lcore;
+	uint16_t port, queue;
+	const struct emse_runtime *rt;
+	struct rte_mempool *mp;
+	struct rte_ring *steer;  /* datagrams other workers received for flows this worker owns */
+	struct emse_sessions sessions;
+	struct emse_dtls_pool pool;
+	struct emse_cookie_keys cookie;
+	uint64_t now;            /* tsc of the current loop iteration */
+	uint64_t next_tick, cookie_next;
+	uint64_t hs_ticks, park_ticks, idle_ticks, cookie_ticks, tick_ticks;
+	uint32_t parked;
+	uint16_t n_tx;
+	struct rte_mbuf *tx[EMSE_TX_MAX];
+	struct emse_worker_stats stats;
+	uint8_t appbuf[EMSE_APP_MAX];
+} __attribute__((aligned(64)));
+
+/* Allocates and sets up worker id (queue id) on socket; NULL with a message on failure. */
+struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned id, int socket);
+/* After the worker stopped and before the port stops: close_notify to established sessions. */
+void emse_worker_drain(struct emse_worker *w);
+void emse_worker_destroy(struct emse_worker *w);
+/* The lcore entry point (rte_eal_remote_launch). Returns when rt->stop is set. */
+int emse_worker_main(void *arg);
+
+/* One received frame (exposed for tests and the replay driver). may_steer: 0 for frames that
+ * came through the steering ring already. */
+void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer);
+void emse_worker_timers(struct emse_worker *w);
+void emse_worker_flush(struct emse_worker *w);
+/* Which worker owns a flow: the same for every packet of one UE. */
+unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
+
+#endif
