@@ -36,11 +36,14 @@ wolfssl)
 		${PEER_ARGS:-} >"$OUT/peer-$PEER.json" 2>"$OUT/peer-$PEER.log" &
 	PEER_PID=$!;;
 coap)
-	# libcoap takes one PSK for all clients (-k): pin the population to one UE
+	# libcoap takes one ASCII PSK for every identity (-k): give all UEs that key
 	PORT=5684
-	read -r ID KEYHEX < <(head -1 "$KEYS")
-	ip netns exec "$NS" coap-server-openssl -A 0.0.0.0 -p 5683 -k "$(echo "$KEYHEX" | xxd -r -p)" \
-		-h e2m >"$OUT/peer-$PEER.log" 2>&1 &
+	PSK=e2m-bench-psk-0123456789abcdef01
+	HEX=$(printf %s "$PSK" | od -An -tx1 | tr -d ' \n')
+	awk -v k="$HEX" '{print $1, k}' "$KEYS" >"$OUT/keys-coap.txt"
+	KEYS=$OUT/keys-coap.txt
+	ip netns exec "$NS" coap-server-openssl -A 0.0.0.0 -p 5683 -k "$PSK" -h e2m -v 0 \
+		${PEER_ARGS:-} >"$OUT/peer-$PEER.log" 2>&1 &
 	PEER_PID=$!;;
 *) echo "peer: wolfssl or coap" >&2; exit 2;;
 esac

@@ -92,6 +92,7 @@ struct gen {
 	uint8_t *payload;            /* application datagram contents */
 	uint64_t hz;
 	bool measuring;
+	uint64_t busy_cycles, loop_cycles; /* measured window: iterations that did work, all */
 	struct gen_counters c;       /* measured window only */
 	struct gen_counters all;     /* whole run, for progress */
 	struct hist hs_lat, rtt;

@@ -224,6 +224,8 @@ int main(int argc, char **argv)
 		}
 		if (now >= t_end)
 			break;
+		/* busy = the iteration received, started or sent something */
+		uint64_t work = G.all.started + G.all.tx_pkts + G.all.rx_pkts;
 		port_poll(now);
 		if (now >= next_timer) {
 			sess_timers(now);
@@ -245,6 +247,12 @@ int main(int argc, char **argv)
 					break;
 		}
 		port_flush();
+		if (G.measuring) {
+			uint64_t t = rte_get_tsc_cycles();
+			G.loop_cycles += t - now;
+			if (G.all.started + G.all.tx_pkts + G.all.rx_pkts != work)
+				G.busy_cycles += t - now;
+		}
 		if (now >= next_prog) {
 			snapshot_progress((double)(now - t0) / (double)hz, &prev,
 					  (double)(now - last_prog) / (double)hz);

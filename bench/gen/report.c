@@ -118,6 +118,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	       (unsigned long long)G.all.rx_pkts, (unsigned long long)G.all.tx_pkts,
 	       (unsigned long long)G.all.tx_drops, (unsigned long long)G.all.rx_unmatched,
 	       (unsigned long long)G.all.rx_drop_net);
+	double busy = G.loop_cycles ? (double)G.busy_cycles / (double)G.loop_cycles : 0;
+	printf("%-28s %13.1f%%\n", "generator busy", 100 * busy);
 	printf("%-28s %llu created, %llu reused\n", "client objects", (unsigned long long)G.all.created,
 	       (unsigned long long)G.all.reused);
 	if (td) {
@@ -150,6 +152,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			"rtt_us", hist_json(&G.rtt, 1e3), "skipped_starts", (json_int_t)c->skipped_starts,
 			"tx_drops", (json_int_t)G.all.tx_drops, "population", (json_int_t)G.pop.n,
 			"ue_addresses", (json_int_t)cf->ue_addrs);
+		if (j)
+			json_object_set_new(j, "generator_busy", json_real(busy));
 		if (j && tb)
 			json_object_set(j, "server_telemetry_before", tb);
 		if (j && ta)
