@@ -113,6 +113,8 @@ int main(int argc, char **argv)
 	struct emks_server *srv = emks_server_new(base, &scfg, err, sizeof(err));
 	if (!srv) {
 		fprintf(stderr, "emks: %s\n", err);
+		event_base_free(base);
+		emks_store_close(store);
 		return 2;
 	}
 	struct event *sigterm = evsignal_new(base, SIGTERM, on_signal, base);

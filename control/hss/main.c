@@ -105,13 +105,16 @@ static int read_out(const char *path, struct line **out, size_t *n)
 		free(buf);
 	}
 	fclose(f);
-	qsort(*out, *n, sizeof(**out), cmp_line);
+	if (*n)
+		qsort(*out, *n, sizeof(**out), cmp_line);
 	return 0;
 }
 
 static struct line *find_line(struct line *lines, size_t n, const char *imsi)
 {
 	struct line key;
+	if (!n)
+		return NULL;
 	snprintf(key.imsi, sizeof(key.imsi), "%s", imsi);
 	return bsearch(&key, lines, n, sizeof(*lines), cmp_line);
 }
@@ -352,14 +355,16 @@ int main(int argc, char **argv)
 	size_t n_old = 0;
 	if (out_path && read_out(out_path, &old, &n_old) != 0)
 		bad("--out", "cannot read the existing file");
+	struct hss_ue *ues = NULL;
+	size_t n_ues = 0;
+	if (!remove_imsi && hss_population_load(population, &ues, &n_ues, err, sizeof(err)) != 0)
+		bad("--population", err);
 	r.client = hss_client_new(&ccfg, err, sizeof(err));
 	if (!r.client) {
 		fprintf(stderr, "emks-hss: %s\n", err);
 		return 1;
 	}
 	int rc = 0;
-	struct hss_ue *ues = NULL;
-	size_t n_ues = 0;
 	char **fresh = NULL;
 
 	if (remove_imsi) {
@@ -379,8 +384,6 @@ int main(int argc, char **argv)
 		goto done;
 	}
 
-	if (hss_population_load(population, &ues, &n_ues, err, sizeof(err)) != 0)
-		bad("--population", err);
 	fresh = calloc(n_ues ? n_ues : 1, sizeof(*fresh));
 	if (!fresh)
 		abort();
