@@ -322,8 +322,11 @@ static void on_done(struct eprov *p, struct ebatch *b, CURLcode rc, uint64_t now
 		failed(p, b, classify_curl(rc), 1, now);
 		return;
 	}
-	long code = 0;
+	long code = 0, ver = 0;
 	curl_easy_getinfo(b->easy, CURLINFO_RESPONSE_CODE, &code);
+	curl_easy_getinfo(b->easy, CURLINFO_HTTP_VERSION, &ver);
+	if (ver == CURL_HTTP_VERSION_2_0)
+		p->st.responses_h2++;
 	emse_lat_hist_add(p->st.latency_ms, now > b->sent_ms ? now - b->sent_ms : 0);
 	if (code == 429 || code == 503) {
 		if (b->retry_after_s > 0)

@@ -52,6 +52,7 @@ enum emse_breaker_state { EMSE_BREAKER_CLOSED = 0, EMSE_BREAKER_OPEN, EMSE_BREAK
 struct emse_keyprov_stats {
 	uint64_t batches, items;                 /* accepted by submit */
 	uint64_t requests, retries;              /* HTTP requests sent (retries included) */
+	uint64_t responses_h2;                   /* answers that came over HTTP/2 */
 	uint64_t item_ok, item_no_key, item_forbidden, item_error;
 	uint64_t errors[EMSE_PERR__COUNT];
 	uint64_t latency_ms[EMSE_LAT_BUCKETS];   /* per HTTP request that got an answer */
