@@ -21,11 +21,16 @@ static int hex16(const char *s, uint8_t out[16])
 	return 0;
 }
 
-/* Splits a comma list into fixed slots; each element 1..max printable octets. */
+/* Splits a comma list into fixed slots; each element 1..max printable octets, so an empty element
+ * (",," or a leading or trailing comma) is an error rather than skipped. */
 static int split_list(char *s, char *slots, size_t stride, size_t max_len, size_t max_n, size_t *n)
 {
 	size_t count = 0;
-	for (char *save = NULL, *tok = strtok_r(s, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (char *tok = s, *next; tok; tok = next) {
+		char *comma = strchr(tok, ',');
+		next = comma ? comma + 1 : NULL;
+		if (comma)
+			*comma = '\0';
 		size_t len = strlen(tok);
 		if (count == max_n || len < 1 || len > max_len)
 			return -1;
@@ -36,7 +41,7 @@ static int split_list(char *s, char *slots, size_t stride, size_t max_len, size_
 		count++;
 	}
 	*n = count;
-	return count ? 0 : -1;
+	return 0;
 }
 
 int hss_population_parse_line(const char *line, struct hss_ue *out, char *err, size_t err_len)
