@@ -79,11 +79,20 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	const struct gen_config *cf = &G.cfg;
 	double hs_rate = secs > 0 ? (double)c->handshakes / secs : 0;
 	json_t *tb = tel_before, *ta = tel_after, *td = (tb && ta) ? json_diff(tb, ta) : NULL;
-	static const char *const hs_names[] = { "handshakes", NULL };
-	static const char *const busy_names[] = { "busy_core_seconds", "busy_seconds", "busy_s", NULL };
-	bool f1 = false, f2 = false;
+	/* emse's /emse/stats: hs_completed and busy_cycles are counters (use the delta), tsc_hz is
+	 * a constant (use it as is); other servers may say busy seconds directly */
+	static const char *const hs_names[] = { "hs_completed", "handshakes", NULL };
+	static const char *const cyc_names[] = { "busy_cycles", NULL };
+	static const char *const hz_names[] = { "tsc_hz", NULL };
+	static const char *const busy_names[] = { "busy_core_seconds", "busy_seconds", NULL };
+	bool f1 = false, f2 = false, f3 = false;
 	double srv_hs = td ? json_find(td, hs_names, &f1) : 0;
 	double srv_busy = td ? json_find(td, busy_names, &f2) : 0;
+	if (td && !f2) {
+		double cyc = json_find(td, cyc_names, &f2);
+		double hz = json_find(ta, hz_names, &f3);
+		srv_busy = f2 && f3 && hz > 0 ? cyc / hz : 0;
+	}
 	double per_core = (f1 && f2 && srv_busy > 0) ? srv_hs / srv_busy : NAN;
 
 	printf("\n== emse-bench %s: %s, suite %s, %s %g, %u datagrams of %u B, %.1f s measured ==\n",

@@ -1,0 +1,62 @@
+#!/usr/bin/env bash
+# The generator against emse over a memif link (two DPDK processes, no kernel in the path).
+#   bench/run-memif.sh [emse-bench options]
+# Environment: UES (population, 1000), OUT (build/bench), EMSE_LCORES (0-1), GEN_LCORE (0),
+#   EMSE_EXTRA (lines for emse's [emse] section), KEEP=1 keeps emse's log.
+# emse serves 198.18.0.1 port 5684 with the lab key file; the generator's UEs are 198.19.0.0/16.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+UES=${UES:-1000}
+OUT=${OUT:-build/bench}
+PE=emse-bench-srv$$
+PG=emse-bench-gen$$
+SOCK=/tmp/emse-bench-$$.memif
+TMP=$(mktemp -d)
+mkdir -p "$OUT"
+KEYS=$OUT/keys-$UES.txt
+build/emse-bench -- --synthetic "$UES" --seed 1 --emse-id emse-1 --dump-keys "$KEYS"
+{
+	echo "[emse]"
+	[ -n "${EMSE_EXTRA:-}" ] && printf '%s\n' "$EMSE_EXTRA"
+	echo "[port]"
+	echo "address = 198.18.0.1"
+	echo "[listener v4]"
+	echo "address = 198.18.0.1"
+	echo "port = 5684"
+	echo "emse_id = emse-1"
+	echo "[keys]"
+	echo "source = file"
+	echo "file = $KEYS"
+} >"$TMP/emse.conf"
+
+EMSE_PID=
+cleanup() {
+	if [ -n "$EMSE_PID" ]; then
+		kill -TERM "$EMSE_PID" 2>/dev/null || true
+		wait "$EMSE_PID" 2>/dev/null || true
+	fi
+	[ "${KEEP:-0}" = 1 ] && cp "$TMP/emse.log" "$OUT/emse-memif.log" 2>/dev/null
+	rm -rf "$TMP" "$SOCK" "/var/run/dpdk/$PE" "/var/run/dpdk/$PG"
+}
+trap cleanup EXIT
+
+# emse is the memif server and starts first.
+build/emse -l "${EMSE_LCORES:-0-1}" --no-huge --no-pci -m 512 --file-prefix "$PE" \
+	--log-level=lib.eal:error \
+	--vdev "net_memif0,role=server,socket=$SOCK,socket-abstract=no" \
+	-- --config "$TMP/emse.conf" >"$TMP/emse.log" 2>&1 &
+EMSE_PID=$!
+for _ in $(seq 300); do
+	grep -q "emse: running" "$TMP/emse.log" && break
+	kill -0 "$EMSE_PID" 2>/dev/null || break
+	sleep 0.1
+done
+if ! grep -q "emse: running" "$TMP/emse.log"; then
+	echo "emse did not start:" >&2; cat "$TMP/emse.log" >&2; exit 1
+fi
+
+build/emse-bench -l "${GEN_LCORE:-0}" --no-huge --no-pci -m 256 --file-prefix "$PG" \
+	--log-level=lib.eal:error \
+	--vdev "net_memif0,role=client,socket=$SOCK,socket-abstract=no" \
+	-- --server-port 5684 --keys "$KEYS" \
+	--server-telemetry "/var/run/dpdk/$PE/dpdk_telemetry.v2" "$@"
