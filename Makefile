@@ -117,6 +117,7 @@ ASAN_TESTS := $(patsubst %.c,$(BUILD)/asan/%,$(TEST_SRCS))
 test: all
 	tests/run-unit.sh $(UNIT_TESTS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(ASAN_TESTS)
+	$(MAKE) fuzz-smoke
 	tests/run-e2e.sh
 
 test-unit: all
@@ -138,3 +139,64 @@ clean:
 .SECONDARY:
 .DELETE_ON_ERROR:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
+
+# ==== fuzzing: libFuzzer harnesses, clang, separate from the gcc flavours =========================
+#   make fuzz           each harness for FUZZ_SECONDS (default 60)
+#   make fuzz-smoke     each for FUZZ_SMOKE_SECONDS (default 10); part of `make test`
+# Every tests/fuzz/fuzz_<name>.c becomes build/fuzz/fuzz_<name>. It links the clang-built
+# archives listed in FUZZ_USES_<name> (default: the pure dataplane parsers and crypto), e.g. a
+# harness for the EMKS client parser adds `FUZZ_USES_emks_response := control crypto` next to
+# FUZZ_USES_identity (before the rules are generated),
+# and FUZZ_LDLIBS_<name> for extra libraries. Seeds live in tests/fuzz/corpus/<name>/.
+FUZZ_CC := clang
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 10
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := -std=c11 -O1 -g -Wall -Wextra -MMD -MP -fno-strict-aliasing \
+  -fsanitize=fuzzer-no-link $(FUZZ_SAN)
+FUZZ_LDLIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a -lssl -lcrypto -lpthread -lm
+FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
+# archives: only the DPDK-free parts of the tree
+FUZZ_LIBS := parsers crypto control
+FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c
+FUZZ_SRC_crypto := $(SRC_crypto)
+FUZZ_SRC_control := $(SRC_control)
+FUZZ_USES_default := parsers crypto
+FUZZ_USES_identity := crypto
+fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
+
+# Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a
+# fuzz run, so -Werror applies to the harnesses only.
+$(BUILD)/fuzz/obj/tests/fuzz/%.o: tests/fuzz/%.c $(WOLFSSL_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -Werror -c $< -o $@
+$(BUILD)/fuzz/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(FUZZ_CC) $(CPPFLAGS) $(FUZZ_CFLAGS) -c $< -o $@
+
+define FUZZ_LIB
+$(BUILD)/fuzz/lib$(1).a: $$(patsubst %.c,$(BUILD)/fuzz/obj/%.o,$$(FUZZ_SRC_$(1)))
+	@mkdir -p $$(@D)
+	rm -f $$@ && ar rcs $$@ $$^
+endef
+$(foreach l,$(FUZZ_LIBS),$(eval $(call FUZZ_LIB,$(l))))
+
+# --start-group: wolfSSL calls back into crypto/rng.c (emse_rand_block), so archive order alone
+# cannot resolve everything.
+define FUZZ_HARNESS
+$(BUILD)/fuzz/fuzz_$(1): $(BUILD)/fuzz/obj/tests/fuzz/fuzz_$(1).o $(foreach l,$(call fuzz_uses,$(1)),$(BUILD)/fuzz/lib$(l).a)
+	$(FUZZ_CC) -fsanitize=fuzzer $(FUZZ_SAN) -o $$@ $$< -Wl,--start-group \
+	  $(foreach l,$(call fuzz_uses,$(1)),$(BUILD)/fuzz/lib$(l).a) $(FUZZ_LDLIBS) $(FUZZ_LDLIBS_$(1)) -Wl,--end-group
+endef
+$(foreach n,$(FUZZ_NAMES),$(eval $(call FUZZ_HARNESS,$(n))))
+
+fuzz-build: $(FUZZ_BINS)
+
+fuzz: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SECONDS) $(FUZZ_BINS)
+
+fuzz-smoke: $(FUZZ_BINS)
+	tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
+
+.PHONY: fuzz fuzz-build fuzz-smoke

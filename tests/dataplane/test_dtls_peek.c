@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -17,6 +18,22 @@ static uint8_t CH1[WM_DG_SIZE], CH2[WM_DG_SIZE], CKE[WM_DG_SIZE], FIN[WM_DG_SIZE
 static size_t CH1_LEN, CH2_LEN, CKE_LEN, FIN_LEN;
 
 static struct wm_queue c2s, s2c;
+
+/* With EMSE_FUZZ_SEEDS=<dir> set, the captured datagrams are written to <dir>/<harness>/ as
+ * fuzz seeds (that is how tests/fuzz/corpus/{dtls_peek,cookie_verify}/ were made). */
+static void dump_seed(const char *harness, const char *name, const uint8_t *p, size_t n)
+{
+	const char *root = getenv("EMSE_FUZZ_SEEDS");
+	char path[512];
+	if (!root)
+		return;
+	snprintf(path, sizeof(path), "%s/%s/%s", root, harness, name);
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(p, 1, n, f);
+		fclose(f);
+	}
+}
 
 static int capture(void **state)
 {
@@ -44,6 +61,17 @@ static int capture(void **state)
 	memcpy(CH2, c2s.log[1], CH2_LEN = c2s.log_len[1]);
 	memcpy(CKE, c2s.log[2], CKE_LEN = c2s.log_len[2]);
 	memcpy(FIN, c2s.log[3], FIN_LEN = c2s.log_len[3]);
+	dump_seed("dtls_peek", "client_hello", CH1, CH1_LEN);
+	dump_seed("dtls_peek", "client_hello_cookie", CH2, CH2_LEN);
+	dump_seed("dtls_peek", "client_key_exchange", CKE, CKE_LEN);
+	dump_seed("dtls_peek", "ccs_finished", FIN, FIN_LEN);
+	dump_seed("cookie_verify", "client_hello", CH1, CH1_LEN);
+	dump_seed("cookie_verify", "client_hello_cookie", CH2, CH2_LEN);
+	for (int i = 0; i < s2c.nlog; i++) {
+		char name[32];
+		snprintf(name, sizeof(name), "server_%d", i);
+		dump_seed("dtls_peek", name, s2c.log[i], s2c.log_len[i]);
+	}
 	wolfSSL_free(c);
 	wolfSSL_free(s);
 	wolfSSL_CTX_free(cc);

@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -774,6 +775,22 @@ static void test_ns_drops(void **state)
 	expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
 }
 
+/* With EMSE_FUZZ_SEEDS=<dir> set, the valid frames are written to <dir>/net/ as seeds for the
+ * fuzz_net harness (that is how tests/fuzz/corpus/net/ was made). */
+static void dump_seed(const char *name, const uint8_t *p, size_t n)
+{
+	const char *root = getenv("EMSE_FUZZ_SEEDS");
+	char path[512];
+	if (!root)
+		return;
+	snprintf(path, sizeof(path), "%s/net/%s", root, name);
+	FILE *f = fopen(path, "wb");
+	if (f) {
+		fwrite(p, 1, n, f);
+		fclose(f);
+	}
+}
+
 /* Every prefix of every valid frame must be dropped without reading past it: each prefix is
  * copied into an exact-size heap buffer, so the ASan build catches a single byte of overread. */
 static void test_truncation_never_crashes(void **state)
@@ -787,6 +804,12 @@ static void test_truncation_never_crashes(void **state)
 	n[3] = udp6(f[3], PEER6, OUR6, "truncate me");
 	n[4] = icmp6_echo(f[4], 128);
 	n[5] = ns(f[5], OUR6, 1, 1);
+	static const char *const names[6] = {"arp_request", "udp4", "icmp4_echo",
+					     "udp6", "icmp6_echo", "ns_multicast"};
+	for (int k = 0; k < 6; k++)
+		dump_seed(names[k], f[k], n[k]);
+	dump_seed("known_udp4", KNOWN_UDP4, sizeof(KNOWN_UDP4));
+	dump_seed("known_udp6", KNOWN_UDP6, sizeof(KNOWN_UDP6));
 	for (int k = 0; k < 6; k++) {
 		uint8_t *copy = malloc(n[k]);
 		memcpy(copy, f[k], n[k]);
