@@ -885,6 +885,35 @@ static void test_write_udp_reparses(void **state)
 	check_write_udp(&x.flow, 62);
 }
 
+/* A datagram whose checksum computes to 0 must carry 0xffff: 0 would mean "no checksum" over
+ * IPv4 and be dropped over IPv6. The payload is chosen to make the sum come out that way. */
+static void test_write_udp_zero_checksum_sent_as_ffff(void **state)
+{
+	(void)state;
+	uint8_t f[128], buf[128];
+	size_t n = udp4(f, PEER4, OUR4, "ping");
+	struct res x = run(f, n);
+	assert_int_equal(x.v, EMSE_NET_UDP);
+	for (int fam = 4; fam <= 6; fam += 2) {
+		if (fam == 6) {
+			n = udp6(f, PEER6, OUR6, "ping");
+			x = run(f, n);
+			assert_int_equal(x.v, EMSE_NET_UDP);
+		}
+		uint16_t hl = emse_net_hdr_len(&x.flow);
+		memset(buf + hl, 0, 2);
+		emse_net_write_udp(&IFC, &x.flow, buf, 2);
+		/* with a zero payload the checksum is c0; a payload word equal to c0 adds the
+		 * missing complement, so the sum becomes 0xffff and the checksum 0 */
+		uint16_t c0 = be16(buf + hl - 2);
+		put16(buf + hl, c0);
+		emse_net_write_udp(&IFC, &x.flow, buf, 2);
+		assert_int_equal(be16(buf + hl - 2), 0xffff);
+		size_t alen = fam == 4 ? 4 : 16;
+		assert_int_equal(ref_l4(x.flow.local.a, x.flow.peer.a, alen, 17, buf + hl - 8, 10), 0);
+	}
+}
+
 static void test_addr_helpers(void **state)
 {
 	(void)state;
@@ -944,6 +973,7 @@ int main(void)
 		cmocka_unit_test_setup(test_ns_drops, setup),
 		cmocka_unit_test_setup(test_truncation_never_crashes, setup),
 		cmocka_unit_test_setup(test_write_udp_reparses, setup),
+		cmocka_unit_test_setup(test_write_udp_zero_checksum_sent_as_ffff, setup),
 		cmocka_unit_test_setup(test_addr_helpers, setup),
 		cmocka_unit_test_setup(test_drop_names, setup),
 	};
