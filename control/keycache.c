@@ -97,8 +97,9 @@ struct emse_keycache *emse_keycache_create(const char *emse_id, uint32_t capacit
 	kc->qsbr = qsbr;
 	kc->n_workers = n_workers;
 	kc->capacity = capacity;
-	/* Headroom for entries retired but still inside their grace period. */
-	kc->pool_size = capacity + (capacity / 2 > 64 ? capacity / 2 : 64);
+	/* Headroom for entries retired but still inside their grace period: a put fails only when
+	 * more than this many entries were retired while some worker did not pass quiescence. */
+	kc->pool_size = capacity + (capacity / 2 > 1024 ? capacity / 2 : 1024);
 	kc->pool = calloc(kc->pool_size, sizeof(*kc->pool));
 	kc->free_stack = calloc(kc->pool_size, sizeof(*kc->free_stack));
 	kc->dq = calloc(kc->pool_size, sizeof(*kc->dq));
@@ -290,16 +291,16 @@ static int put_entry(struct emse_keycache *kc, uint32_t key_id, const char *app_
 	if (rte_hash_lookup_data(kc->h, &k, &data) >= 0)
 		old = (uint32_t)((struct kc_entry *)data - kc->pool);
 
+	if (kc->n_free == 0)
+		reclaim(kc);
+	if (kc->n_free == 0) {
+		kc->put_failures++; /* before evicting: a failed put must not cost a live entry */
+		return -1;
+	}
 	/* A replacement does not grow the table; a new key may push the oldest out. */
 	if (old == KC_NIL && kc->n_live >= kc->capacity && kc->oldest != KC_NIL) {
 		remove_entry(kc, kc->oldest);
 		kc->evictions++;
-	}
-	if (kc->n_free == 0)
-		reclaim(kc);
-	if (kc->n_free == 0) {
-		kc->put_failures++;
-		return -1;
 	}
 	uint32_t i = kc->free_stack[--kc->n_free];
 	struct kc_entry *e = &kc->pool[i];
@@ -375,6 +376,7 @@ void emse_keycache_stats(const struct emse_keycache *kc, struct emse_keycache_st
 	out->defer_pending = kc->dq_count;
 	out->put_failures = kc->put_failures;
 	out->expired_dropped = kc->expired_dropped;
+	out->pool_size = kc->pool_size;
 }
 
 const char *emse_keycache_emse_id(const struct emse_keycache *kc)

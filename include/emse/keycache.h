@@ -24,6 +24,8 @@ struct emse_keycache_stats {
 	/* writer side: entries returned to the pool after the grace period, still waiting for it,
 	 * puts that failed (pool or table full while the grace period runs), expired entries dropped */
 	uint64_t frees_reclaimed, defer_pending, put_failures, expired_dropped;
+	/* entries allocated: capacity plus headroom for those waiting for their grace period */
+	uint64_t pool_size;
 };
 
 /* capacity: most entries kept (evicts oldest beyond it). qsbr: shared by all caches, with every

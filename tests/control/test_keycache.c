@@ -272,9 +272,13 @@ static void test_rcu_no_reuse_before_quiescent(void **state)
 	(void)state;
 	unsigned lc = rte_get_next_lcore(-1, 1, 0);
 	struct rte_rcu_qsbr *q = qsbr_new(1);
-	/* capacity 1: the pool is 1 + 64 headroom entries. */
+	/* capacity 1: the pool is 1 + headroom entries. */
 	struct emse_keycache *kc = emse_keycache_create("emse-a", 1, q, 1);
 	assert_non_null(kc);
+	struct emse_keycache_stats s;
+	emse_keycache_stats(kc, &s);
+	const uint64_t headroom = s.pool_size - 1;
+	assert_true(headroom >= 1);
 	uint8_t k[E2M_KEY_LEN];
 	fill(k, 1);
 	assert_int_equal(emse_keycache_put(kc, 1, APP, APPLEN, k, 1000), 0);
@@ -284,17 +288,16 @@ static void test_rcu_no_reuse_before_quiescent(void **state)
 		rte_pause();
 	assert_int_equal(r.hits, 1);
 
-	/* 64 replacements use up the headroom; every old entry waits for the reader. */
-	for (int n = 0; n < 64; n++) {
+	/* Replacements use up the headroom; every old entry waits for the reader. */
+	for (uint64_t n = 0; n < headroom; n++) {
 		fill(k, (uint8_t)(n + 2));
 		assert_int_equal(emse_keycache_put(kc, 1, APP, APPLEN, k, 1000), 0);
 		emse_keycache_maintain(kc, 10);
 	}
-	struct emse_keycache_stats s;
 	emse_keycache_stats(kc, &s);
-	assert_int_equal(s.frees_deferred, 64);
+	assert_int_equal(s.frees_deferred, headroom);
 	assert_int_equal(s.frees_reclaimed, 0);
-	assert_int_equal(s.defer_pending, 64);
+	assert_int_equal(s.defer_pending, headroom);
 	/* The next put would need a retired slot: it fails rather than reuse one. */
 	assert_int_not_equal(emse_keycache_put(kc, 1, APP, APPLEN, k, 1000), 0);
 	emse_keycache_stats(kc, &s);
@@ -306,7 +309,7 @@ static void test_rcu_no_reuse_before_quiescent(void **state)
 		rte_pause();
 	emse_keycache_maintain(kc, 10);
 	emse_keycache_stats(kc, &s);
-	assert_int_equal(s.frees_reclaimed, 64);
+	assert_int_equal(s.frees_reclaimed, headroom);
 	assert_int_equal(s.defer_pending, 0);
 	assert_int_equal(emse_keycache_put(kc, 1, APP, APPLEN, k, 1000), 0);
 	r.stop = 1;
