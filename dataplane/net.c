@@ -279,7 +279,8 @@ static enum emse_net_verdict do_ipv4(const struct emse_iface *ifc, uint8_t *fram
 		return drop(reason, EMSE_DROP_IP_FRAGMENT);
 	if (!own_ip4(ifc, ip + 16))
 		return drop(reason, EMSE_DROP_IP_NOT_OURS);
-	if (ip4_src_bad(ip + 12) || (frame[6] & 1))
+	/* Our own address as source is a spoof (a reply would go to ourselves, LAND-style). */
+	if (ip4_src_bad(ip + 12) || own_ip4(ifc, ip + 12) || (frame[6] & 1))
 		return drop(reason, EMSE_DROP_IP_SRC_BAD);
 
 	struct emse_addr src, dst;
@@ -425,7 +426,7 @@ static enum emse_net_verdict do_ipv6(const struct emse_iface *ifc, uint8_t *fram
 			return drop(reason, EMSE_DROP_IP_NOT_OURS);
 		dst_mcast = 1;
 	}
-	if (ip6_src_bad(ip + 8) || (frame[6] & 1))
+	if (ip6_src_bad(ip + 8) || own_ip6(ifc, ip + 8) || (frame[6] & 1))
 		return drop(reason, EMSE_DROP_IP_SRC_BAD);
 
 	struct emse_addr src, dst;

@@ -483,6 +483,8 @@ static void test_ip4_drops(void **state)
 		n = udp4(f, bad_src[i], OUR4, "x");
 		expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
 	}
+	n = udp4(f, OUR4, OUR4, "x"); /* our own address as source */
+	expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
 	n = udp4(f, PEER4, OUR4, "x");
 	f[6] |= 1; /* multicast Ethernet source */
 	expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
@@ -632,6 +634,8 @@ static void test_ip6_drops(void **state)
 		n = udp6(f, bad[i], OUR6, "x");
 		expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
 	}
+	n = udp6(f, OUR6, OUR6, "x");
+	expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
 }
 
 static void test_icmp6_echo(void **state)
