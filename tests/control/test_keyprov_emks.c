@@ -14,6 +14,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -223,22 +226,26 @@ static int group_teardown(void **state)
 	return system(cmd) == 0 ? 0 : -1;
 }
 
-static struct emse_control *make(const struct emse_emks_config *overrides, unsigned batch_max)
+/* cert_of[i]: whose certificate EMSE i presents (normally its own); ca_dir: whose CA it trusts;
+ * to: the EMKS URL. NULL means the defaults. */
+static struct emse_control *make_with(const struct emse_emks_config *overrides, unsigned batch_max,
+				      const char *const cert_of[2], const char *ca_dir, const char *to)
 {
 	struct emse_emks_config ec;
 	emse_emks_config_default(&ec);
 	if (overrides)
 		ec = *overrides;
 	static char cert[2][600], key[2][600], ca[600];
-	snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
+	snprintf(ca, sizeof(ca), "%s/ca.pem", ca_dir ? ca_dir : certs);
 	const char *ids[2] = {"emse-1", "emse-2"};
 	for (int i = 0; i < 2; i++) {
-		snprintf(cert[i], sizeof(cert[i]), "%s/emse/%s.pem", certs, ids[i]);
-		snprintf(key[i], sizeof(key[i]), "%s/emse/%s.key", certs, ids[i]);
+		const char *who = cert_of ? cert_of[i] : ids[i];
+		snprintf(cert[i], sizeof(cert[i]), "%s/emse/%s.pem", certs, who);
+		snprintf(key[i], sizeof(key[i]), "%s/emse/%s.key", certs, who);
 		ec.ids[i] = (struct emse_emks_identity){.emse_id = ids[i], .cert = cert[i], .key = key[i]};
 	}
 	ec.n_ids = 2;
-	ec.base_url = url;
+	ec.base_url = to ? to : url;
 	ec.ca_file = ca;
 	char err[128] = "";
 	struct emse_keyprov *p = emse_keyprov_emks_create(&ec, err, sizeof(err));
@@ -259,6 +266,11 @@ static struct emse_control *make(const struct emse_emks_config *overrides, unsig
 		print_error("%s\n", err);
 	assert_non_null(c);
 	return c;
+}
+
+static struct emse_control *make(const struct emse_emks_config *overrides, unsigned batch_max)
+{
+	return make_with(overrides, batch_max, NULL, NULL, NULL);
 }
 
 static void post(struct emse_control *c, uint64_t token, unsigned emse, uint32_t key_id,
@@ -470,12 +482,105 @@ static void test_retry_after_honoured(void **state)
 	assert_int_equal(start_emks(port, 0), 0);
 }
 
+
+/* EMSE emse-2 presenting emse-1's certificate: the EMKS refuses every item with 403. */
+static void test_certificate_mismatch_forbidden(void **state)
+{
+	(void)state;
+	if (skip_all)
+		skip();
+	const char *const swapped[2] = {"emse-1", "emse-1"};
+	struct emse_control *c = make_with(NULL, 256, swapped, NULL, NULL);
+	uint32_t st[64];
+	post(c, 1, 1, ues[0].key_id, ues[0].app_id); /* UE1 allows emse-2, but not this cert */
+	post(c, 2, 0, ues[0].key_id, ues[0].app_id); /* emse-1 with its own certificate: fine */
+	run_until(c, 2, st);
+	assert_int_equal(st[1], EMSE_FETCH_FORBIDDEN);
+	assert_int_equal(st[2], EMSE_FETCH_OK);
+	uint64_t now = emse_control_now_ms() / 1000;
+	assert_int_equal(emse_keycache_peek(emse_control_cache(c, 1), ues[0].key_id, ues[0].app_id,
+					    (uint8_t)strlen(ues[0].app_id), now),
+			 EMSE_KC_NEGATIVE);
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_int_equal(s.prov.item_forbidden, 1);
+	assert_int_equal(s.results[EMSE_FETCH_FORBIDDEN], 1);
+	emse_control_destroy(c);
+}
+
+/* An EMKS certificate from a CA we do not trust: TLS error, UNAVAILABLE, nothing cached. */
+static void test_untrusted_server(void **state)
+{
+	(void)state;
+	if (skip_all)
+		skip();
+	char other[512], cmd[8192];
+	snprintf(other, sizeof(other), "%s/other-ca", tmp);
+	snprintf(cmd, sizeof(cmd), "'%s/tools/make-certs.sh' '%s' emse-1 >/dev/null 2>&1", root, other);
+	assert_int_equal(system(cmd), 0);
+	struct emse_emks_config ec;
+	emse_emks_config_default(&ec);
+	ec.max_retries = 1;
+	ec.backoff_base_ms = 10;
+	struct emse_control *c = make_with(&ec, 256, NULL, other, NULL);
+	uint32_t st[64];
+	post(c, 1, 0, ues[0].key_id, ues[0].app_id);
+	run_until(c, 1, st);
+	assert_int_equal(st[1], EMSE_FETCH_UNAVAILABLE);
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_int_equal(s.prov.errors[EMSE_PERR_TLS], 2);
+	assert_int_equal(s.prov.item_ok, 0);
+	assert_int_equal(s.emse[0].cache.entries, 0);
+	emse_control_destroy(c);
+}
+
+/* A server that accepts TCP and never answers: TIMEOUT, after the retries the deadline allows. */
+static void test_silent_server_timeout(void **state)
+{
+	(void)state;
+	if (skip_all)
+		skip();
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	assert_true(fd >= 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	assert_int_equal(listen(fd, 16), 0); /* the kernel completes the TCP handshake; no one reads */
+	socklen_t al = sizeof(a);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	char silent[64];
+	snprintf(silent, sizeof(silent), "https://127.0.0.1:%u", ntohs(a.sin_port));
+	struct emse_emks_config ec;
+	emse_emks_config_default(&ec);
+	ec.connect_timeout_ms = 100;
+	ec.request_timeout_ms = 150;
+	ec.deadline_ms = 2000;
+	ec.max_retries = 1;
+	ec.backoff_base_ms = 10;
+	ec.breaker_threshold = 10;
+	struct emse_control *c = make_with(&ec, 256, NULL, NULL, silent);
+	uint32_t st[64];
+	post(c, 1, 0, ues[0].key_id, ues[0].app_id);
+	run_until(c, 1, st);
+	assert_int_equal(st[1], EMSE_FETCH_TIMEOUT);
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_int_equal(s.prov.requests, 2);
+	assert_int_equal(s.prov.errors[EMSE_PERR_TIMEOUT], 2);
+	assert_int_equal(s.results[EMSE_FETCH_TIMEOUT], 1);
+	emse_control_destroy(c);
+	close(fd);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_fetch_ok_and_batch),
 		cmocka_unit_test(test_down_breaker_back),
 		cmocka_unit_test(test_retry_after_honoured),
+		cmocka_unit_test(test_certificate_mismatch_forbidden),
+		cmocka_unit_test(test_untrusted_server),
+		cmocka_unit_test(test_silent_server_timeout),
 	};
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }
