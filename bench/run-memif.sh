@@ -3,7 +3,8 @@
 #   bench/run-memif.sh [emse-bench options]
 # Environment: UES (population, 1000), OUT (build/bench), EMSE_LCORES (0-1), GEN_LCORE (0),
 #   EMSE_EXTRA (lines for emse's [emse] section), KEEP=1 keeps emse's log.
-# emse serves 198.18.0.1 port 5684 with the lab key file; the generator's UEs are 198.19.0.0/16.
+# emse serves 198.18.0.1 and 2001:db8::1 port 5684 with the lab key file; the generator's UEs are
+# 198.19.0.0/16 (or 2001:db8:1::/96 with --server-ip 2001:db8::1).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 UES=${UES:-1000}
@@ -20,8 +21,13 @@ build/emse-bench -- --synthetic "$UES" --seed 1 --emse-id emse-1 --dump-keys "$K
 	[ -n "${EMSE_EXTRA:-}" ] && printf '%s\n' "$EMSE_EXTRA"
 	echo "[port]"
 	echo "address = 198.18.0.1"
+	echo "address = 2001:db8::1"
 	echo "[listener v4]"
 	echo "address = 198.18.0.1"
+	echo "port = 5684"
+	echo "emse_id = emse-1"
+	echo "[listener v6]"
+	echo "address = 2001:db8::1"
 	echo "port = 5684"
 	echo "emse_id = emse-1"
 	echo "[keys]"

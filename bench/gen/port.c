@@ -118,16 +118,24 @@ static void target_ue(const uint8_t *f, uint16_t len)
 		memcpy(G.ifc.ip6[1], a.a, 16);
 }
 
-/* An ARP reply from the server: its MAC (net.c only answers ARP, it never learns from it). */
+/* The server's MAC from its ARP reply or Neighbour Advertisement (net.c answers those, it never
+ * learns from them, so the generator reads them itself). */
 static bool learn_server_mac(const uint8_t *f, uint16_t len)
 {
-	if (G.cfg.server_mac_set || G.cfg.server_ip.family != 4 || len < 42)
+	if (G.cfg.server_mac_set)
 		return false;
-	if (f[12] != 0x08 || f[13] != 0x06 || f[20] != 0 || f[21] != 2)
-		return false;
-	if (memcmp(f + 28, G.cfg.server_ip.a, 4) != 0)
-		return false;
-	memcpy(G.cfg.server_mac, f + 22, 6);
+	if (G.cfg.server_ip.family == 4) {
+		if (len < 42 || f[12] != 0x08 || f[13] != 0x06 || f[20] != 0 || f[21] != 2 ||
+		    memcmp(f + 28, G.cfg.server_ip.a, 4) != 0)
+			return false;
+		memcpy(G.cfg.server_mac, f + 22, 6);
+	} else {
+		/* IPv6, next header ICMPv6, type 136, target = the server */
+		if (len < 78 || f[12] != 0x86 || f[13] != 0xdd || f[20] != 58 || f[54] != 136 ||
+		    memcmp(f + 62, G.cfg.server_ip.a, 16) != 0)
+			return false;
+		memcpy(G.cfg.server_mac, f + 6, 6);
+	}
 	G.cfg.server_mac_set = true;
 	return true;
 }
@@ -232,23 +240,74 @@ static void send_arp_request(void)
 	port_flush();
 }
 
+static uint16_t icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *icmp, uint16_t len)
+{
+	uint32_t sum = 0;
+	for (int i = 0; i < 16; i += 2)
+		sum += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
+	sum += len + 58u;
+	for (uint16_t i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)(icmp[i] << 8 | icmp[i + 1]);
+	if (len & 1)
+		sum += (uint32_t)icmp[len - 1] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Neighbour Solicitation for the server, to its solicited-node multicast group. */
+static void send_ns(void)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(G.mp);
+	if (!m)
+		return;
+	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, 14 + 40 + 32);
+	if (!f) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	const uint8_t *t = G.cfg.server_ip.a;
+	memset(f, 0, 14 + 40 + 32);
+	f[0] = 0x33, f[1] = 0x33, f[2] = 0xff, f[3] = t[13], f[4] = t[14], f[5] = t[15];
+	memcpy(f + 6, G.ifc.mac, 6);
+	f[12] = 0x86, f[13] = 0xdd;
+	uint8_t *ip = f + 14, *icmp = ip + 40;
+	ip[0] = 0x60;
+	ip[5] = 32;  /* payload length */
+	ip[6] = 58;  /* ICMPv6 */
+	ip[7] = 255; /* RFC 4861: hop limit 255 or the answer is ignored */
+	memcpy(ip + 8, G.cfg.gen_ip.a, 16);
+	static const uint8_t snm[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };
+	memcpy(ip + 24, snm, 13);
+	memcpy(ip + 37, t + 13, 3);
+	icmp[0] = 135;
+	memcpy(icmp + 8, t, 16);
+	icmp[24] = 1; /* source link-layer address option */
+	icmp[25] = 1;
+	memcpy(icmp + 26, G.ifc.mac, 6);
+	uint16_t c = icmp6_csum(ip + 8, ip + 24, icmp, 32);
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	G.tx[G.ntx++] = m;
+	port_flush();
+}
+
 int port_resolve_server(void)
 {
 	if (G.cfg.server_mac_set)
 		return 0;
-	if (G.cfg.server_ip.family != 4) {
-		fprintf(stderr, "IPv6 server: give --server-mac (the generator resolves only by ARP)\n");
-		return -1;
-	}
 	uint64_t end = rte_get_tsc_cycles() + (uint64_t)(G.cfg.arp_timeout * (double)G.hz), next = 0;
 	while (!G.cfg.server_mac_set) {
 		uint64_t now = rte_get_tsc_cycles();
 		if (now > end || stop_requested()) {
-			fprintf(stderr, "no ARP reply from the server in %.0f s: give --server-mac\n", G.cfg.arp_timeout);
+			fprintf(stderr, "no %s answer from the server in %.0f s: give --server-mac\n",
+				G.cfg.server_ip.family == 4 ? "ARP" : "Neighbour Discovery", G.cfg.arp_timeout);
 			return -1;
 		}
 		if (now >= next) {
-			send_arp_request();
+			if (G.cfg.server_ip.family == 4)
+				send_arp_request();
+			else
+				send_ns();
 			next = now + G.hz / 5;
 		}
 		port_poll(now);
