@@ -55,7 +55,7 @@ struct eprov {
 		char *emse_id, *cert, *key;
 	} ids[16];
 	CURLM *multi;
-	struct ebatch *batches;
+	struct ebatch *batches, *last; /* oldest first: started in the order submitted */
 	unsigned n_inflight;
 	uint64_t holdoff_until_ms;
 	uint32_t consecutive_failures;
@@ -155,6 +155,8 @@ static void unlink_free(struct eprov *p, struct ebatch *b)
 		p->batches = b->next;
 	if (b->next)
 		b->next->prev = b->prev;
+	else
+		p->last = b->prev;
 	free(b->req_body);
 	free(b);
 }
@@ -470,10 +472,12 @@ static int e_submit(struct emse_keyprov *bp, uint64_t batch_id, const char *emse
 	b->deadline_ms = now + p->cfg.deadline_ms;
 	b->last_err = -1;
 	b->retry_after_s = -1;
-	b->next = p->batches;
-	if (b->next)
-		b->next->prev = b;
-	p->batches = b;
+	b->prev = p->last;
+	if (p->last)
+		p->last->next = b;
+	else
+		p->batches = b;
+	p->last = b;
 	p->st.batches++;
 	p->st.items += n;
 	return 0;
