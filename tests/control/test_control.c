@@ -551,6 +551,55 @@ static void test_file_provider_rejects(void **state)
 }
 
 
+/* 10,000 handshakes with distinct unknown identities: one provider batch per 256 distinct keys,
+ * and none at all for the same identities again while their negative entries live. */
+static void test_flood_of_unknown_identities(void **state)
+{
+	(void)state;
+	char err[128] = "";
+	struct emse_keyprov *p = emse_keyprov_file_from_string("", err, sizeof(err));
+	assert_non_null(p);
+	struct emse_control_config cfg;
+	base_cfg(&cfg);
+	cfg.n_workers = 1;
+	cfg.n_emse = 1;
+	cfg.cache_capacity = 16384;
+	cfg.completion_ring_size = 16384;
+	struct emse_control *c = make(&cfg, p);
+	static struct emse_key_completion out[16384];
+	for (int round = 0; round < 2; round++) {
+		for (unsigned i = 0; i < 10000; i++) {
+			char app[32];
+			snprintf(app, sizeof(app), "flood%u.example", i);
+			struct emse_key_request r = req(i, 0, 0, 0x1000 + i, app);
+			/* The ring holds 4095: make room the way the main loop would. */
+			if (emse_control_post(c, &r) != 0) {
+				emse_control_run_once(c, T0);
+				assert_int_equal(emse_control_post(c, &r), 0);
+			}
+		}
+		/* The same instant: only full batches go out ... */
+		for (int k = 0; k < 20; k++)
+			emse_control_run_once(c, T0 + (uint64_t)round * 1000);
+		/* ... and the last partial one after the batch delay. */
+		emse_control_run_once(c, T0 + (uint64_t)round * 1000 + 1);
+		emse_control_run_once(c, T0 + (uint64_t)round * 1000 + 1);
+		unsigned n = drain(c, 0, out, 16384);
+		assert_int_equal(n, 10000);
+		for (unsigned i = 0; i < n; i++)
+			assert_int_equal(out[i].status, EMSE_FETCH_NO_KEY);
+		struct emse_control_stats s;
+		emse_control_stats(c, &s);
+		/* ceil(10000 / 256) = 40, in the first round only. */
+		assert_int_equal(s.batches, 40);
+		assert_int_equal(s.prov.items, 10000);
+		assert_int_equal(s.overload_inflight + s.overload_waiters, 0);
+		assert_int_equal(s.answered_from_cache, round == 0 ? 0 : 10000);
+		assert_int_equal(s.emse[0].cache.negative_entries, 10000);
+	}
+	emse_control_destroy(c);
+}
+
 /* ---- a real worker on lcore 1 ----------------------------------------------------------------- */
 
 #define WK_N 2000
@@ -725,6 +774,7 @@ int main(void)
 		cmocka_unit_test(test_negative_answers),
 		cmocka_unit_test(test_file_provider_end_to_end),
 		cmocka_unit_test(test_file_provider_rejects),
+		cmocka_unit_test(test_flood_of_unknown_identities),
 		cmocka_unit_test(test_worker_lcore_with_file_provider),
 	};
 	return cmocka_run_group_tests(tests, eal_up, eal_down);
