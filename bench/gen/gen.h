@@ -37,6 +37,7 @@ struct gen_config {
 	double dgram_timeout;
 	uint64_t max_handshakes;
 	bool pool;
+	double spoof_rate;            /* ClientHellos/s from addresses no UE uses, no state kept */
 	/* output */
 	const char *json, *cdf, *label;
 	double progress;
@@ -66,6 +67,7 @@ struct gen_counters {
 	uint64_t dgram_sent, dgram_echoed, dgram_lost;
 	uint64_t rx_pkts, tx_pkts, tx_drops, rx_unmatched, rx_drop_net, arp_nd_replies;
 	uint64_t reused, created;
+	uint64_t spoof_sent, spoof_replies;
 };
 
 struct gen {
@@ -97,6 +99,9 @@ struct gen {
 	struct gen_counters all;     /* whole run, for progress */
 	struct hist hs_lat, rtt;
 	struct fail_table fails;
+	uint8_t spoof_ch[512];       /* a real ClientHello, captured once */
+	uint16_t spoof_len;
+	uint64_t spoof_rng;
 };
 
 extern struct gen G;
@@ -108,6 +113,9 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now);
 void sess_timers(uint64_t now);
 void sess_abort_all(void);
 void sess_cleanup(void);
+/* spoofed ClientHellos: capture one at start-up, then send n of them */
+int spoof_init(void);
+void spoof_send(uint32_t n);
 /* key of the flow table */
 static inline uint64_t flow_key(uint32_t addr_idx, uint16_t port)
 {

@@ -33,6 +33,7 @@ static void usage(void)
 "  load:        --suite ccm8|gcm|cbc  --concurrency C (64)  [--rate R/s: open loop, C = cap]\n"
 "               --duration S (10) --warmup S (0) --timeout S (10) --drain S (1)\n"
 "               --datagrams N (0) --size B (100) --dgram-timeout S (1) [--max-handshakes N] [--no-pool]\n"
+"               [--spoof-rate R: also R ClientHellos/s from spoofed sources, a flood beside the load]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
 "               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n");
 }
@@ -66,7 +67,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -79,7 +80,8 @@ static int parse_args(int argc, char **argv)
 		{ "max-handshakes", 1, 0, O_MAXHS }, { "no-pool", 0, 0, O_NOPOOL },
 		{ "json", 1, 0, O_JSON }, { "cdf", 1, 0, O_CDF }, { "label", 1, 0, O_LABEL },
 		{ "progress", 1, 0, O_PROG }, { "server-telemetry", 1, 0, O_TEL },
-		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
+		{ "spoof-rate", 1, 0, O_SPOOF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -122,6 +124,7 @@ static int parse_args(int argc, char **argv)
 		case O_TEL: c->telemetry = optarg; break;
 		case O_TELCMD: c->telemetry_cmd = optarg; break;
 		case O_ARPTMO: c->arp_timeout = atof(optarg); break;
+		case O_SPOOF: c->spoof_rate = atof(optarg); break;
 		default: usage(); return -1;
 		}
 	}
@@ -194,6 +197,8 @@ int main(int argc, char **argv)
 		goto out;
 	if (port_resolve_server() != 0)
 		goto out;
+	if (G.cfg.spoof_rate > 0 && spoof_init() != 0)
+		goto out;
 	if (!G.cfg.quiet) {
 		char a[64];
 		emse_addr_format(&G.cfg.server_ip, a, sizeof(a));
@@ -212,7 +217,7 @@ int main(int argc, char **argv)
 	uint64_t t_meas = t0 + (uint64_t)(G.cfg.warmup * (double)hz);
 	uint64_t t_end = t_meas + (uint64_t)(G.cfg.duration * (double)hz);
 	uint64_t next_timer = t0, next_prog = G.cfg.progress > 0 ? t0 + (uint64_t)(G.cfg.progress * (double)hz) : UINT64_MAX;
-	uint64_t ol_started = 0, last_prog = t0;
+	uint64_t ol_started = 0, spoofed = 0, last_prog = t0;
 	struct gen_counters prev = { 0 };
 	G.measuring = G.cfg.warmup <= 0;
 	uint64_t now = t0;
@@ -245,6 +250,12 @@ int main(int argc, char **argv)
 			for (int k = 0; G.nactive < G.cfg.concurrency && k < 64; k++)
 				if (sess_start(now) != 0)
 					break;
+		}
+		if (G.cfg.spoof_rate > 0) {
+			uint64_t due = (uint64_t)((double)(now - t0) / (double)hz * G.cfg.spoof_rate);
+			uint32_t n = due - spoofed > 64 ? 64 : (uint32_t)(due - spoofed);
+			spoof_send(n);
+			spoofed += n;
 		}
 		port_flush();
 		if (G.measuring) {

@@ -33,6 +33,9 @@ void ue_addr(uint32_t i, struct emse_addr *out)
 	p[3] = (uint8_t)v;
 }
 
+/* Spoofed sources sit in the 65536 addresses after the UEs' (session.c). */
+#define SPOOF_ADDRS 65536u
+
 int64_t ue_addr_index(const struct emse_addr *a)
 {
 	if (a->family != G.cfg.ue_base.family)
@@ -40,7 +43,7 @@ int64_t ue_addr_index(const struct emse_addr *a)
 	if (a->family == 6 && memcmp(a->a, G.cfg.ue_base.a, 12) != 0)
 		return -1;
 	uint32_t d = addr_tail(a) - addr_tail(&G.cfg.ue_base);
-	return d < G.cfg.ue_addrs ? (int64_t)d : -1;
+	return d < G.cfg.ue_addrs + SPOOF_ADDRS ? (int64_t)d : -1;
 }
 
 int port_init(void)
@@ -170,7 +173,9 @@ uint16_t port_poll(uint64_t now)
 			int64_t ai = ue_addr_index(&flow.local);
 			void *data;
 			uint64_t key = flow_key((uint32_t)ai, flow.local_port);
-			if (ai >= 0 && rte_hash_lookup_data(G.flows, &key, &data) >= 0)
+			if (ai >= (int64_t)G.cfg.ue_addrs)
+				G.all.spoof_replies++;
+			else if (ai >= 0 && rte_hash_lookup_data(G.flows, &key, &data) >= 0)
 				sess_input((uint32_t)(uintptr_t)data, f + off, plen, now);
 			else
 				G.all.rx_unmatched++;

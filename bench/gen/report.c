@@ -109,6 +109,10 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	printf("%-28s %14llu\n", "HelloVerifyRequests", (unsigned long long)c->hvr);
 	if (cf->rate > 0)
 		printf("%-28s %14llu\n", "starts skipped (cap)", (unsigned long long)c->skipped_starts);
+	if (cf->spoof_rate > 0)
+		printf("%-28s %14llu (%.0f/s), %llu answered (whole run)\n", "spoofed ClientHellos",
+		       (unsigned long long)c->spoof_sent, secs > 0 ? c->spoof_sent / secs : 0,
+		       (unsigned long long)G.all.spoof_replies);
 	printf("%-28s %8.1f %8.1f %8.1f %8.1f %8.1f\n", "handshake us p50/90/99/99.9/max",
 	       hist_quantile(&G.hs_lat, 0.5) / 1e3, hist_quantile(&G.hs_lat, 0.9) / 1e3,
 	       hist_quantile(&G.hs_lat, 0.99) / 1e3, hist_quantile(&G.hs_lat, 0.999) / 1e3,
@@ -166,6 +170,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			"ue_addresses", (json_int_t)cf->ue_addrs);
 		if (j)
 			json_object_set_new(j, "generator_busy", json_real(busy));
+		if (j && cf->spoof_rate > 0)
+			json_object_set_new(j, "spoofed_client_hellos", json_integer((json_int_t)c->spoof_sent));
 		if (j)
 			json_object_set_new(j, "generator_busy_us_per_handshake", json_real(gen_us));
 		if (j && tb)

@@ -33,6 +33,13 @@ static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
 	(void)ssl;
 	struct sess *s = ctx;
+	if (!s) { /* spoof_init capturing a ClientHello */
+		if ((size_t)sz <= sizeof(G.spoof_ch) && !G.spoof_len) {
+			memcpy(G.spoof_ch, buf, (size_t)sz);
+			G.spoof_len = (uint16_t)sz;
+		}
+		return sz;
+	}
 	/* A full TX ring is loss on the wire, as for a real UE: DTLS retransmits. */
 	port_queue(&s->flow, (const uint8_t *)buf, (uint16_t)sz);
 	return sz;
@@ -381,4 +388,56 @@ void sess_cleanup(void)
 	free(G.ssl_pool);
 	free(G.next_port);
 	free(G.payload);
+}
+
+int spoof_init(void)
+{
+	WOLFSSL *ssl = wolfSSL_new(G.ctx);
+	if (!ssl)
+		return -1;
+	wolfSSL_SetIOReadCtx(ssl, NULL);
+	wolfSSL_SetIOWriteCtx(ssl, NULL);
+	wolfSSL_dtls_set_using_nonblock(ssl, 1);
+	wolfSSL_connect(ssl);
+	wolfSSL_free(ssl);
+	/* record header 13, handshake header 12, client_version 2, then the 32-byte random */
+	if (G.spoof_len < 13 + 12 + 2 + 32 + 1 || G.spoof_ch[0] != 22 || G.spoof_ch[13] != 1) {
+		fprintf(stderr, "spoof: could not capture a ClientHello\n");
+		return -1;
+	}
+	G.spoof_rng = 0x9e3779b97f4a7c15ull ^ (uint64_t)rte_get_tsc_cycles();
+	return 0;
+}
+
+static uint64_t xorshift(void)
+{
+	uint64_t x = G.spoof_rng;
+	x ^= x << 13, x ^= x >> 7, x ^= x << 17;
+	return G.spoof_rng = x;
+}
+
+/* Sources are UE-network addresses past the population's, so no reply matches a session; a
+ * fresh random per ClientHello so a server cannot answer from a cache. */
+void spoof_send(uint32_t n)
+{
+	for (uint32_t i = 0; i < n; i++) {
+		uint64_t r = xorshift();
+		struct emse_flow f;
+		memset(&f, 0, sizeof(f));
+		ue_addr(G.cfg.ue_addrs + (uint32_t)(r % 65536), &f.local);
+		f.peer = G.cfg.server_ip;
+		f.local_port = (uint16_t)(1024 + (r >> 16) % 64000);
+		f.peer_port = G.cfg.server_port;
+		memcpy(f.local_mac, G.ifc.mac, 6);
+		memcpy(f.peer_mac, G.cfg.server_mac, 6);
+		for (int k = 0; k < 32; k += 8) {
+			uint64_t v = xorshift();
+			memcpy(G.spoof_ch + 27 + k, &v, 8);
+		}
+		if (port_queue(&f, G.spoof_ch, G.spoof_len) == 0) {
+			G.all.spoof_sent++;
+			if (G.measuring)
+				G.c.spoof_sent++;
+		}
+	}
 }
