@@ -246,6 +246,12 @@ static int respond(struct conn *c, struct stream *s)
 
 static int frame_recv_cb(nghttp2_session *h2, const nghttp2_frame *frame, void *user)
 {
+	if (frame->hd.type == NGHTTP2_RST_STREAM) {
+		struct conn *c = user;
+		if (c->srv->cfg.log_requests)
+			fprintf(stderr, "emks: %s: RST_STREAM stream %d error %u\n", c->addr,
+				frame->hd.stream_id, frame->rst_stream.error_code);
+	}
 	if ((frame->hd.type != NGHTTP2_HEADERS && frame->hd.type != NGHTTP2_DATA) ||
 	    !(frame->hd.flags & NGHTTP2_FLAG_END_STREAM))
 		return 0;
@@ -346,7 +352,18 @@ static int start_session(struct conn *c)
 	nghttp2_session_callbacks_set_on_data_chunk_recv_callback(cbs, data_chunk_cb);
 	nghttp2_session_callbacks_set_on_frame_recv_callback(cbs, frame_recv_cb);
 	nghttp2_session_callbacks_set_on_stream_close_callback(cbs, stream_close_cb);
-	int rv = nghttp2_session_server_new(&c->h2, cbs, c);
+	/* libcurl 7.88 (Debian 12) sends RST_STREAM(STREAM_CLOSED) after every complete response.
+	 * nghttp2's rapid-reset guard (CVE-2023-44487: 1000 burst, 33/s) then ends a busy EMSE's
+	 * connection with GOAWAY(INTERNAL_ERROR) after ~1000 requests. Our clients are authenticated
+	 * by certificate and each request is answered at once, so the guard can be this loose. */
+	nghttp2_option *opt = NULL;
+	if (nghttp2_option_new(&opt) != 0) {
+		nghttp2_session_callbacks_del(cbs);
+		return -1;
+	}
+	nghttp2_option_set_stream_reset_rate_limit(opt, 1000000, 1000000);
+	int rv = nghttp2_session_server_new2(&c->h2, cbs, c, opt);
+	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cbs);
 	if (rv != 0)
 		return -1;

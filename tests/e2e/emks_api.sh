@@ -185,6 +185,13 @@ check "batch: 257 requests -> 400" test "$CODE" = 400
 req emse-1 POST retrieve-e2mkeys "{\"requests\":[$(for i in $(seq 256); do printf '%s{"ueAppId":"u","keyId":"00000001","emseId":"emse-1"}' "$([ $i -gt 1 ] && echo ,)"; done)]}"
 check "batch: 256 requests -> 200 with 256 results" test "$CODE" = 200 -a "$(jq '.results | length' "$T/resp")" = 256
 
+urls=(); for i in $(seq 2000); do urls+=("$BASE/retrieve-e2mkey"); done
+codes=$(curl -s --http2 --cacert "$C/ca.pem" --cert "$C/emse/emse-1.pem" --key "$C/emse/emse-1.key" \
+  -H 'content-type: application/json' -d "{\"ueAppId\":\"sensor-1@acme.example\",\"keyId\":\"$K1\",\"emseId\":\"emse-1\"}" \
+  -w '\nCODE %{http_code} %{num_connects}\n' "${urls[@]}" | grep '^CODE' | sort | uniq -c | tr -s ' \n' ' ')
+# curl 7.88 resets each finished stream: nghttp2's rapid-reset guard must not end the connection.
+check "2000 requests on one connection: all 200, one connect (got:$codes)" test "$codes" = " 1999 CODE 200 0 1 CODE 200 1 "
+
 echo "== authorisation of the HSS endpoints"
 req emse-1 POST register-intkey "{\"imsi\":\"$UE1\",\"keyId\":\"01020304\",\"e2mIntKey\":\"$(printf '%064d' 0)\"}"
 check "register-intkey with an EMSE certificate: 403" test "$CODE" = 403
