@@ -125,6 +125,36 @@ static void test_hvr_identical_nonzero_sequence(void **state)
 	assert_int_equal(theirs[18], 1); /* message_seq 1 echoed */
 }
 
+/* Other clients (OpenSSL s_client) put DTLS 1.0 (0xfeff) on the record and may offer it as
+ * client_version: wolfSSL's HVR still carries its own record version, and ours must agree. */
+static void test_hvr_identical_dtls10_hello(void **state)
+{
+	(void)state;
+	uint8_t b[WM_DG_SIZE];
+	memcpy(b, CH1, CH1_LEN);
+	b[2] = 0xff;       /* record version 0xfeff */
+	b[13 + 12 + 1] = 0xff; /* client_version 0xfeff */
+	struct dtls_client_hello ch;
+	assert_int_equal(dtls_parse_client_hello(b, CH1_LEN, &ch), DTLS_PEEK_OK);
+	assert_int_equal(ch.version[1], 0xff);
+
+	WOLFSSL *s = server_with(keys.cur, PEER, sizeof(PEER));
+	assert_non_null(s);
+	wm_push(&c2s, b, CH1_LEN);
+	assert_int_equal(wm_step(s, 1), 0);
+	assert_int_equal(s2c.count, 1);
+	uint8_t theirs[WM_DG_SIZE];
+	size_t tn = wm_pop(&s2c, theirs, sizeof(theirs));
+	wolfSSL_free(s);
+
+	uint8_t ours[EMSE_HVR_MAX];
+	size_t n = emse_cookie_build_hvr(keys.cur, PEER, sizeof(PEER), &ch, ours);
+	assert_int_equal(tn, n);
+	assert_memory_equal(ours, theirs, n);
+	/* and the cookie differs from the DTLS 1.2 hello's: client_version is covered */
+	assert_memory_not_equal(ours + n - 32, HVR1 + HVR1_LEN - 32, 32);
+}
+
 static void test_cookie_equals_wolfssl_cookie(void **state)
 {
 	(void)state;
@@ -337,6 +367,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_hvr_identical_to_wolfssl),
 		cmocka_unit_test(test_hvr_identical_nonzero_sequence),
+		cmocka_unit_test(test_hvr_identical_dtls10_hello),
 		cmocka_unit_test(test_cookie_equals_wolfssl_cookie),
 		cmocka_unit_test(test_verify_across_rotations),
 		cmocka_unit_test(test_tampered_fails),
