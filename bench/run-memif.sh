@@ -2,7 +2,9 @@
 # The generator against emse over a memif link (two DPDK processes, no kernel in the path).
 #   bench/run-memif.sh [emse-bench options]
 # Environment: UES (population, 1000), OUT (build/bench), EMSE_LCORES (0-1), GEN_LCORE (0),
-#   EMSE_EXTRA (lines for emse's [emse] section), KEEP=1 keeps emse's log.
+#   EMSE_EXTRA (lines for emse's [emse] section), KEEP=1 keeps emse's log,
+#   POP (the generator's population file instead of a synthetic one) with KEYS_CONF (emse's
+#   [keys] and later sections instead of the lab key file; bench/run-emks.sh sets both).
 # emse serves 198.18.0.1 and 2001:db8::1 port 5684 with the lab key file; the generator's UEs are
 # 198.19.0.0/16 (or 2001:db8:1::/96 with --server-ip 2001:db8::1).
 set -euo pipefail
@@ -14,8 +16,8 @@ PG=emse-bench-gen$$
 SOCK=/tmp/emse-bench-$$.memif
 TMP=$(mktemp -d)
 mkdir -p "$OUT"
-KEYS=$OUT/keys-$UES.txt
-build/emse-bench -- --synthetic "$UES" --seed 1 --emse-id emse-1 --dump-keys "$KEYS"
+KEYS=${POP:-$OUT/keys-$UES.txt}
+[ -n "${POP:-}" ] || build/emse-bench -- --synthetic "$UES" --seed 1 --emse-id emse-1 --dump-keys "$KEYS"
 {
 	echo "[emse]"
 	[ -n "${EMSE_EXTRA:-}" ] && printf '%s\n' "$EMSE_EXTRA"
@@ -30,9 +32,11 @@ build/emse-bench -- --synthetic "$UES" --seed 1 --emse-id emse-1 --dump-keys "$K
 	echo "address = 2001:db8::1"
 	echo "port = 5684"
 	echo "emse_id = emse-1"
-	echo "[keys]"
-	echo "source = file"
-	echo "file = $KEYS"
+	if [ -n "${KEYS_CONF:-}" ]; then
+		printf '%s\n' "$KEYS_CONF"
+	else
+		printf '[keys]\nsource = file\nfile = %s\n' "$KEYS"
+	fi
 } >"$TMP/emse.conf"
 
 EMSE_PID=
@@ -64,5 +68,5 @@ fi
 build/emse-bench -l "${GEN_LCORE:-0}" --no-huge --no-pci -m 256 --file-prefix "$PG" \
 	--log-level=lib.eal:error \
 	--vdev "net_memif0,role=client,socket=$SOCK,socket-abstract=no" \
-	-- --server-port 5684 --keys "$KEYS" \
+	-- --server-port 5684 --keys "$KEYS" --emse-id emse-1 \
 	--server-telemetry "/var/run/dpdk/$PE/dpdk_telemetry.v2" "$@"
