@@ -24,6 +24,8 @@
 #include <cmocka.h>
 
 #include <jansson.h>
+#include <dirent.h>
+#include <limits.h>
 #include <rte_eal.h>
 
 #include "emse/control_plane.h"
@@ -214,13 +216,34 @@ static int group_setup(void **state)
 	return 0;
 }
 
+/* EAL leaves its runtime directory behind (one per --file-prefix): remove ours. */
+static void eal_cleanup_all(void)
+{
+	char dir[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
+	rte_eal_cleanup();
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	struct dirent *e;
+	while ((e = readdir(d)) != NULL) {
+		if (e->d_name[0] == '.')
+			continue;
+		char f[PATH_MAX + 256];
+		snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
+		unlink(f);
+	}
+	closedir(d);
+	rmdir(dir);
+}
+
 static int group_teardown(void **state)
 {
 	(void)state;
 	if (skip_all)
 		return 0;
 	stop_emks();
-	rte_eal_cleanup();
+	eal_cleanup_all();
 	char cmd[512];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", tmp);
 	return system(cmd) == 0 ? 0 : -1;
