@@ -4,6 +4,8 @@
 #include "emse/emks_server.h"
 
 #include <arpa/inet.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <errno.h>
 #include <event2/buffer.h>
 #include <event2/bufferevent.h>
@@ -412,6 +414,10 @@ static void acceptcb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
 		return;
 	}
 	c->srv = srv;
+	/* Responses are small frames written as they are ready: Nagle would hold each one back for
+	 * the client's delayed ACK. */
+	int one = 1;
+	setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	char host[INET6_ADDRSTRLEN] = "?";
 	int port = 0;
 	if (sa->sa_family == AF_INET) {

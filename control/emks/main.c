@@ -17,6 +17,7 @@ static void usage(FILE *f)
 		"usage: emks --listen ADDR:PORT --cert PEM --key PEM --ca PEM --db PATH\n"
 		"            [--keys-per-ue N (4)] [--expiry-s S (86400)] [--hss-cn CN (hss)]\n"
 		"            [--rate-limit R (0: none)] [--max-streams N (100)] [--log-requests]\n"
+		"            [--sync full|normal (full)]\n"
 		"  ADDR is 127.0.0.1, [::1] or any local address; port 0 picks a free port.\n"
 		"  EMSE certificates: subject OU=emse, CN=<EMSE_Id>; HSS: CN=<--hss-cn>.\n"
 		"  --rate-limit: EMSE requests per second beyond which the answer is 503 + Retry-After.\n");
@@ -56,7 +57,7 @@ int main(int argc, char **argv)
 		{"db", required_argument, 0, 'd'},       {"keys-per-ue", required_argument, 0, 'n'},
 		{"expiry-s", required_argument, 0, 'e'}, {"hss-cn", required_argument, 0, 'H'},
 		{"rate-limit", required_argument, 0, 'r'}, {"max-streams", required_argument, 0, 's'},
-		{"log-requests", no_argument, 0, 'L'},   {"help", no_argument, 0, 'h'},
+		{"log-requests", no_argument, 0, 'L'},   {"sync", required_argument, 0, 'S'},   {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	struct emks_server_config scfg = {.hss_cn = "hss", .max_streams = 100};
@@ -81,6 +82,11 @@ int main(int argc, char **argv)
 		case 'r': acfg.rate_limit = (unsigned)num("--rate-limit", optarg, 0, 10000000); break;
 		case 's': scfg.max_streams = (unsigned)num("--max-streams", optarg, 1, 10000); break;
 		case 'L': scfg.log_requests = 1; break;
+		case 'S':
+			if (strcmp(optarg, "full") && strcmp(optarg, "normal"))
+				bad("--sync", "need full or normal");
+			stcfg.sync_normal = optarg[0] == 'n';
+			break;
 		case 'h': usage(stdout); return 0;
 		default:
 			bad(argv[optind - 1], "unknown option or missing value (see --help)");
@@ -122,8 +128,9 @@ int main(int argc, char **argv)
 	event_add(sigterm, NULL);
 	event_add(sigint, NULL);
 
-	printf("emks: listening on %s (keys per UE %u, expiry %llds, db %s)\n",
-	       emks_server_address(srv), stcfg.keys_per_ue, (long long)stcfg.expiry_s, stcfg.path);
+	printf("emks: listening on %s (keys per UE %u, expiry %llds, db %s, sync %s)\n",
+	       emks_server_address(srv), stcfg.keys_per_ue, (long long)stcfg.expiry_s, stcfg.path,
+	       stcfg.sync_normal ? "normal" : "full");
 	fflush(stdout);
 	int rc = event_base_dispatch(base) < 0 ? 1 : 0;
 

@@ -167,6 +167,7 @@ struct run {
 	struct e2m_params params;
 	uint8_t sqn[6], amf[2];
 	int keys_only;
+	int transport_failed;  /* the EMKS is unreachable: stop rather than fail every UE */
 };
 
 static void hex(json_t *obj, const char *member, const uint8_t *p, size_t len)
@@ -196,6 +197,8 @@ static int push_subscriber(struct run *r, const struct hss_ue *ue)
 	snprintf(path, sizeof(path), "/subscribers/%s", ue->imsi);
 	long st = hss_client_request(r->client, "PUT", path, s, resp, sizeof(resp), err, sizeof(err));
 	free(s);
+	if (st < 0)
+		r->transport_failed = 1;
 	if (st != 204) {
 		fprintf(stderr, "emks-hss: %s: PUT subscriber: %ld %s\n", ue->imsi, st,
 			st < 0 ? err : resp);
@@ -230,6 +233,8 @@ static char *authenticate(struct run *r, const struct hss_ue *ue)
 	char resp[512], err[512];
 	long st = hss_client_request(r->client, "POST", "/register-intkey", body, resp, sizeof(resp),
 				     err, sizeof(err));
+	if (st < 0)
+		r->transport_failed = 1;
 	if (st != 204) {
 		fprintf(stderr, "emks-hss: %s: register-intkey: %ld %s\n", ue->imsi, st,
 			st < 0 ? err : resp);
@@ -394,6 +399,10 @@ int main(int argc, char **argv)
 		selected++;
 		if (!r.keys_only && push_subscriber(&r, &ues[i]) != 0) {
 			failed++;
+			if (r.transport_failed) {
+				fprintf(stderr, "emks-hss: stopping: the EMKS cannot be reached\n");
+				break;
+			}
 			continue;
 		}
 		fresh[i] = authenticate(&r, &ues[i]);
@@ -401,6 +410,10 @@ int main(int argc, char **argv)
 			done_ok++;
 		else
 			failed++;
+		if (r.transport_failed) {
+			fprintf(stderr, "emks-hss: stopping: the EMKS cannot be reached\n");
+			break;
+		}
 	}
 	if (only && !selected) {
 		fprintf(stderr, "emks-hss: --only: %s is not in %s\n", only, population);

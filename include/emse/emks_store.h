@@ -18,6 +18,7 @@ struct emks_store_config {
 	const char *path;        /* database file; created if missing */
 	unsigned keys_per_ue;    /* N: 1..EMKS_KEYS_PER_UE_MAX, default 4 */
 	int64_t expiry_s;        /* key expiry after its push, default 86400 */
+	int sync_normal;         /* 0: synchronous=FULL (default); 1: NORMAL (see store.c) */
 };
 
 /* Returns NULL and a message in err on failure. */
