@@ -55,6 +55,7 @@ static struct {
 	struct {
 		unsigned long long handshakes, failures, echoed, closed, idle_freed, dropped, new_objects;
 	} st;
+	int last_error; /* wolfSSL error of the latest failure, for the report */
 } S;
 
 static volatile sig_atomic_t stop;
@@ -222,6 +223,7 @@ static void on_datagram(const struct sockaddr_storage *a, socklen_t alen, const 
 			int e = wolfSSL_get_error(p->ssl, r);
 			if (e != WOLFSSL_ERROR_WANT_READ && e != WOLFSSL_ERROR_WANT_WRITE) {
 				S.st.failures++;
+				S.last_error = e;
 				S.rx = NULL;
 				peer_free(p, false);
 				return;
@@ -247,6 +249,7 @@ static void on_datagram(const struct sockaddr_storage *a, socklen_t alen, const 
 				peer_free(p, true);
 			} else {
 				S.st.failures++;
+				S.last_error = e;
 				S.rx = NULL;
 				peer_free(p, false);
 			}
@@ -418,9 +421,10 @@ int main(int argc, char **argv)
 		     (double)ru.ru_stime.tv_sec + ru.ru_stime.tv_usec * 1e-6;
 	printf("{\"handshakes\": %llu, \"failures\": %llu, \"echoed\": %llu, \"closed\": %llu, "
 	       "\"idle_freed\": %llu, \"dropped\": %llu, \"new_objects\": %llu, \"cpu_s\": %.3f, "
-	       "\"handshakes_per_cpu_s\": %.0f}\n",
+	       "\"handshakes_per_cpu_s\": %.0f, \"last_error\": %d}\n",
 	       S.st.handshakes, S.st.failures, S.st.echoed, S.st.closed, S.st.idle_freed,
-	       S.st.dropped, S.st.new_objects, cpu, cpu > 0 ? (double)S.st.handshakes / cpu : 0.0);
+	       S.st.dropped, S.st.new_objects, cpu, cpu > 0 ? (double)S.st.handshakes / cpu : 0.0,
+	       S.last_error);
 	while (S.all)
 		peer_free(S.all, false);
 	for (size_t i = 0; i < S.nfree; i++)
