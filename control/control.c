@@ -224,6 +224,7 @@ static void fetch_finish(struct emse_control *c, uint32_t fi, uint32_t status)
 	c->st.results[status]++;
 	uint64_t lat = c->now_ms > f->started_ms ? c->now_ms - f->started_ms : 0;
 	emse_lat_hist_add(c->st.fetch_latency_ms, lat);
+	c->st.fetch_latency_ms_sum += lat;
 	for (uint32_t wi = f->head; wi != NIL;) {
 		struct waiter *w = &c->waiters[wi];
 		uint32_t next = w->next;

@@ -329,7 +329,9 @@ static void on_done(struct eprov *p, struct ebatch *b, CURLcode rc, uint64_t now
 	curl_easy_getinfo(b->easy, CURLINFO_HTTP_VERSION, &ver);
 	if (ver == CURL_HTTP_VERSION_2_0)
 		p->st.responses_h2++;
-	emse_lat_hist_add(p->st.latency_ms, now > b->sent_ms ? now - b->sent_ms : 0);
+	uint64_t lat = now > b->sent_ms ? now - b->sent_ms : 0;
+	emse_lat_hist_add(p->st.latency_ms, lat);
+	p->st.latency_ms_sum += lat;
 	if (code == 429 || code == 503) {
 		if (b->retry_after_s > 0)
 			p->holdoff_until_ms = now + (uint64_t)b->retry_after_s * 1000;

@@ -75,9 +75,21 @@ struct emse_control_stats {
 	uint64_t completions_backlog;            /* now */
 	uint64_t cache_write_failures;
 	uint64_t fetch_latency_ms[EMSE_LAT_BUCKETS];
+	uint64_t fetch_latency_ms_sum;
 	struct emse_keyprov_stats prov;
 	char prov_name[16];
 };
 void emse_control_stats(struct emse_control *c, struct emse_control_stats *out);
+
+/* One walk over the stats for DPDK telemetry and Prometheus, so both use the same names (the
+ * same callback shape as emse_emit_fn in emse/telemetry.h). counter: 1 monotonic, 0 gauge.
+ * Names: keycache_* (label emse_id), keyreq_* and key_* (the control thread, some with label
+ * status or table), key_fetch_latency_ms_{bucket,count,sum} (bucket: label le, cumulative),
+ * keyprov_* (the provider: errors with label kind, items with label status, latency as above,
+ * keyprov_info with label provider). */
+typedef void (*emse_control_emit_fn)(void *ctx, const char *name, const char *label_key,
+				     const char *label_val, uint64_t value, int counter);
+void emse_control_stats_walk(const struct emse_control_stats *s, emse_control_emit_fn emit,
+			     void *ctx);
 
 #endif

@@ -56,6 +56,7 @@ struct emse_keyprov_stats {
 	uint64_t item_ok, item_no_key, item_forbidden, item_error;
 	uint64_t errors[EMSE_PERR__COUNT];
 	uint64_t latency_ms[EMSE_LAT_BUCKETS];   /* per HTTP request that got an answer */
+	uint64_t latency_ms_sum;
 	uint64_t inflight;                       /* HTTP requests in flight now */
 	uint32_t breaker_state;                  /* enum emse_breaker_state */
 	uint64_t breaker_opens, breaker_rejects;

@@ -623,6 +623,87 @@ static void test_flood_of_unknown_identities(void **state)
 	emse_control_destroy(c);
 }
 
+/* ---- the telemetry walk ------------------------------------------------------------------------ */
+struct seen {
+	unsigned n;
+	struct {
+		char name[64], lk[16], lv[72];
+		uint64_t v;
+		int counter;
+	} m[256];
+};
+
+static void collect(void *ctx, const char *name, const char *lk, const char *lv, uint64_t v,
+		    int counter)
+{
+	struct seen *s = ctx;
+	assert_true(s->n < 256);
+	snprintf(s->m[s->n].name, sizeof(s->m[0].name), "%s", name);
+	snprintf(s->m[s->n].lk, sizeof(s->m[0].lk), "%s", lk ? lk : "");
+	snprintf(s->m[s->n].lv, sizeof(s->m[0].lv), "%s", lv ? lv : "");
+	s->m[s->n].v = v;
+	s->m[s->n].counter = counter;
+	s->n++;
+}
+
+static uint64_t metric(const struct seen *s, const char *name, const char *lv)
+{
+	for (unsigned i = 0; i < s->n; i++)
+		if (!strcmp(s->m[i].name, name) && !strcmp(s->m[i].lv, lv ? lv : ""))
+			return s->m[i].v;
+	fail_msg("no metric %s{%s}", name, lv ? lv : "");
+	return 0;
+}
+
+static void test_stats_walk(void **state)
+{
+	(void)state;
+	struct fake f = {.base.ops = &fake_ops, .status = EMSE_FETCH_OK};
+	struct emse_control_config cfg;
+	base_cfg(&cfg);
+	struct emse_control *c = make(&cfg, &f.base);
+	for (unsigned i = 0; i < 4; i++) {
+		struct emse_key_request r = req(i, 0, 1, 42, "app.walk");
+		assert_int_equal(emse_control_post(c, &r), 0);
+	}
+	emse_control_run_once(c, T0);      /* the requests arrive: the fetch's clock starts */
+	emse_control_run_once(c, T0 + 3);  /* the batch goes out */
+	emse_control_run_once(c, T0 + 10); /* the control thread's time when the answer comes */
+	fk_answer(&f, 0);
+	struct emse_key_completion out[8];
+	assert_int_equal(drain(c, 0, out, 8), 4);
+	uint8_t key[E2M_KEY_LEN];
+	assert_int_equal(emse_keycache_lookup(emse_control_cache(c, 1), 1, 42, "app.walk", 8,
+					      T0 / 1000, key),
+			 EMSE_KC_HIT);
+	struct emse_control_stats st;
+	emse_control_stats(c, &st);
+	static struct seen s;
+	memset(&s, 0, sizeof(s));
+	emse_control_stats_walk(&st, collect, &s);
+	assert_int_equal(metric(&s, "key_fetches", NULL), 1);
+	assert_int_equal(metric(&s, "keyreq_merged", NULL), 3);
+	assert_int_equal(metric(&s, "keyreq_completions", "ok"), 4);
+	assert_int_equal(metric(&s, "key_fetch_results", "ok"), 1);
+	assert_int_equal(metric(&s, "keycache_entries", "emse-b"), 1);
+	assert_int_equal(metric(&s, "keycache_entries", "emse-a"), 0);
+	assert_int_equal(metric(&s, "keycache_hits", "emse-b"), 1);
+	assert_int_equal(metric(&s, "keyprov_info", "fake"), 1);
+	assert_int_equal(metric(&s, "keyprov_errors", "timeout"), 0);
+	/* The first request arrived at T0; its answer at T0 + 10: 10 ms, in the "le 10" bucket. */
+	assert_int_equal(metric(&s, "key_fetch_latency_ms_bucket", "5"), 0);
+	assert_int_equal(metric(&s, "key_fetch_latency_ms_bucket", "10"), 1);
+	assert_int_equal(metric(&s, "key_fetch_latency_ms_bucket", "+Inf"), 1);
+	assert_int_equal(metric(&s, "key_fetch_latency_ms_count", NULL), 1);
+	assert_int_equal(metric(&s, "key_fetch_latency_ms_sum", NULL), 10);
+	/* Buckets are cumulative; every name is emitted once per label value. */
+	for (unsigned i = 0; i < s.n; i++)
+		for (unsigned j = i + 1; j < s.n; j++)
+			if (!strcmp(s.m[i].name, s.m[j].name) && !strcmp(s.m[i].lv, s.m[j].lv))
+				fail_msg("%s{%s} twice", s.m[i].name, s.m[i].lv);
+	emse_control_destroy(c);
+}
+
 /* ---- a real worker on lcore 1 ----------------------------------------------------------------- */
 
 #define WK_N 2000
@@ -798,6 +879,7 @@ int main(void)
 		cmocka_unit_test(test_file_provider_end_to_end),
 		cmocka_unit_test(test_file_provider_rejects),
 		cmocka_unit_test(test_flood_of_unknown_identities),
+		cmocka_unit_test(test_stats_walk),
 		cmocka_unit_test(test_worker_lcore_with_file_provider),
 	};
 	return cmocka_run_group_tests(tests, eal_up, eal_down);
