@@ -20,7 +20,7 @@ const char *emse_keyprov_err_name(enum emse_keyprov_err e)
 		[EMSE_PERR_HTTP_503] = "http_503",   [EMSE_PERR_HTTP_5XX] = "http_5xx",
 		[EMSE_PERR_HTTP_4XX] = "http_4xx",   [EMSE_PERR_HTTP_OTHER] = "http_other",
 		[EMSE_PERR_PARSE] = "parse",         [EMSE_PERR_BREAKER] = "breaker_open",
-		[EMSE_PERR_OTHER] = "other",
+		[EMSE_PERR_HELD_OFF] = "held_off",   [EMSE_PERR_OTHER] = "other",
 	};
 	return (unsigned)e < EMSE_PERR__COUNT ? names[e] : "unknown";
 }

@@ -390,7 +390,7 @@ static unsigned start_due(struct eprov *p, uint64_t now)
 		}
 		if (now < p->holdoff_until_ms) {
 			if (p->holdoff_until_ms >= b->deadline_ms) {
-				p->st.errors[EMSE_PERR_HTTP_429]++;
+				p->st.errors[EMSE_PERR_HELD_OFF]++;
 				finish(p, b, EMSE_FETCH_UNAVAILABLE);
 				work++;
 			} else {

@@ -37,6 +37,7 @@ enum emse_keyprov_err {
 	EMSE_PERR_HTTP_OTHER,  /* any other unexpected status */
 	EMSE_PERR_PARSE,       /* malformed body or result */
 	EMSE_PERR_BREAKER,     /* batch refused while the breaker was open */
+	EMSE_PERR_HELD_OFF,    /* batch refused: Retry-After holds requests back past its deadline */
 	EMSE_PERR_OTHER,       /* curl set-up, memory */
 	EMSE_PERR__COUNT
 };
