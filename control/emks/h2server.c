@@ -54,6 +54,7 @@ struct emks_server {
 	struct evconnlistener *listener;
 	struct conn conns;  /* list head */
 	char address[80];
+	struct emks_server_stats stats;
 };
 
 /* ---- streams ---------------------------------------------------------------------------------- */
@@ -305,6 +306,7 @@ static void readcb(struct bufferevent *bev, void *arg)
 	ssize_t rv = nghttp2_session_mem_recv(c->h2, data, len);
 	if (rv < 0) {
 		fprintf(stderr, "emks: %s: HTTP/2 error: %s\n", c->addr, nghttp2_strerror((int)rv));
+		c->srv->stats.h2_errors++;
 		conn_free(c);
 		return;
 	}
@@ -339,6 +341,7 @@ static int start_session(struct conn *c)
 	SSL *ssl = bufferevent_openssl_get_ssl(c->bev);
 	if (!alpn_is_h2(ssl)) {
 		fprintf(stderr, "emks: %s: client did not negotiate h2 (ALPN)\n", c->addr);
+		c->srv->stats.no_h2++;
 		return -1;
 	}
 	X509 *cert = SSL_get1_peer_certificate(ssl);
@@ -388,6 +391,8 @@ static void eventcb(struct bufferevent *bev, short events, void *arg)
 			conn_free(c);
 		return;
 	}
+	if (!c->h2)
+		c->srv->stats.tls_failures++;  /* error, EOF or timeout before the handshake ended */
 	if (events & BEV_EVENT_ERROR) {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
 		if (e && !c->h2) {
@@ -414,6 +419,7 @@ static void acceptcb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
 		return;
 	}
 	c->srv = srv;
+	srv->stats.connections++;
 	/* Responses are small frames written as they are ready: Nagle would hold each one back for
 	 * the client's delayed ACK. */
 	int one = 1;
@@ -593,6 +599,11 @@ struct emks_server *emks_server_new(struct event_base *base, const struct emks_s
 fail:
 	emks_server_free(srv);
 	return NULL;
+}
+
+const struct emks_server_stats *emks_server_stats(const struct emks_server *srv)
+{
+	return &srv->stats;
 }
 
 const char *emks_server_address(const struct emks_server *srv)

@@ -141,6 +141,10 @@ int main(int argc, char **argv)
 		(unsigned long long)api.stats.no_key, (unsigned long long)api.stats.forbidden,
 		(unsigned long long)api.stats.bad_request, (unsigned long long)api.stats.overload,
 		(unsigned long long)api.stats.errors);
+	const struct emks_server_stats *ss = emks_server_stats(srv);
+	fprintf(stderr, "emks: %llu connections, %llu failed TLS handshakes, %llu without h2, "
+		"%llu HTTP/2 protocol errors\n", ss->connections, ss->tls_failures, ss->no_h2,
+		ss->h2_errors);
 	emks_server_free(srv);
 	event_free(sigterm);
 	event_free(sigint);

@@ -31,6 +31,11 @@ struct emks_server *emks_server_new(struct event_base *base, const struct emks_s
 				    char *err, size_t err_len);
 /* The bound address as "host:port" ("[v6]:port"). */
 const char *emks_server_address(const struct emks_server *srv);
+/* Transport-level counts (hostile or broken clients never crash the server; they are counted). */
+struct emks_server_stats {
+	unsigned long long connections, tls_failures, h2_errors, no_h2;
+};
+const struct emks_server_stats *emks_server_stats(const struct emks_server *srv);
 /* Closes the listener and every connection. */
 void emks_server_free(struct emks_server *srv);
 

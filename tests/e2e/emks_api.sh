@@ -20,11 +20,11 @@ for t in curl jq openssl; do
 done
 
 T=$(mktemp -d /tmp/emks-e2e.XXXXXX)
-EMKS_PID=
+EMKS_PID= EMKS2_PID=
 cleanup() {
-  if [ -n "$EMKS_PID" ] && kill -0 "$EMKS_PID" 2>/dev/null; then
-    kill "$EMKS_PID"; wait "$EMKS_PID" 2>/dev/null
-  fi
+  for p in $EMKS_PID $EMKS2_PID; do
+    if kill -0 "$p" 2>/dev/null; then kill "$p"; wait "$p" 2>/dev/null; fi
+  done
   rm -rf "$T"
 }
 trap cleanup EXIT
@@ -248,6 +248,26 @@ check "UE2 after remove-context: 204" test "$CODE" = 204
 check "UE2's line left the output" test -z "$(ue $UE2 .key_id)"
 stop_emks; rc=$?
 check "SIGTERM: exit 0 (2)" test $rc -eq 0
+
+echo "== IPv6 listener with --rate-limit 3: overload answers 503 with Retry-After"
+"$EMKS" --listen '[::1]:0' --cert "$C/emks.pem" --key "$C/emks.key" --ca "$C/ca.pem" \
+  --db "$T/rl.db" --rate-limit 3 >"$T/emks2.out" 2>>"$T/emks.err" &
+EMKS2_PID=$!
+for _ in $(seq 100); do grep -q 'listening on' "$T/emks2.out" && break; sleep 0.1; done
+PORT2=$(sed -n 's/^emks: listening on \[::1\]:\([0-9]*\).*/\1/p' "$T/emks2.out")
+check "listening on [::1]" test -n "$PORT2"
+if [ -n "$PORT2" ]; then
+  urls=(); for i in $(seq 10); do urls+=("https://[::1]:$PORT2/nemks-e2m/v1/retrieve-e2mkey"); done
+  out=$(curl -s --http2 --cacert "$C/ca.pem" --cert "$C/emse/emse-1.pem" --key "$C/emse/emse-1.key" \
+    -H 'content-type: application/json' -d '{"ueAppId":"a","keyId":"00000001","emseId":"emse-1"}' \
+    -D - -w '\nCODE %{http_code}\n' "${urls[@]}")
+  n204=$(grep -c '^CODE 204' <<<"$out"); n503=$(grep -c '^CODE 503' <<<"$out")
+  check "some requests served (got $n204), the rest 503 (got $n503)" test "$n204" -ge 3 -a "$n503" -ge 1 -a $((n204 + n503)) -eq 10
+  check "503 carries Retry-After: 1" grep -qi '^retry-after: 1' <<<"$out"
+  check "503 body is NF_CONGESTION ProblemDetails" grep -q '"cause":"NF_CONGESTION"' <<<"$out"
+  kill -TERM $EMKS2_PID; wait $EMKS2_PID; rc=$?; EMKS2_PID=
+  check "second emks: SIGTERM exit 0" test $rc -eq 0
+fi
 
 echo "emks_api: $passes passed, $fails failed"
 if [ $fails -ne 0 ]; then
