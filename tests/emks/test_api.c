@@ -424,6 +424,47 @@ static void test_rate_limit_answers_503_with_retry_after(void **state)
 	assert_int_equal(r.status, 204);
 }
 
+/* Mutated valid bodies and raw noise through every endpoint, as every role: each answer must be a
+ * well-formed status (never a crash; ASan/UBSan in the asan build). Deterministic seed. */
+static void test_mutated_bodies_never_crash(void **state)
+{
+	struct fx *f = *state;
+	provision(f);
+	static const char *const seeds[][2] = {
+		{"retrieve-e2mkey", "{\"ueAppId\":\"" APP "\",\"keyId\":\"0000000a\",\"emseId\":\"emse-1\"}"},
+		{"retrieve-e2mkeys", "{\"requests\":[{\"ueAppId\":\"" APP "\",\"keyId\":\"0000000a\",\"emseId\":\"emse-1\"}]}"},
+		{"register-intkey", "{\"imsi\":\"" IMSI "\",\"keyId\":\"0000000b\",\"e2mIntKey\":\"" INTKEY "\"}"},
+		{"subscribers/" IMSI, "{\"ueAppIds\":[\"" APP "\"],\"emseIds\":[\"emse-1\",\"emse-2\"]}"},
+		{"remove-context", "{\"imsi\":\"001010000000009\"}"},
+	};
+	const struct emks_peer *peers[] = {&f->emse1, &f->hss, &f->none};
+	uint32_t x = 12345;
+	uint8_t buf[512];
+	for (int iter = 0; iter < 20000; iter++) {
+		size_t which = (size_t)iter % 5;
+		size_t len = strlen(seeds[which][1]);
+		memcpy(buf, seeds[which][1], len);
+		int flips = 1 + (int)((x = x * 1103515245 + 12345) >> 16) % 4;
+		for (int k = 0; k < flips; k++) {
+			x = x * 1103515245 + 12345;
+			size_t pos = (x >> 8) % len;
+			x = x * 1103515245 + 12345;
+			buf[pos] = (uint8_t)(x >> 16);
+		}
+		if (iter % 7 == 0)
+			len = (x >> 4) % len;  /* truncated */
+		struct emks_response r;
+		char path[128];
+		snprintf(path, sizeof(path), EMKS_BASE_PATH "/%s", seeds[which][0]);
+		emks_api_handle(&f->api, peers[iter % 3], which == 3 ? "PUT" : "POST", path, buf, len,
+				NOW, 1, &r);
+		assert_true(r.status == 200 || r.status == 204 || r.status == 400 || r.status == 403);
+		if (r.status != 204)
+			assert_non_null(r.body);
+		emks_response_clear(&r);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +482,7 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_hss_endpoints_need_the_hss, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_unknown_paths_and_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_answers_503_with_retry_after, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_mutated_bodies_never_crash, setup, teardown),
 	};
 	emks_json_wipe_on_free();
 	return cmocka_run_group_tests(tests, NULL, NULL);
