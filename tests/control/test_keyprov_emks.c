@@ -16,6 +16,7 @@
 #include <string.h>
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -86,6 +87,7 @@ static int start_emks(int port, unsigned rate_limit)
 	if (pid < 0)
 		return -1;
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL); /* no emks left behind if the test dies */
 		int fd = open(out, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 		int er = open("/dev/null", O_WRONLY);
 		dup2(fd, 1);
