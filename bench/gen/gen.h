@@ -56,6 +56,7 @@ struct sess {
 	uint8_t state;
 	bool measured;               /* started after warm-up */
 	uint32_t dgrams_left;
+	uint32_t hs_rx;               /* datagrams received while handshaking */
 	uint64_t t_start, t_sent;    /* TSC */
 	uint64_t timer;              /* next wolfSSL retransmission / datagram deadline */
 	uint64_t give_up;

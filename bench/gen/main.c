@@ -279,9 +279,12 @@ int main(int argc, char **argv)
 	/* The window is closed: what finishes later is not counted, but let sessions end cleanly so
 	 * the server is not left holding them. */
 	struct gen_counters measured = G.c;
-	struct hist *lat_copy = malloc(sizeof(struct hist));
-	if (lat_copy)
-		*lat_copy = G.hs_lat;
+	struct fail_table fails = G.fails;
+	struct hist *lat_copy = malloc(2 * sizeof(struct hist));
+	if (lat_copy) {
+		lat_copy[0] = G.hs_lat;
+		lat_copy[1] = G.rtt;
+	}
 	uint32_t in_flight = G.nactive;
 	G.measuring = false;
 	uint64_t drain_end = rte_get_tsc_cycles() + (uint64_t)(G.cfg.drain * (double)hz);
@@ -294,8 +297,10 @@ int main(int argc, char **argv)
 		port_flush();
 	}
 	G.c = measured;
+	G.fails = fails;
 	if (lat_copy) {
-		G.hs_lat = *lat_copy;
+		G.hs_lat = lat_copy[0];
+		G.rtt = lat_copy[1];
 		free(lat_copy);
 	}
 	json_t *tel_after = G.cfg.telemetry ? telemetry_query(G.cfg.telemetry, G.cfg.telemetry_cmd) : NULL;

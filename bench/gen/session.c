@@ -16,6 +16,11 @@
 
 #define FAIL_TIMEOUT (-100000)
 #define FAIL_NO_OBJECT (-100001)
+#define FAIL_STORM (-100002)
+/* A full handshake is 3 datagrams from the server plus a few retransmissions. Far more means the
+ * two sides are answering each other's retransmissions (seen with a wrong PSK: the server cannot
+ * open the Finished, each side resends its flight on the other's duplicate): end it. */
+#define HS_RX_MAX 64
 
 static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
@@ -183,6 +188,8 @@ static void fail(uint32_t idx, int code)
 			snprintf(name, sizeof(name), "timeout");
 		} else if (code == FAIL_NO_OBJECT) {
 			snprintf(name, sizeof(name), "no wolfSSL object");
+		} else if (code == FAIL_STORM) {
+			snprintf(name, sizeof(name), "retransmission storm (>%d datagrams)", HS_RX_MAX);
 		} else {
 			WOLFSSL_ALERT_HISTORY h;
 			if (code == FATAL_ERROR && wolfSSL_get_alert_history(s->ssl, &h) == WOLFSSL_SUCCESS &&
@@ -315,7 +322,10 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now)
 	G.rx = data;
 	G.rx_len = len;
 	if (s->state == S_HANDSHAKE) {
-		handshake_step(idx, now);
+		if (++s->hs_rx > HS_RX_MAX)
+			fail(idx, FAIL_STORM);
+		else
+			handshake_step(idx, now);
 	} else if (s->state == S_DATA) {
 		uint8_t buf[2048];
 		int r = wolfSSL_read(s->ssl, buf, sizeof(buf));
