@@ -6,6 +6,10 @@
 #   cold (default)  every UE is seen for the first time: each handshake waits for a key fetch
 #                   (give a population at least as large as the run's handshakes)
 #   warm            a first pass over the population fills emse's cache, then the measured run
+#   rotate          warm, then during the measured run emks-hss re-authenticates the first ROTATE
+#                   UEs (new RAND, key_id and e2m_key pushed to the EMKS) every ROTATE_EVERY s; the
+#                   generator picks the new keys up from emks-hss's output (--reload-keys), so
+#                   emse sees new key ids: cache misses and fetches under load
 # Environment: UES (2000), CACHE (emse's cache_capacity, 65536), OUT (build/bench), and those of
 # bench/run-memif.sh.
 set -euo pipefail
@@ -14,8 +18,9 @@ UES=${UES:-2000}
 OUT=${OUT:-build/bench}
 SCENARIO=${SCENARIO:-cold}
 T=$(mktemp -d /tmp/emse-bench-emks.XXXXXX)
-EMKS_PID=
+EMKS_PID= ROT_PID=
 cleanup() {
+	if [ -n "$ROT_PID" ]; then kill "$ROT_PID" 2>/dev/null; wait "$ROT_PID" 2>/dev/null || true; fi
 	if [ -n "$EMKS_PID" ]; then kill "$EMKS_PID" 2>/dev/null; wait "$EMKS_PID" 2>/dev/null || true; fi
 	rm -rf "$T"
 }
@@ -51,7 +56,22 @@ url = $URL
 cert = $T/certs/emse/emse-1.pem
 key = $T/certs/emse/emse-1.key
 ca = $T/certs/ca.pem"
-if [ "$SCENARIO" = warm ]; then
+hss() {
+	build/emks-hss --population "$1" --emks "$URL" --cert "$T/certs/hss.pem" \
+		--key "$T/certs/hss.key" --ca "$T/certs/ca.pem" --out "$T/ues.jsonl" "${@:2}" >/dev/null
+}
+if [ "$SCENARIO" = rotate ]; then
+	head -n "${ROTATE:-200}" "$T/population" >"$T/rotating"
+	(
+		sleep "${WARM_S:-5}"
+		while :; do
+			hss "$T/rotating" --keys-only && echo "rotation: ${ROTATE:-200} UEs re-keyed at $(date +%T.%N)" >&2
+			sleep "${ROTATE_EVERY:-2}"
+		done
+	) &
+	ROT_PID=$!
+	bench/run-memif.sh --warmup "${WARM_S:-5}" --reload-keys 0.2 "$@"
+elif [ "$SCENARIO" = warm ]; then
 	# one pass over every UE first, inside the same emse run: --warmup covers it
 	bench/run-memif.sh --warmup "${WARM_S:-5}" "$@"
 else

@@ -37,6 +37,7 @@ struct gen_config {
 	double dgram_timeout;
 	uint64_t max_handshakes;
 	bool pool;
+	double reload_keys;           /* > 0: re-read --keys when it changes, checked this often (s) */
 	double spoof_rate;            /* ClientHellos/s from addresses no UE uses, no state kept */
 	/* output */
 	const char *json, *cdf, *label;
@@ -69,6 +70,7 @@ struct gen_counters {
 	uint64_t rx_pkts, tx_pkts, tx_drops, rx_unmatched, rx_drop_net, arp_nd_replies;
 	uint64_t reused, created;
 	uint64_t spoof_sent, spoof_replies;
+	uint64_t reloads;
 };
 
 struct gen {

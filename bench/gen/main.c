@@ -4,6 +4,7 @@
  * bursts and scans timers once per millisecond rather than per packet. */
 #include <getopt.h>
 #include <signal.h>
+#include <sys/stat.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -25,6 +26,7 @@ static void usage(void)
 	fprintf(stderr,
 "usage: emse-bench <EAL args, e.g. --no-huge -m 512 --file-prefix gen --vdev net_memif0,...> -- \n"
 "  population:  --keys FILE (emks-hss JSON lines or '<psk_identity> <64 hex>' lines) [--emse-id ID]\n"
+"               [--reload-keys S: re-read FILE when it changes, e.g. emks-hss rotating keys]\n"
 "               | --synthetic N [--seed S] --emse-id ID   [--dump-keys FILE: write a key file, exit]\n"
 "  addressing:  --server-ip A (198.18.0.1) --server-port P (4433) [--server-mac MAC, else ARP,\n"
 "               --arp-timeout S (5)]\n"
@@ -67,7 +69,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -81,7 +83,7 @@ static int parse_args(int argc, char **argv)
 		{ "json", 1, 0, O_JSON }, { "cdf", 1, 0, O_CDF }, { "label", 1, 0, O_LABEL },
 		{ "progress", 1, 0, O_PROG }, { "server-telemetry", 1, 0, O_TEL },
 		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
-		{ "spoof-rate", 1, 0, O_SPOOF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -125,6 +127,7 @@ static int parse_args(int argc, char **argv)
 		case O_TELCMD: c->telemetry_cmd = optarg; break;
 		case O_ARPTMO: c->arp_timeout = atof(optarg); break;
 		case O_SPOOF: c->spoof_rate = atof(optarg); break;
+		case O_RELOAD: c->reload_keys = atof(optarg); break;
 		default: usage(); return -1;
 		}
 	}
@@ -147,6 +150,36 @@ static int parse_args(int argc, char **argv)
 		return -1;
 	}
 	return 0;
+}
+
+/* Key rotation: the UEs' new keys arrive as a new version of the --keys file (emks-hss writes it
+ * through a rename); sessions already past their PSK callback keep the key they used. */
+static void maybe_reload(void)
+{
+	static struct timespec last;
+	struct stat st;
+	if (stat(G.cfg.keys, &st) != 0)
+		return;
+	if (last.tv_sec == 0 && last.tv_nsec == 0) {
+		last = st.st_mtim;
+		return;
+	}
+	if (st.st_mtim.tv_sec == last.tv_sec && st.st_mtim.tv_nsec == last.tv_nsec)
+		return;
+	last = st.st_mtim;
+	struct pop p = { 0 };
+	if (pop_load_auto(&p, G.cfg.keys, G.cfg.emse_id) != 0 || p.n == 0) {
+		fprintf(stderr, "reload of %s failed: keeping the current keys\n", G.cfg.keys);
+		pop_free(&p);
+		return;
+	}
+	pop_free(&G.pop);
+	G.pop = p;
+	if (G.next_ue >= G.pop.n)
+		G.next_ue = 0;
+	G.all.reloads++;
+	if (G.measuring)
+		G.c.reloads++;
 }
 
 static void snapshot_progress(double t, struct gen_counters *prev, double dt)
@@ -218,6 +251,7 @@ int main(int argc, char **argv)
 	uint64_t t_end = t_meas + (uint64_t)(G.cfg.duration * (double)hz);
 	uint64_t next_timer = t0, next_prog = G.cfg.progress > 0 ? t0 + (uint64_t)(G.cfg.progress * (double)hz) : UINT64_MAX;
 	uint64_t ol_started = 0, spoofed = 0, last_prog = t0;
+	uint64_t next_reload = G.cfg.reload_keys > 0 && G.cfg.keys ? t0 : UINT64_MAX;
 	struct gen_counters prev = { 0 };
 	G.measuring = G.cfg.warmup <= 0;
 	uint64_t now = t0;
@@ -263,6 +297,10 @@ int main(int argc, char **argv)
 			G.loop_cycles += t - now;
 			if (G.all.started + G.all.tx_pkts + G.all.rx_pkts != work)
 				G.busy_cycles += t - now;
+		}
+		if (now >= next_reload) {
+			maybe_reload();
+			next_reload = now + (uint64_t)(G.cfg.reload_keys * (double)hz);
 		}
 		if (now >= next_prog) {
 			snapshot_progress((double)(now - t0) / (double)hz, &prev,

@@ -109,6 +109,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	printf("%-28s %14llu\n", "HelloVerifyRequests", (unsigned long long)c->hvr);
 	if (cf->rate > 0)
 		printf("%-28s %14llu\n", "starts skipped (cap)", (unsigned long long)c->skipped_starts);
+	if (cf->reload_keys > 0)
+		printf("%-28s %14llu\n", "population reloads", (unsigned long long)c->reloads);
 	if (cf->spoof_rate > 0)
 		printf("%-28s %14llu (%.0f/s), %llu answered (whole run)\n", "spoofed ClientHellos",
 		       (unsigned long long)c->spoof_sent, secs > 0 ? c->spoof_sent / secs : 0,
@@ -170,6 +172,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			"ue_addresses", (json_int_t)cf->ue_addrs);
 		if (j)
 			json_object_set_new(j, "generator_busy", json_real(busy));
+		if (j && cf->reload_keys > 0)
+			json_object_set_new(j, "population_reloads", json_integer((json_int_t)c->reloads));
 		if (j && cf->spoof_rate > 0)
 			json_object_set_new(j, "spoofed_client_hellos", json_integer((json_int_t)c->spoof_sent));
 		if (j)

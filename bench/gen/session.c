@@ -55,7 +55,8 @@ static unsigned psk_cb(WOLFSSL *ssl, const char *hint, char *identity, unsigned 
 {
 	(void)hint;
 	struct sess *s = wolfSSL_GetIOWriteCtx(ssl);
-	const struct pop_ue *u = &G.pop.ue[s->ue];
+	/* a reload (key rotation) may have shrunk the population since the session started */
+	const struct pop_ue *u = &G.pop.ue[s->ue % G.pop.n];
 	if (id_max < (unsigned)u->id_len + 1 || key_max < E2M_KEY_LEN)
 		return 0;
 	memcpy(identity, u->identity, (size_t)u->id_len + 1);
