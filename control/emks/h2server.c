@@ -2,6 +2,7 @@
  * libevent for the sockets, bufferevent_openssl for TLS, nghttp2 for framing. One thread; each
  * request is complete when its stream ends, and is answered at once (the store is local SQLite). */
 #include "emse/emks_server.h"
+#include "emse/emks_wipe.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -367,7 +368,7 @@ static int start_session(struct conn *c)
 		return -1;
 	}
 	nghttp2_option_set_stream_reset_rate_limit(opt, 1000000, 1000000);
-	int rv = nghttp2_session_server_new2(&c->h2, cbs, c, opt);
+	int rv = nghttp2_session_server_new3(&c->h2, cbs, c, opt, emks_wipe_nghttp2_mem());
 	nghttp2_option_del(opt);
 	nghttp2_session_callbacks_del(cbs);
 	if (rv != 0)

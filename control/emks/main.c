@@ -2,6 +2,7 @@
 #include "emse/emks_api.h"
 #include "emse/emks_server.h"
 #include "emse/emks_store.h"
+#include "emse/emks_wipe.h"
 
 #include <errno.h>
 #include <event2/event.h>
@@ -60,6 +61,9 @@ int main(int argc, char **argv)
 		{"log-requests", no_argument, 0, 'L'},   {"sync", required_argument, 0, 'S'},   {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	/* First: OpenSSL refuses new allocators once it has allocated anything. */
+	if (emks_wipe_install() != 0)
+		fprintf(stderr, "emks: warning: OpenSSL's buffers will not be wiped on free\n");
 	struct emks_server_config scfg = {.hss_cn = "hss", .max_streams = 100};
 	struct emks_store_config stcfg = {.keys_per_ue = 4, .expiry_s = 86400};
 	struct emks_api_config acfg = {0};
@@ -100,7 +104,6 @@ int main(int argc, char **argv)
 	if (!scfg.ca) bad("--ca", "required");
 	if (!stcfg.path) bad("--db", "required");
 
-	emks_json_wipe_on_free();
 	char err[512];
 	struct emks_store *store = emks_store_open(&stcfg, err, sizeof(err));
 	if (!store)

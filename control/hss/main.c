@@ -4,6 +4,7 @@
 #include "emse/e2m.h"
 #include "emse/emks_api.h"
 #include "emse/hss.h"
+#include "emse/emks_wipe.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -301,6 +302,9 @@ int main(int argc, char **argv)
 		{"remove", required_argument, 0, 'R'},     {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	/* First: OpenSSL refuses new allocators once it has allocated anything. */
+	if (emks_wipe_install() != 0)
+		fprintf(stderr, "emks-hss: warning: OpenSSL's buffers will not be wiped on free\n");
 	const char *population = NULL, *out_path = NULL, *only = NULL, *remove_imsi = NULL;
 	struct hss_client_config ccfg = {.timeout_ms = 5000, .retries = 3};
 	struct run r = {.amf = {0x80, 0x00}};
@@ -349,7 +353,6 @@ int main(int argc, char **argv)
 	for (int i = 5; i >= 0; i--, sqn >>= 8)
 		r.sqn[i] = (uint8_t)sqn;
 
-	emks_json_wipe_on_free();
 	e2m_params_default(&r.params);
 	if (access(ccfg.cert, R_OK) != 0) bad("--cert", strerror(errno));
 	if (access(ccfg.key, R_OK) != 0) bad("--key", strerror(errno));

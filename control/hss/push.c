@@ -2,6 +2,7 @@
  * all pushes of a run share one TLS connection. */
 #include "emse/hss.h"
 #include "emse/emks_api.h"
+#include "emse/emks_wipe.h"
 
 #include <curl/curl.h>
 #include <openssl/crypto.h>
@@ -40,7 +41,11 @@ struct hss_client *hss_client_new(const struct hss_client_config *cfg, char *err
 {
 	static int global_done;
 	if (!global_done) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
+		/* libcurl's buffers carry e2mIntKey: have them wiped on free. */
+		if (emks_wipe_curl_global_init() != 0) {
+			snprintf(err, err_len, "cannot initialise libcurl");
+			return NULL;
+		}
 		global_done = 1;
 	}
 	struct hss_client *c = calloc(1, sizeof(*c));
