@@ -34,6 +34,7 @@ struct gen_config {
 	double rate;                 /* > 0: open loop, handshakes started per second */
 	double duration, warmup, timeout, drain;
 	uint32_t datagrams, size;
+	uint32_t window;             /* datagrams in flight per session (1..DGRAM_WINDOW_MAX) */
 	double dgram_timeout;
 	uint64_t max_handshakes;
 	bool pool;
@@ -46,6 +47,8 @@ struct gen_config {
 	bool quiet;
 };
 
+#define DGRAM_WINDOW_MAX 32
+
 enum sess_state { S_FREE = 0, S_HANDSHAKE, S_DATA };
 
 struct sess {
@@ -56,9 +59,11 @@ struct sess {
 	uint16_t port;
 	uint8_t state;
 	bool measured;               /* started after warm-up */
-	uint32_t dgrams_left;
+	uint32_t dgrams_left;         /* still to send */
+	uint8_t q_head, q_n;          /* send times of the datagrams awaiting their echo */
+	uint64_t q_sent[DGRAM_WINDOW_MAX];
 	uint32_t hs_rx;               /* datagrams received while handshaking */
-	uint64_t t_start, t_sent;    /* TSC */
+	uint64_t t_start;            /* TSC */
 	uint64_t timer;              /* next wolfSSL retransmission / datagram deadline */
 	uint64_t give_up;
 	struct emse_flow flow;       /* local = the UE, peer = the server */

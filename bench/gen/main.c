@@ -34,7 +34,8 @@ static void usage(void)
 "               [--port-id N]\n"
 "  load:        --suite ccm8|gcm|cbc  --concurrency C (64)  [--rate R/s: open loop, C = cap]\n"
 "               --duration S (10) --warmup S (0) --timeout S (10) --drain S (1)\n"
-"               --datagrams N (0) --size B (100) --dgram-timeout S (1) [--max-handshakes N] [--no-pool]\n"
+"               --datagrams N (0) --size B (100) --window W (1: datagrams in flight per session)\n"
+"               --dgram-timeout S (1) [--max-handshakes N] [--no-pool]\n"
 "               [--spoof-rate R: also R ClientHellos/s from spoofed sources, a flood beside the load]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
 "               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n");
@@ -61,6 +62,7 @@ static int parse_args(int argc, char **argv)
 	c->timeout = 10;
 	c->drain = 1;
 	c->size = 100;
+	c->window = 1;
 	c->dgram_timeout = 1;
 	c->pool = true;
 	c->progress = 1;
@@ -69,7 +71,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -83,7 +85,8 @@ static int parse_args(int argc, char **argv)
 		{ "json", 1, 0, O_JSON }, { "cdf", 1, 0, O_CDF }, { "label", 1, 0, O_LABEL },
 		{ "progress", 1, 0, O_PROG }, { "server-telemetry", 1, 0, O_TEL },
 		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
-		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
+		{ "window", 1, 0, O_WINDOW }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -128,6 +131,7 @@ static int parse_args(int argc, char **argv)
 		case O_ARPTMO: c->arp_timeout = atof(optarg); break;
 		case O_SPOOF: c->spoof_rate = atof(optarg); break;
 		case O_RELOAD: c->reload_keys = atof(optarg); break;
+		case O_WINDOW: c->window = (uint32_t)strtoul(optarg, NULL, 0); break;
 		default: usage(); return -1;
 		}
 	}
@@ -145,8 +149,9 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "--gen-ip / --ue-net: addresses of the server's family\n");
 		return -1;
 	}
-	if (c->concurrency == 0 || c->size > 1400 || (c->datagrams && c->size == 0)) {
-		fprintf(stderr, "--concurrency >= 1, --size 1..1400\n");
+	if (c->concurrency == 0 || c->size > 1400 || (c->datagrams && c->size == 0) ||
+	    c->window < 1 || c->window > DGRAM_WINDOW_MAX) {
+		fprintf(stderr, "--concurrency >= 1, --size 1..1400, --window 1..%d\n", DGRAM_WINDOW_MAX);
 		return -1;
 	}
 	return 0;

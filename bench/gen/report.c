@@ -94,6 +94,11 @@ int report_final(double secs, void *tel_before, void *tel_after)
 		srv_busy = f2 && f3 && hz > 0 ? cyc / hz : 0;
 	}
 	double per_core = (f1 && f2 && srv_busy > 0) ? srv_hs / srv_busy : NAN;
+	/* records: with many datagrams per session the busy time is mostly the record path */
+	static const char *const rec_names[] = { "app_rx", NULL };
+	bool f4 = false;
+	double srv_rec = td ? json_find(td, rec_names, &f4) : 0;
+	double rec_per_core = (f4 && f2 && srv_busy > 0 && srv_rec > 0) ? srv_rec / srv_busy : NAN;
 
 	printf("\n== emse-bench %s: %s, suite %s, %s %g, %u datagrams of %u B, %.1f s measured ==\n",
 	       cf->label ? cf->label : "", cf->rate > 0 ? "open loop" : "closed loop", cf->suite,
@@ -143,6 +148,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	if (td) {
 		if (!isnan(per_core))
 			printf("%-28s %14.0f\n", "server hs/busy core-s", per_core);
+		if (!isnan(rec_per_core))
+			printf("%-28s %14.0f\n", "server records/busy core-s", rec_per_core);
 		char *s = json_dumps(td, JSON_COMPACT);
 		printf("%-28s %s\n", "server telemetry delta", s ? s : "");
 		free(s);
@@ -186,6 +193,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			json_object_set(j, "server_telemetry_delta", td);
 		if (j && !isnan(per_core))
 			json_object_set_new(j, "server_handshakes_per_busy_core_s", json_real(per_core));
+		if (j && !isnan(rec_per_core))
+			json_object_set_new(j, "server_records_in_per_busy_core_s", json_real(rec_per_core));
 		if (!j || json_dump_file(j, cf->json, JSON_INDENT(1)) != 0) {
 			fprintf(stderr, "--json %s: write failed\n", cf->json);
 			rc = -1;

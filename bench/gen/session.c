@@ -214,17 +214,26 @@ static void close_session(uint32_t idx)
 	sess_end(idx, true);
 }
 
-static void send_datagram(uint32_t idx, uint64_t now)
+/* Sends datagrams until the window is full or none are left; returns -1 if the session ended. */
+static int fill_window(uint32_t idx, uint64_t now)
 {
 	struct sess *s = &G.sess[idx];
-	s->t_sent = now;
 	s->timer = now + (uint64_t)(G.cfg.dgram_timeout * (double)G.hz);
-	int r = wolfSSL_write(s->ssl, G.payload, (int)G.cfg.size);
-	if (r != (int)G.cfg.size) {
-		fail(idx, wolfSSL_get_error(s->ssl, r));
-		return;
+	while (s->dgrams_left && s->q_n < G.cfg.window) {
+		int r = wolfSSL_write(s->ssl, G.payload, (int)G.cfg.size);
+		if (r != (int)G.cfg.size) {
+			fail(idx, wolfSSL_get_error(s->ssl, r));
+			return -1;
+		}
+		s->q_sent[(s->q_head + s->q_n++) % DGRAM_WINDOW_MAX] = now;
+		s->dgrams_left--;
+		COUNT(dgram_sent);
 	}
-	COUNT(dgram_sent);
+	if (!s->dgrams_left && !s->q_n) {
+		close_session(idx);
+		return -1;
+	}
+	return 0;
 }
 
 static void arm_retransmit(struct sess *s, uint64_t now)
@@ -245,7 +254,8 @@ static void handshake_step(uint32_t idx, uint64_t now)
 		if (G.cfg.datagrams) {
 			s->state = S_DATA;
 			s->dgrams_left = G.cfg.datagrams;
-			send_datagram(idx, now);
+			s->give_up = UINT64_MAX; /* from here on, each datagram has its own timeout */
+			fill_window(idx, now);
 		} else {
 			close_session(idx);
 		}
@@ -332,12 +342,14 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now)
 		int r = wolfSSL_read(s->ssl, buf, sizeof(buf));
 		if (r > 0) {
 			COUNT(dgram_echoed);
-			if (s->measured)
-				hist_add(&G.rtt, (now - s->t_sent) * 1000000000ull / G.hz);
-			if (--s->dgrams_left)
-				send_datagram(idx, now);
-			else
-				close_session(idx);
+			/* echoes come back in order on one path: the oldest outstanding one is this */
+			if (s->q_n) {
+				if (s->measured)
+					hist_add(&G.rtt, (now - s->q_sent[s->q_head]) * 1000000000ull / G.hz);
+				s->q_head = (uint8_t)((s->q_head + 1) % DGRAM_WINDOW_MAX);
+				s->q_n--;
+			}
+			fill_window(idx, now);
 		} else {
 			int e = wolfSSL_get_error(s->ssl, r);
 			if (e != WOLFSSL_ERROR_WANT_READ)
@@ -366,13 +378,13 @@ void sess_timers(uint64_t now)
 				}
 				arm_retransmit(s, now);
 			} else {
-				COUNT(dgram_lost);
-				if (--s->dgrams_left) {
-					send_datagram(idx, now);
-				} else {
-					close_session(idx);
+				/* nothing echoed for dgram_timeout: what is outstanding is lost */
+				G.all.dgram_lost += s->q_n;
+				if (s->measured)
+					G.c.dgram_lost += s->q_n;
+				s->q_n = 0;
+				if (fill_window(idx, now) != 0)
 					continue;
-				}
 			}
 		}
 		i++;
