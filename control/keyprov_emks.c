@@ -36,6 +36,7 @@ struct ebatch {
 	uint64_t deadline_ms, next_try_ms, sent_ms;
 	int last_err; /* enum emse_keyprov_err of the last failure, -1 none */
 	int probe;    /* this request is the breaker's probe */
+	uint64_t seq; /* of its current request, in sending order */
 	CURL *easy;
 	struct curl_slist *hdrs;
 	char *req_body;
@@ -59,6 +60,7 @@ struct eprov {
 	unsigned n_inflight;
 	uint64_t holdoff_until_ms;
 	uint32_t consecutive_failures;
+	uint64_t send_seq, seq_at_failure; /* requests sent; send_seq at the last counted failure */
 	enum emse_breaker_state breaker;
 	uint64_t breaker_until_ms;
 	int probe_inflight;
@@ -190,8 +192,13 @@ static void breaker_success(struct eprov *p)
 	p->breaker = EMSE_BREAKER_CLOSED;
 }
 
-static void breaker_failure(struct eprov *p, uint64_t now)
+/* Only a request sent after the last counted failure counts: when a connection dies under 64
+ * streams (a GOAWAY, a reset), that is one failure of the EMKS, not 64. */
+static void breaker_failure(struct eprov *p, const struct ebatch *b, uint64_t now)
 {
+	if (b->seq <= p->seq_at_failure)
+		return;
+	p->seq_at_failure = p->send_seq;
 	p->consecutive_failures++;
 	if (p->breaker == EMSE_BREAKER_HALF_OPEN ||
 	    (p->breaker == EMSE_BREAKER_CLOSED &&
@@ -244,6 +251,7 @@ static int start_request(struct eprov *p, struct ebatch *b, uint64_t now)
 	b->easy = e;
 	b->state = B_INFLIGHT;
 	b->sent_ms = now;
+	b->seq = ++p->send_seq;
 	b->attempts++;
 	p->n_inflight++;
 	p->st.requests++;
@@ -263,7 +271,7 @@ static void failed(struct eprov *p, struct ebatch *b, int err, int breaker_count
 	p->st.errors[err]++;
 	b->last_err = err;
 	if (breaker_counts)
-		breaker_failure(p, now);
+		breaker_failure(p, b, now);
 	if (b->probe) {
 		b->probe = 0;
 		p->probe_inflight = 0;

@@ -133,6 +133,8 @@ static void stop_server(void)
 	}
 }
 
+static unsigned batch_max = EMSE_KEYPROV_BATCH_MAX;
+
 static struct emse_control *make(struct emse_emks_config *ec)
 {
 	static char url[64], cert[600], key[600], ca[600];
@@ -153,6 +155,7 @@ static struct emse_control *make(struct emse_emks_config *ec)
 	cfg.n_emse = 1;
 	cfg.emse_ids[0] = "emse-1";
 	cfg.cache_capacity = 64;
+	cfg.batch_max = batch_max;
 	cfg.prov = p;
 	struct emse_control *c = emse_control_create(&cfg, err, sizeof(err));
 	assert_non_null(c);
@@ -303,6 +306,64 @@ static void test_malformed_answers(void **state)
 	stop_server();
 }
 
+/* Five requests in flight when the EMKS refuses them all are one failure for the breaker, not
+ * five; failures one after the other do count, and open it at the threshold. */
+static void test_breaker_counts_rounds_not_streams(void **state)
+{
+	(void)state;
+	int fd = socket(AF_INET, SOCK_STREAM, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	assert_int_equal(bind(fd, (struct sockaddr *)&a, sizeof(a)), 0);
+	socklen_t al = sizeof(a);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&a, &al), 0);
+	server_port = ntohs(a.sin_port);
+	close(fd); /* nobody listens there now: connection refused */
+	struct emse_emks_config ec;
+	base(&ec);
+	ec.max_retries = 0;
+	ec.breaker_threshold = 3;
+	ec.breaker_open_ms = 60000;
+	batch_max = 1; /* five keys, five requests, all started in the same step */
+	struct emse_control *c = make(&ec);
+	batch_max = EMSE_KEYPROV_BATCH_MAX;
+	for (uint32_t i = 0; i < 5; i++) {
+		struct emse_key_request r;
+		memset(&r, 0, sizeof(r));
+		r.token = i;
+		r.key_id = KID + i;
+		r.app_id_len = 7;
+		memcpy(r.app_id, "ue.host", 7);
+		assert_int_equal(emse_control_post(c, &r), 0);
+	}
+	unsigned got = 0;
+	uint64_t give_up = emse_control_now_ms() + 30000; /* liveness guard only */
+	while (got < 5) {
+		emse_control_run_once(c, emse_control_now_ms());
+		struct emse_key_completion cp[8];
+		unsigned k = emse_control_poll(c, 0, cp, 8);
+		for (unsigned i = 0; i < k; i++)
+			assert_int_equal(cp[i].status, EMSE_FETCH_UNAVAILABLE);
+		got += k;
+		if (emse_control_now_ms() > give_up)
+			fail_msg("no answer");
+	}
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_int_equal(s.batches, 5);
+	assert_int_equal(s.prov.requests, 5);
+	assert_int_equal(s.prov.errors[EMSE_PERR_CONNECT], 5);
+	assert_int_equal(s.prov.breaker_state, EMSE_BREAKER_CLOSED);
+	/* Two more, one after the other: the second and third counted failures open it. */
+	assert_int_equal(fetch(c, KID + 10), EMSE_FETCH_UNAVAILABLE);
+	emse_control_stats(c, &s);
+	assert_int_equal(s.prov.breaker_state, EMSE_BREAKER_CLOSED);
+	assert_int_equal(fetch(c, KID + 11), EMSE_FETCH_UNAVAILABLE);
+	emse_control_stats(c, &s);
+	assert_int_equal(s.prov.breaker_state, EMSE_BREAKER_OPEN);
+	assert_int_equal(s.prov.breaker_opens, 1);
+	emse_control_destroy(c);
+}
+
 static int find_root(void)
 {
 	char exe[4096];
@@ -358,6 +419,7 @@ int main(void)
 		cmocka_unit_test(test_429_long_retry_after),
 		cmocka_unit_test(test_503_then_ok),
 		cmocka_unit_test(test_malformed_answers),
+		cmocka_unit_test(test_breaker_counts_rounds_not_streams),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }
