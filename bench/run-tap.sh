@@ -4,7 +4,9 @@
 # so nothing touches the host's network. Needs root.
 #   bench/run-tap.sh [peer] -- [emse-bench options]
 #   peer: wolfssl (build/peer-wolfssl-server, default) | coap (coap-server-openssl)
-# Environment: NS (namespace, emb$$), UES (population, 1000), OUT (build/bench).
+# Environment: NS (namespace, emb$$), UES (population, 1000), OUT (build/bench), PEER_ARGS (more
+# peer options, e.g. --pool). The namespace also has 2001:db8::1/64 (UEs 2001:db8:1::/64 via
+# 2001:db8::2): pass --server-ip 2001:db8::1 to the generator for IPv6.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PEER=${1:-wolfssl}; shift || true
@@ -32,7 +34,7 @@ ip -n "$NS" link set lo up
 case $PEER in
 wolfssl)
 	PORT=4433
-	ip netns exec "$NS" build/peer-wolfssl-server --listen 0.0.0.0 --port $PORT --keys "$KEYS" \
+	ip netns exec "$NS" build/peer-wolfssl-server --listen :: --port $PORT --keys "$KEYS" \
 		${PEER_ARGS:-} >"$OUT/peer-$PEER.json" 2>"$OUT/peer-$PEER.log" &
 	PEER_PID=$!;;
 coap)
@@ -59,6 +61,8 @@ ip link set "$TAP" netns "$NS"
 ip -n "$NS" addr add 198.18.0.1/24 dev "$TAP"
 ip -n "$NS" link set "$TAP" up
 ip -n "$NS" route add 198.19.0.0/16 via 198.18.0.2 dev "$TAP"
+ip -n "$NS" addr add 2001:db8::1/64 dev "$TAP" nodad
+ip -n "$NS" route add 2001:db8:1::/64 via 2001:db8::2 dev "$TAP"
 wait "$GEN_PID"; rc=$?; GEN_PID=
 kill -INT "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null || true; PEER_PID=
 exit $rc
