@@ -56,6 +56,7 @@ struct emks_server {
 	struct conn conns;  /* list head */
 	char address[80];
 	struct emks_server_stats stats;
+	unsigned open_conns;
 };
 
 /* ---- streams ---------------------------------------------------------------------------------- */
@@ -290,6 +291,7 @@ static void conn_free(struct conn *c)
 	c->prev->next = c->next;
 	if (c->next)
 		c->next->prev = c->prev;
+	c->srv->open_conns--;
 	free(c);
 }
 
@@ -396,7 +398,9 @@ static void eventcb(struct bufferevent *bev, short events, void *arg)
 		c->srv->stats.tls_failures++;  /* error, EOF or timeout before the handshake ended */
 	if (events & BEV_EVENT_ERROR) {
 		unsigned long e = bufferevent_get_openssl_error(c->bev);
-		if (e && !c->h2) {
+		/* The first few, then one in 1000: a handshake flood must not flood the log. */
+		unsigned long long n = c->srv->stats.tls_failures;
+		if (e && !c->h2 && (n <= 10 || n % 1000 == 0)) {
 			char buf[256];
 			ERR_error_string_n(e, buf, sizeof(buf));
 			fprintf(stderr, "emks: %s: TLS handshake failed: %s\n", c->addr, buf);
@@ -411,6 +415,12 @@ static void acceptcb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
 	(void)l;
 	(void)salen;
 	struct emks_server *srv = arg;
+	if (srv->open_conns >= srv->cfg.max_conns) {
+		/* Keeps file descriptors and handshake work bounded under a connection flood. */
+		srv->stats.refused_conns++;
+		evutil_closesocket(fd);
+		return;
+	}
 	SSL *ssl = SSL_new(srv->ctx);
 	struct conn *c = calloc(1, sizeof(*c));
 	if (!ssl || !c) {
@@ -448,6 +458,7 @@ static void acceptcb(struct evconnlistener *l, evutil_socket_t fd, struct sockad
 	if (srv->conns.next)
 		srv->conns.next->prev = c;
 	srv->conns.next = c;
+	srv->open_conns++;
 	struct timeval hs = {HANDSHAKE_TIMEOUT_S, 0};
 	bufferevent_set_timeouts(c->bev, &hs, &hs);
 	bufferevent_openssl_set_allow_dirty_shutdown(c->bev, 1);

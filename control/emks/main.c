@@ -18,7 +18,7 @@ static void usage(FILE *f)
 		"usage: emks --listen ADDR:PORT --cert PEM --key PEM --ca PEM --db PATH\n"
 		"            [--keys-per-ue N (4)] [--expiry-s S (86400)] [--hss-cn CN (hss)]\n"
 		"            [--rate-limit R (0: none)] [--max-streams N (100)] [--log-requests]\n"
-		"            [--sync full|normal (full)]\n"
+		"            [--sync full|normal (full)] [--max-conns N (1024)]\n"
 		"  ADDR is 127.0.0.1, [::1] or any local address; port 0 picks a free port.\n"
 		"  EMSE certificates: subject OU=emse, CN=<EMSE_Id>; HSS: CN=<--hss-cn>.\n"
 		"  --rate-limit: EMSE requests per second beyond which the answer is 503 + Retry-After.\n");
@@ -58,13 +58,14 @@ int main(int argc, char **argv)
 		{"db", required_argument, 0, 'd'},       {"keys-per-ue", required_argument, 0, 'n'},
 		{"expiry-s", required_argument, 0, 'e'}, {"hss-cn", required_argument, 0, 'H'},
 		{"rate-limit", required_argument, 0, 'r'}, {"max-streams", required_argument, 0, 's'},
-		{"log-requests", no_argument, 0, 'L'},   {"sync", required_argument, 0, 'S'},   {"help", no_argument, 0, 'h'},
+		{"log-requests", no_argument, 0, 'L'},   {"sync", required_argument, 0, 'S'},
+		{"max-conns", required_argument, 0, 'C'},   {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
 	/* First: OpenSSL refuses new allocators once it has allocated anything. */
 	if (emks_wipe_install() != 0)
 		fprintf(stderr, "emks: warning: OpenSSL's buffers will not be wiped on free\n");
-	struct emks_server_config scfg = {.hss_cn = "hss", .max_streams = 100};
+	struct emks_server_config scfg = {.hss_cn = "hss", .max_streams = 100, .max_conns = 1024};
 	struct emks_store_config stcfg = {.keys_per_ue = 4, .expiry_s = 86400};
 	struct emks_api_config acfg = {0};
 	int c;
@@ -86,6 +87,7 @@ int main(int argc, char **argv)
 		case 'r': acfg.rate_limit = (unsigned)num("--rate-limit", optarg, 0, 10000000); break;
 		case 's': scfg.max_streams = (unsigned)num("--max-streams", optarg, 1, 10000); break;
 		case 'L': scfg.log_requests = 1; break;
+		case 'C': scfg.max_conns = (unsigned)num("--max-conns", optarg, 1, 1000000); break;
 		case 'S':
 			if (strcmp(optarg, "full") && strcmp(optarg, "normal"))
 				bad("--sync", "need full or normal");
@@ -145,9 +147,9 @@ int main(int argc, char **argv)
 		(unsigned long long)api.stats.bad_request, (unsigned long long)api.stats.overload,
 		(unsigned long long)api.stats.errors);
 	const struct emks_server_stats *ss = emks_server_stats(srv);
-	fprintf(stderr, "emks: %llu connections, %llu failed TLS handshakes, %llu without h2, "
-		"%llu HTTP/2 protocol errors\n", ss->connections, ss->tls_failures, ss->no_h2,
-		ss->h2_errors);
+	fprintf(stderr, "emks: %llu connections, %llu refused (--max-conns), %llu failed TLS "
+		"handshakes, %llu without h2, %llu HTTP/2 protocol errors\n", ss->connections,
+		ss->refused_conns, ss->tls_failures, ss->no_h2, ss->h2_errors);
 	emks_server_free(srv);
 	event_free(sigterm);
 	event_free(sigint);

@@ -21,6 +21,7 @@ struct emks_server_config {
 	const char *ca;          /* PEM CA bundle for client certificates */
 	const char *hss_cn;
 	unsigned max_streams;    /* concurrent streams per connection */
+	unsigned max_conns;      /* open connections (handshaking or not); more are closed at once */
 	int log_requests;        /* one line per request on stderr (never keys) */
 	struct emks_api *api;
 };
@@ -33,7 +34,7 @@ struct emks_server *emks_server_new(struct event_base *base, const struct emks_s
 const char *emks_server_address(const struct emks_server *srv);
 /* Transport-level counts (hostile or broken clients never crash the server; they are counted). */
 struct emks_server_stats {
-	unsigned long long connections, tls_failures, h2_errors, no_h2;
+	unsigned long long connections, tls_failures, h2_errors, no_h2, refused_conns;
 };
 const struct emks_server_stats *emks_server_stats(const struct emks_server *srv);
 /* Closes the listener and every connection. */
