@@ -17,7 +17,8 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # WOLFSSL_STATIC_PSK: the plain PSK suites have no configure switch.
 # CUSTOM_RAND_GENERATE_BLOCK: wolfSSL draws from our per-worker CSPRNG (crypto/rng.c) instead of
 # opening /dev/urandom per object; it also makes pcap replays deterministic under a seed.
-WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block
+# WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker.c).
+WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
 WOLFSSL_KEY := $(shell printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)' | sha256sum | cut -c1-12)
 WOLFSSL_CACHE ?= /var/cache/emse
 WOLFSSL_PREFIX ?= $(WOLFSSL_CACHE)/wolfssl-5.7.2-$(WOLFSSL_KEY)
@@ -28,7 +29,9 @@ DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(WOLFSSL_PREFIX)/include $(DPDK_CFLAGS)
 CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
 SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-LDLIBS := $(WOLFSSL_PREFIX)/lib/libwolfssl.a $(DPDK_LIBS) -lcurl -lnghttp2 -levent -levent_openssl \
+# wolfSSL calls back into crypto/rng.c: the archives and wolfSSL are linked as one group.
+WOLFSSL_LIB := $(WOLFSSL_PREFIX)/lib/libwolfssl.a
+LDLIBS := $(DPDK_LIBS) -lcurl -lnghttp2 -levent -levent_openssl \
   -lsqlite3 -ljansson -lpcap -lssl -lcrypto -lpthread -lm
 
 # ---- components: each directory is one static archive --------------------------------------------
@@ -58,7 +61,8 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   emse-bench:bench/gen/main.c:bench \
   peer-wolfssl-server:bench/peers/wolfssl_server.c:bench \
   bench-floor:bench/floor.c:crypto \
-  bench-inproc:bench/inproc.c:crypto
+  bench-inproc:bench/inproc.c:crypto \
+  dtls-probe:tools/dtls_probe.c:crypto
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
@@ -70,7 +74,7 @@ LIVE_PROGRAMS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_main,$(p)))
 TEST_SRCS := $(wildcard tests/crypto/test_*.c tests/dataplane/test_*.c tests/control/test_*.c tests/emks/test_*.c tests/bench/test_*.c)
 test_comp = $(word 2,$(subst /, ,$(1)))
 
-all: $(foreach p,$(LIVE_PROGRAMS),$(BUILD)/$(call prog_name,$(p))) \
+all: $(foreach p,$(LIVE_PROGRAMS),$(BUILD)/$(call prog_name,$(p))) $(BUILD)/asan/emse \
      $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS)) \
      $(patsubst %.c,$(BUILD)/asan/%,$(TEST_SRCS))
 
@@ -91,16 +95,19 @@ $(1)/lib$(c).a: $$(patsubst %.c,$(1)/obj/%.o,$$(SRC_$(c)))
 
 $(1)/tests/%: $(1)/obj/tests/%.o $$$$(foreach c,$$$$(USES_$$$$(call test_comp,tests/$$$$*)),$(1)/lib$$$$(c).a)
 	@mkdir -p $$(@D)
-	$$(CC) $(2) -o $$@ $$^ -lcmocka $$(LDLIBS)
+	$$(CC) $(2) -o $$@ -Wl,--start-group $$^ $$(WOLFSSL_LIB) -Wl,--end-group -lcmocka $$(LDLIBS)
 endef
 $(eval $(call FLAVOUR,$(BUILD),))
 $(eval $(call FLAVOUR,$(BUILD)/asan,$(SANFLAGS)))
 
+# $(1) = program spec, $(2) = output dir, $(3) = extra flags
 define PROGRAM
-$(BUILD)/$(call prog_name,$(1)): $(BUILD)/obj/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(foreach c,$(USES_$(call prog_comp,$(1))),$(BUILD)/lib$(c).a)
-	$$(CC) -o $$@ $$^ $$(LDLIBS)
+$(2)/$(call prog_name,$(1)): $(2)/obj/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(foreach c,$(USES_$(call prog_comp,$(1))),$(2)/lib$(c).a)
+	$$(CC) $(3) -o $$@ -Wl,--start-group $$^ $$(WOLFSSL_LIB) -Wl,--end-group $$(LDLIBS)
 endef
-$(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p))))
+$(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p),$(BUILD),)))
+# emse itself also under ASan+UBSan, for the end-to-end tests.
+$(eval $(call PROGRAM,emse:dataplane/main.c:dataplane,$(BUILD)/asan,$(SANFLAGS)))
 
 $(WOLFSSL_PREFIX)/.emse-built:
 	@echo "wolfSSL is not built in $(WOLFSSL_PREFIX): run 'make deps' (as root) first" >&2; exit 1

@@ -157,8 +157,18 @@ static bool feed_handshake(struct emse_worker *w, struct emse_session *s, const 
 			   size_t len)
 {
 	int err = 0;
+	uint32_t drops = s->have_key ? emse_dtls_mac_drops(s->ssl) : 0;
 	switch (emse_dtls_handshake(s->ssl, s, data, len, &err)) {
 	case EMSE_DTLS_WANT:
+		/* With the key in place, a record that does not decrypt is the client's Finished
+		 * under another key: fail now, with an alert, rather than at the timeout. (Whoever
+		 * could forge it could as well forge a plaintext fatal alert.) */
+		if (s->have_key && emse_dtls_mac_drops(s->ssl) != drops) {
+			emse_dtls_alert_bad_mac(s->ssl);
+			w->stats.alerts_sent++;
+			hs_fail(w, s, EMSE_HS_FAIL_BAD_FINISHED);
+			return false;
+		}
 		s->rtx_at = w->now + (uint64_t)emse_dtls_timeout_s(s->ssl) * w->rt->hz;
 		return true;
 	case EMSE_DTLS_DONE:

@@ -74,6 +74,11 @@ int emse_dtls_retransmit(WOLFSSL *ssl);
 void emse_dtls_shutdown(WOLFSSL *ssl);
 /* The cipher suite name after the handshake. */
 const char *emse_dtls_cipher(WOLFSSL *ssl);
+/* Records wolfSSL discarded because they did not decrypt: DTLS drops them silently (RFC 6347
+ * 4.1.2.7), so a wrong PSK would otherwise look like a lost Finished until the timeout. */
+uint32_t emse_dtls_mac_drops(WOLFSSL *ssl);
+/* Fatal bad_record_mac alert (RFC 6347 allows a fatal alert instead of a silent drop). */
+void emse_dtls_alert_bad_mac(WOLFSSL *ssl);
 /* Classifies a wolfSSL error code for the failure counters (enum emse_hs_fail). */
 int emse_dtls_fail_reason(int err);
 

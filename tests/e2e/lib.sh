@@ -1,0 +1,130 @@
+# Shared helpers for end-to-end tests: emse on a net_tap port whose kernel side lives in a network
+# namespace the test creates (198.18.0.0/15, 2001:db8::/32), real clients run inside it.
+# Source it; call e2e_init NAME first. Everything started is stopped by the EXIT trap.
+
+set -uo pipefail
+E2E_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)
+BUILD=${EMSE_BUILD:-$E2E_ROOT/build}
+EMSE_BIN=${EMSE_BIN:-$BUILD/emse}
+E2E_FAILS=0
+E2E_PIDS=()
+
+e2e_init() {
+	E2E_NAME=$1
+	local id=$(( $$ % 10000 ))
+	NS=emse-$E2E_NAME-$id
+	NS=${NS:0:30}
+	TAPIF=emt$id
+	E2E_PREFIX=emse-e2e-$id
+	PROM_PORT=$(( 20000 + $$ % 20000 ))
+	TMP=$(mktemp -d /tmp/emse-e2e.XXXXXX)
+	trap e2e_cleanup EXIT
+}
+
+e2e_cleanup() {
+	local rc=$?
+	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	[ -n "${EMSE_PID:-}" ] && emse_stop >/dev/null 2>&1
+	ip netns del "$NS" 2>/dev/null
+	rm -rf "$TMP"
+	exit $rc
+}
+
+pass() { echo "ok: $*"; }
+fail() { echo "FAIL: $*"; E2E_FAILS=$((E2E_FAILS + 1)); }
+check() { # check "description" command...
+	local d=$1; shift
+	if "$@"; then pass "$d"; else fail "$d"; return 1; fi
+}
+e2e_done() {
+	if [ "$E2E_FAILS" -eq 0 ]; then echo "$E2E_NAME: all checks passed"; exit 0; fi
+	echo "$E2E_NAME: $E2E_FAILS checks failed"; exit 1
+}
+
+# Writes a config for a listener on 198.18.0.1 and 2001:db8::1 port 5684. Extra lines for [emse]
+# come as arguments.
+emse_config() {
+	local keys=$1; shift
+	{
+		echo "[emse]"
+		for l in "$@"; do echo "$l"; done
+		echo "[port]"
+		echo "address = 198.18.0.1"
+		echo "address = 2001:db8::1"
+		echo "[listener v4]"
+		echo "address = 198.18.0.1"
+		echo "port = 5684"
+		echo "emse_id = emse-1"
+		echo "[listener v6]"
+		echo "address = 2001:db8::1"
+		echo "port = 5684"
+		echo "emse_id = emse-1"
+		echo "$keys"
+		echo "[telemetry]"
+		echo "prometheus = 127.0.0.1:$PROM_PORT"
+	} > "$TMP/emse.conf"
+}
+
+# Starts build/emse on a TAP port, moves the TAP's kernel side into $NS as 198.18.0.2/24 and
+# 2001:db8::2/64. Extra EAL arguments may follow.
+emse_start() {
+	ip netns add "$NS"
+	"$EMSE_BIN" -l 0-1 --no-huge --no-pci -m 512 --file-prefix "$E2E_PREFIX" \
+		--log-level=lib.eal:error --vdev "net_tap0,iface=$TAPIF" "$@" \
+		-- --config "$TMP/emse.conf" > "$TMP/emse.log" 2>&1 &
+	EMSE_PID=$!
+	for _ in $(seq 1 100); do
+		grep -q "emse: running" "$TMP/emse.log" && break
+		kill -0 $EMSE_PID 2>/dev/null || break
+		sleep 0.1
+	done
+	if ! grep -q "emse: running" "$TMP/emse.log"; then
+		echo "emse did not start:"; cat "$TMP/emse.log"; return 1
+	fi
+	ip link set "$TAPIF" netns "$NS" || return 1
+	ip -n "$NS" link set lo up
+	ip -n "$NS" addr add 198.18.0.2/24 dev "$TAPIF"
+	ip -n "$NS" addr add 2001:db8::2/64 dev "$TAPIF" nodad
+	ip -n "$NS" link set "$TAPIF" up
+	EMSE_MAC=$(grep -o "mac [0-9a-f:]*" "$TMP/emse.log" | cut -d' ' -f2)
+	# The first ARP exchange also shows the port answers.
+	for _ in $(seq 1 50); do
+		ip netns exec "$NS" ping -c1 -W1 198.18.0.1 >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "emse does not answer ping on the TAP"; return 1
+}
+
+# SIGTERM, and the exit status must be 0 (workers drained, everything freed).
+emse_stop() {
+	[ -n "${EMSE_PID:-}" ] || return 0
+	kill -TERM "$EMSE_PID" 2>/dev/null
+	local rc=0
+	wait "$EMSE_PID" || rc=$?
+	EMSE_PID=
+	return $rc
+}
+
+# Sum of a Prometheus metric over workers; with a reason label if given.
+metric() {
+	local name=$1 reason=${2:-}
+	local body
+	# An unreachable endpoint is -1, so that no comparison passes by accident.
+	body=$(curl -sf --max-time 2 "http://127.0.0.1:$PROM_PORT/metrics") || { echo -1; return 1; }
+	awk -v n="emse_$name" -v r="$reason" '
+		{ split($1, a, "{"); if (a[1] != n && a[1] != n "_total") next;
+		  if (r != "" && index($1, "reason=\"" r "\"") == 0) next; s += $2 }
+		END { print s + 0 }' <<<"$body"
+}
+
+# Waits until metric >= value (5 s by default: the machine is shared).
+wait_metric() {
+	local name=$1 want=$2 reason=${3:-} t=${4:-50}
+	for _ in $(seq 1 "$t"); do
+		[ "$(metric "$name" "$reason")" -ge "$want" ] && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+in_ns() { ip netns exec "$NS" "$@"; }
