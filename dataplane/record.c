@@ -1,0 +1,543 @@
+/* Compact DTLS 1.2 record layer for established sessions (include/emse/record.h, docs/record.md).
+ * The export blob layout parsed here is wolfSSL 5.7.2's (src/internal.c: ExportOptions,
+ * ExportKeyState, ExportCipherSpecState, ExportPeerInfo), export version 5. */
+#include <wolfssl/options.h>
+#include <wolfssl/ssl.h>
+#include <wolfssl/wolfcrypt/aes.h>
+#include <wolfssl/wolfcrypt/error-crypt.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "emse/record.h"
+
+const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
+	[EMSE_REC_MALFORMED] = "malformed",
+	[EMSE_REC_WRONG_EPOCH] = "wrong_epoch",
+	[EMSE_REC_REPLAY] = "replay",
+	[EMSE_REC_TOO_OLD] = "too_old",
+	[EMSE_REC_BAD_TAG] = "bad_tag",
+	[EMSE_REC_UNEXPECTED] = "unexpected",
+	[EMSE_REC_SEQ_EXHAUSTED] = "seq_exhausted",
+	[EMSE_REC_TOO_BIG] = "too_big",
+	[EMSE_REC_FLIGHT_GONE] = "flight_gone",
+};
+
+#define SEQ_LIMIT (1ULL << 48)
+
+static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+static inline uint64_t be48(const uint8_t *p)
+{
+	return (uint64_t)be16(p) << 32 | be32(p + 2);
+}
+static inline void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void put48(uint8_t *p, uint64_t v)
+{
+	for (int i = 5; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* ---- crypto: one scratch Aes per worker, keyed per record ---------------------------------- */
+
+static int set_key(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[16])
+{
+	Aes *a = c->aes;
+	if (cipher == EMSE_REC_AES128_CCM8)
+		return wc_AesCcmSetKey(a, key, 16);
+	/* wc_AesGcmSetKey also builds the 4-bit GHASH table (~250-400 ns here); the AES-NI GCM code
+	 * derives H from the schedule itself, so where the ctx self-test proved that, the schedule
+	 * alone is enough. */
+	return c->gcm_fast ? wc_AesSetKey(a, key, 16, NULL, AES_ENCRYPTION) : wc_AesGcmSetKey(a, key, 16);
+}
+
+/* The scratch must not keep a session's key schedule (or GHASH key) once the record is done. */
+static void scrub(struct emse_record_ctx *c)
+{
+	Aes *a = c->aes;
+	explicit_bzero(a->key, sizeof(a->key));
+	if (!c->gcm_fast)
+		explicit_bzero(&a->gcm, sizeof(a->gcm));
+}
+
+static int aead_seal(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[16],
+		     const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
+		     uint8_t *out, uint8_t *tag)
+{
+	int r = set_key(c, cipher, key);
+	if (r == 0)
+		r = cipher == EMSE_REC_AES128_GCM
+			? wc_AesGcmEncrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 16, aad, 13)
+			: wc_AesCcmEncrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 8, aad, 13);
+	scrub(c);
+	return r;
+}
+
+static int aead_open(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[16],
+		     const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
+		     const uint8_t *tag, uint8_t *out)
+{
+	int r = set_key(c, cipher, key);
+	if (r == 0)
+		r = cipher == EMSE_REC_AES128_GCM
+			? wc_AesGcmDecrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 16, aad, 13)
+			: wc_AesCcmDecrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 8, aad, 13);
+	scrub(c);
+	return r;
+}
+
+/* Keying GCM by the schedule alone is only right if wolfCrypt takes its AES-NI path at run time:
+ * check against the documented set-up, after priming H with another key so a stale H fails. */
+static int gcm_fast_selftest(Aes *a)
+{
+	static const uint8_t k1[16] = {1}, k2[16] = {0x2b, 0x7e, 0x15, 0x16}, nonce[12] = {9},
+			     aad[13] = {7}, pt[40] = {3};
+	uint8_t ct1[40], ct2[40], t1[16], t2[16];
+	if (wc_AesGcmSetKey(a, k2, 16) != 0 ||
+	    wc_AesGcmEncrypt(a, ct1, pt, sizeof(pt), nonce, 12, t1, 16, aad, 13) != 0 ||
+	    wc_AesGcmSetKey(a, k1, 16) != 0 || wc_AesSetKey(a, k2, 16, NULL, AES_ENCRYPTION) != 0 ||
+	    wc_AesGcmEncrypt(a, ct2, pt, sizeof(pt), nonce, 12, t2, 16, aad, 13) != 0)
+		return 0;
+	return memcmp(ct1, ct2, sizeof(ct1)) == 0 && memcmp(t1, t2, 16) == 0;
+}
+
+int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights)
+{
+	memset(c, 0, sizeof(*c));
+	Aes *a = aligned_alloc(16, (sizeof(Aes) + 15) & ~(size_t)15);
+	if (!a)
+		return -1;
+	memset(a, 0, sizeof(*a));
+	if (wc_AesInit(a, NULL, INVALID_DEVID) != 0) {
+		free(a);
+		return -1;
+	}
+	c->aes = a;
+	c->gcm_fast = gcm_fast_selftest(a);
+	explicit_bzero(a->key, sizeof(a->key));
+	explicit_bzero(&a->gcm, sizeof(a->gcm));
+	if (n_flights) {
+		c->flights = calloc(n_flights, sizeof(*c->flights));
+		if (!c->flights) {
+			emse_record_ctx_fini(c);
+			return -1;
+		}
+	}
+	c->n_flights = n_flights;
+	c->next_handle = 1;
+	return 0;
+}
+
+void emse_record_ctx_fini(struct emse_record_ctx *c)
+{
+	if (c->aes) {
+		wc_AesFree(c->aes);
+		explicit_bzero(c->aes, sizeof(Aes));
+		free(c->aes);
+	}
+	if (c->flights) {
+		explicit_bzero(c->flights, (size_t)c->n_flights * sizeof(*c->flights));
+		free(c->flights);
+	}
+	memset(c, 0, sizeof(*c));
+}
+
+/* ---- import ------------------------------------------------------------------------------ */
+
+/* A bounds-checked cursor over the blob: every read fails once past the end. */
+struct cur {
+	const uint8_t *p;
+	size_t n, i;
+	int bad;
+};
+
+static const uint8_t *take(struct cur *c, size_t k)
+{
+	if (c->bad || k > c->n - c->i) {
+		c->bad = 1;
+		return NULL;
+	}
+	const uint8_t *r = c->p + c->i;
+	c->i += k;
+	return r;
+}
+static uint8_t get8(struct cur *c) { const uint8_t *p = take(c, 1); return p ? p[0] : 0; }
+static uint16_t get16(struct cur *c) { const uint8_t *p = take(c, 2); return p ? be16(p) : 0; }
+static uint32_t get32(struct cur *c) { const uint8_t *p = take(c, 4); return p ? be32(p) : 0; }
+
+/* wolfSSL 5.7.2 constants the layout depends on */
+#define EXP_PROTO 165             /* DTLS_EXPORT_PRO */
+#define EXP_VERSION 5             /* WOLFSSL_EXPORT_VERSION */
+#define EXP_OPT_SZ 62             /* DTLS_EXPORT_OPT_SZ */
+#define EXP_KEY_MAX (325 + 16)    /* DTLS_EXPORT_KEY_SZ */
+#define EXP_SPC_SZ 16             /* WOLFSSL_EXPORT_SPC_SZ */
+#define EXP_WINDOW_WORDS 2        /* WOLFSSL_DTLS_WINDOW_WORDS */
+#define EXP_MAX_IP 46
+/* offsets in the options block (ExportOptions, DTLS, version 5) */
+#define OPT_SIDE 17
+#define OPT_DTLS 22
+#define OPT_IS_CLOSED 24
+#define OPT_CLOSE_NOTIFY 25
+#define OPT_SUITE0 49
+#define OPT_SUITE 50
+#define OPT_HS_DONE 54
+#define OPT_VERSION 60
+
+struct keys {
+	uint16_t next_epoch, dtls_epoch;
+	uint64_t next_seq, dtls_seq, window;
+	uint8_t key_sz, iv_sz;
+	const uint8_t *ckey, *skey, *civ, *siv;
+};
+
+static int parse_keys(const uint8_t *p, size_t n, struct keys *k)
+{
+	struct cur c = {p, n, 0, 0};
+	take(&c, 16);                                   /* TLS sequence numbers, unused in DTLS */
+	k->next_epoch = get16(&c);
+	uint16_t hi = get16(&c);
+	k->next_seq = (uint64_t)hi << 32 | get32(&c);
+	take(&c, 2 + 2 + 4 + 2 + 4);                    /* curEpoch/curSeq, prevSeq */
+	take(&c, 2 + 2);                                /* handshake numbers */
+	hi = get16(&c);
+	k->dtls_seq = (uint64_t)hi << 32 | get32(&c);
+	take(&c, 2 + 4);                                /* previous-epoch write sequence */
+	k->dtls_epoch = get16(&c);
+	take(&c, 2 + 4 + 4 + 1 + 1);                    /* handshake number, encryptSz, padSz, flags */
+	if (get16(&c) != EXP_WINDOW_WORDS)
+		return -1;
+	uint32_t w0 = get32(&c), w1 = get32(&c);
+	k->window = (uint64_t)w1 << 32 | w0;            /* word 0 holds the newest records */
+	if (get16(&c) != EXP_WINDOW_WORDS)
+		return -1;
+	take(&c, 4 * EXP_WINDOW_WORDS);                 /* previous epoch's window */
+	take(&c, 1);                                    /* truncated HMAC flag */
+	uint8_t mac_sz = get8(&c);
+	if (mac_sz > 64)
+		return -1;
+	take(&c, 2u * mac_sz);
+	k->key_sz = get8(&c);
+	if (k->key_sz > 32)
+		return -1;
+	k->ckey = take(&c, k->key_sz);
+	k->skey = take(&c, k->key_sz);
+	k->iv_sz = get8(&c);
+	if (k->iv_sz > 16)
+		return -1;
+	k->civ = take(&c, k->iv_sz);
+	k->siv = take(&c, k->iv_sz);
+	take(&c, 8);                                    /* aead_exp_IV */
+	uint8_t imp = get8(&c);
+	if (imp > 12)
+		return -1;
+	take(&c, 2u * imp);
+	/* the key block must be consumed exactly: anything else is another layout */
+	return c.bad || c.i != n ? -1 : 0;
+}
+
+int emse_record_import_blob(struct emse_record_state *st, const uint8_t *blob, size_t len)
+{
+	struct cur c = {blob, len, 0, 0};
+	const uint8_t *h = take(&c, 4);
+	if (!h || h[0] != EXP_PROTO || (h[1] & 0xF0) != (EXP_PROTO & 0xF0))
+		return EMSE_REC_E_PARSE;
+	if ((h[1] & 0x0F) != EXP_VERSION)
+		return EMSE_REC_E_PARSE;
+	size_t total = be16(h + 2);
+	if (total + 2 > len)
+		return EMSE_REC_E_PARSE;
+	c.n = total + 2;                                /* parse exactly what the blob says */
+
+	if (get16(&c) != EXP_OPT_SZ)
+		return EMSE_REC_E_PARSE;
+	const uint8_t *opt = take(&c, EXP_OPT_SZ);
+	uint16_t key_len = get16(&c);
+	if (key_len > EXP_KEY_MAX)
+		return EMSE_REC_E_PARSE;
+	const uint8_t *kb = take(&c, key_len);
+	if (get16(&c) != EXP_SPC_SZ)
+		return EMSE_REC_E_PARSE;
+	const uint8_t *spc = take(&c, EXP_SPC_SZ);
+	uint16_t peer_len = get16(&c);
+	if (peer_len > 2 + 2 + EXP_MAX_IP + 2)
+		return EMSE_REC_E_PARSE;
+	take(&c, peer_len);
+	if (c.bad || c.i != c.n)
+		return EMSE_REC_E_PARSE;
+
+	struct keys k;
+	if (parse_keys(kb, key_len, &k) != 0)
+		return EMSE_REC_E_PARSE;
+
+	if (opt[OPT_DTLS] != 1 || opt[OPT_VERSION] != 0xfe || opt[OPT_VERSION + 1] != 0xfd ||
+	    opt[OPT_SIDE] > 1)
+		return EMSE_REC_E_STATE;
+	if (opt[OPT_HS_DONE] != 1 || opt[OPT_IS_CLOSED] || opt[OPT_CLOSE_NOTIFY])
+		return EMSE_REC_E_STATE;
+	if (k.next_epoch == 0 || k.dtls_epoch == 0 || k.next_seq >= SEQ_LIMIT ||
+	    k.dtls_seq >= SEQ_LIMIT)
+		return EMSE_REC_E_STATE;
+
+	uint16_t key_size = be16(spc), iv_size = be16(spc + 2), mac = be16(spc + 6);
+	uint8_t bulk = spc[8], type = spc[9];
+	uint8_t cipher;
+	if (type != 2 /* aead */ || key_size != 16 || iv_size != 4)
+		return EMSE_REC_E_UNSUPPORTED;
+	if (bulk == wolfssl_aes_gcm && mac == 16)
+		cipher = EMSE_REC_AES128_GCM;
+	else if (bulk == wolfssl_aes_ccm && mac == 8)
+		cipher = EMSE_REC_AES128_CCM8;
+	else
+		return EMSE_REC_E_UNSUPPORTED;
+	if (k.key_sz != 16 || k.iv_sz != 4)
+		return EMSE_REC_E_PARSE;
+
+	int server = opt[OPT_SIDE] == WOLFSSL_SERVER_END;
+	memset(st, 0, sizeof(*st));
+	memcpy(st->rkey, server ? k.ckey : k.skey, 16);
+	memcpy(st->wkey, server ? k.skey : k.ckey, 16);
+	memcpy(st->rsalt, server ? k.civ : k.siv, 4);
+	memcpy(st->wsalt, server ? k.siv : k.civ, 4);
+	st->wseq = k.dtls_seq;
+	st->wepoch = k.dtls_epoch;
+	st->repoch = k.next_epoch;
+	st->rnext = k.next_seq;
+	/* bits for sequence numbers below 0 mean nothing */
+	st->window = k.next_seq >= 64 ? k.window : k.window & ((1ULL << k.next_seq) - 1);
+	st->cipher = cipher;
+	st->suite[0] = opt[OPT_SUITE0];
+	st->suite[1] = opt[OPT_SUITE];
+	return 0;
+}
+
+int emse_record_import(struct emse_record_state *st, WOLFSSL *ssl)
+{
+	uint8_t blob[512];
+	unsigned int sz = sizeof(blob);
+	int r = wolfSSL_dtls_export(ssl, blob, &sz);
+	if (r <= 0 || sz > sizeof(blob)) {
+		explicit_bzero(blob, sizeof(blob));
+		return EMSE_REC_E_EXPORT;
+	}
+	r = emse_record_import_blob(st, blob, sz);
+	explicit_bzero(blob, sizeof(blob));
+	return r;
+}
+
+void emse_record_wipe(struct emse_record_ctx *c, struct emse_record_state *st)
+{
+	if (c)
+		emse_record_flight_release(c, st);
+	explicit_bzero(st, sizeof(*st));
+}
+
+/* ---- held flights ------------------------------------------------------------------------ */
+
+static struct emse_flight_slot *flight_slot(struct emse_record_ctx *c,
+					    const struct emse_record_state *st)
+{
+	if (!(st->flags & EMSE_REC_F_FLIGHT) || !c->n_flights)
+		return NULL;
+	struct emse_flight_slot *f = &c->flights[st->flight % c->n_flights];
+	return f->handle == st->flight ? f : NULL;
+}
+
+int emse_record_flight_hold(struct emse_record_ctx *c, struct emse_record_state *st,
+			    const uint8_t *const dg[], const size_t len[], unsigned n_dg)
+{
+	size_t total = 0;
+	if (!c->n_flights || n_dg == 0 || n_dg > EMSE_FLIGHT_MAX_DG)
+		return -1;
+	for (unsigned i = 0; i < n_dg; i++)
+		total += len[i];
+	if (total > EMSE_FLIGHT_BYTES)
+		return -1;
+	emse_record_flight_release(c, st);
+	uint32_t h = c->next_handle++;
+	if (c->next_handle == 0)
+		c->next_handle = 1;
+	struct emse_flight_slot *f = &c->flights[h % c->n_flights];
+	if (f->handle)
+		c->st.flights_evicted++;
+	f->handle = h;
+	f->n_dg = (uint8_t)n_dg;
+	size_t off = 0;
+	for (unsigned i = 0; i < n_dg; i++) {
+		memcpy(f->bytes + off, dg[i], len[i]);
+		f->len[i] = (uint16_t)len[i];
+		off += len[i];
+	}
+	st->flight = h;
+	st->flags |= EMSE_REC_F_FLIGHT;
+	c->st.flights_held++;
+	return 0;
+}
+
+const struct emse_flight_slot *emse_record_flight(struct emse_record_ctx *c,
+						   const struct emse_record_state *st)
+{
+	return flight_slot(c, st);
+}
+
+void emse_record_flight_release(struct emse_record_ctx *c, struct emse_record_state *st)
+{
+	struct emse_flight_slot *f = flight_slot(c, st);
+	if (f) {
+		memset(f, 0, sizeof(*f));
+		c->st.flights_released++;
+	}
+	st->flags &= (uint8_t)~EMSE_REC_F_FLIGHT;
+	st->flight = 0;
+}
+
+/* ---- records ----------------------------------------------------------------------------- */
+
+static inline unsigned tag_len(const struct emse_record_state *st)
+{
+	return st->cipher == EMSE_REC_AES128_GCM ? 16 : 8;
+}
+
+static enum emse_rec_rc drop(struct emse_record_ctx *c, enum emse_rec_drop why,
+			     enum emse_rec_drop *reason)
+{
+	c->st.drops[why]++;
+	if (reason)
+		*reason = why;
+	return EMSE_REC_DROP;
+}
+
+enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
+				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
+				  size_t *plain_len, uint8_t *content_type,
+				  enum emse_rec_drop *reason)
+{
+	*consumed = len;
+	*plain_len = 0;
+	if (len < EMSE_REC_HDR)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	size_t rlen = be16(buf + 11);
+	if (rlen > len - EMSE_REC_HDR)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	*consumed = EMSE_REC_HDR + rlen;
+	uint8_t type = buf[0];
+	*content_type = type;
+	if (buf[1] != 0xfe || buf[2] != 0xfd)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	if (be16(buf + 3) != st->repoch)
+		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
+	unsigned tl = tag_len(st);
+	if (rlen < EMSE_REC_EXPLICIT + tl || rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+
+	/* RFC 6347 4.1.2.6; the window moves only once the record proved authentic */
+	uint64_t seq = be48(buf + 5);
+	if (seq < st->rnext) {
+		uint64_t d = st->rnext - 1 - seq;
+		if (d >= 64)
+			return drop(c, EMSE_REC_TOO_OLD, reason);
+		if (st->window >> d & 1)
+			return drop(c, EMSE_REC_REPLAY, reason);
+	}
+
+	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
+	const uint8_t *explicit_iv = buf + EMSE_REC_HDR;
+	uint8_t nonce[12], aad[13];
+	memcpy(nonce, st->rsalt, 4);
+	memcpy(nonce + 4, explicit_iv, 8);
+	memcpy(aad, buf + 3, 8);
+	aad[8] = type;
+	aad[9] = 0xfe;
+	aad[10] = 0xfd;
+	put16(aad + 11, (uint16_t)n);
+	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
+	if (aead_open(c, st->cipher, st->rkey, nonce, aad, ct, n, ct + n, out) != 0) {
+		explicit_bzero(out, n);
+		return drop(c, EMSE_REC_BAD_TAG, reason);
+	}
+
+	if (seq >= st->rnext) {
+		uint64_t shift = seq - st->rnext + 1;
+		st->window = (shift >= 64 ? 0 : st->window << shift) | 1;
+		st->rnext = seq + 1;
+	} else {
+		st->window |= 1ULL << (st->rnext - 1 - seq);
+	}
+	*plain_len = n;
+
+	switch (type) {
+	case EMSE_REC_CT_APP:
+		/* the peer finished its handshake, so it has our Finished */
+		if (st->flags & EMSE_REC_F_FLIGHT)
+			emse_record_flight_release(c, st);
+		c->st.opened++;
+		return EMSE_REC_DATA;
+	case EMSE_REC_CT_ALERT:
+		if (n != 2)
+			return drop(c, EMSE_REC_UNEXPECTED, reason);
+		c->st.alerts++;
+		return EMSE_REC_ALERT;
+	case EMSE_REC_CT_HANDSHAKE:
+		/* A Finished (type 20) in the new epoch after the handshake can only be the peer
+		 * repeating its last flight: it never saw ours. Anything else (renegotiation) is
+		 * not served by the compact layer. */
+		if (n < 12 || out[0] != 20)
+			return drop(c, EMSE_REC_UNEXPECTED, reason);
+		if (!(st->flags & EMSE_REC_F_FLIGHT))
+			return drop(c, EMSE_REC_UNEXPECTED, reason);
+		if (!flight_slot(c, st)) {
+			st->flags &= (uint8_t)~EMSE_REC_F_FLIGHT;
+			return drop(c, EMSE_REC_FLIGHT_GONE, reason);
+		}
+		c->st.retx++;
+		return EMSE_REC_RETX;
+	default:
+		return drop(c, EMSE_REC_UNEXPECTED, reason);
+	}
+}
+
+int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
+		     const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len)
+{
+	unsigned tl = tag_len(st);
+	if (len > EMSE_REC_MAX_PLAIN || cap < EMSE_REC_HDR + EMSE_REC_EXPLICIT + len + tl) {
+		c->st.drops[EMSE_REC_TOO_BIG]++;
+		return -1;
+	}
+	if (st->wseq >= SEQ_LIMIT) {
+		c->st.drops[EMSE_REC_SEQ_EXHAUSTED]++;
+		return -1;
+	}
+	out[0] = type;
+	out[1] = 0xfe;
+	out[2] = 0xfd;
+	put16(out + 3, st->wepoch);
+	put48(out + 5, st->wseq);
+	put16(out + 11, (uint16_t)(EMSE_REC_EXPLICIT + len + tl));
+	/* explicit nonce = epoch || seq: unique per key without any extra state */
+	memcpy(out + EMSE_REC_HDR, out + 3, 8);
+	uint8_t nonce[12], aad[13];
+	memcpy(nonce, st->wsalt, 4);
+	memcpy(nonce + 4, out + 3, 8);
+	memcpy(aad, out + 3, 8);
+	aad[8] = type;
+	aad[9] = 0xfe;
+	aad[10] = 0xfd;
+	put16(aad + 11, (uint16_t)len);
+	uint8_t *ct = out + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
+	if (aead_seal(c, st->cipher, st->wkey, nonce, aad, plain, len, ct, ct + len) != 0)
+		return -1;
+	st->wseq++;
+	c->st.sealed++;
+	*out_len = EMSE_REC_HDR + EMSE_REC_EXPLICIT + len + tl;
+	return 0;
+}
+
+int emse_record_seal_close_notify(struct emse_record_ctx *c, struct emse_record_state *st,
+				  uint8_t *out, size_t cap, size_t *out_len)
+{
+	static const uint8_t alert[2] = {EMSE_REC_ALERT_WARNING, EMSE_REC_ALERT_CLOSE_NOTIFY};
+	return emse_record_seal(c, st, EMSE_REC_CT_ALERT, alert, 2, out, cap, out_len);
+}

@@ -1,0 +1,167 @@
+/* Compact record layer for established DTLS 1.2 sessions (issue 6): once a handshake is done, the
+ * keys, sequence numbers and replay window are taken out of wolfSSL's session export, the WOLFSSL
+ * object is freed, and records are opened and sealed here. An idle session then costs
+ * sizeof(struct emse_record_state) (80 B); the AES key schedules are expanded per record into one
+ * per-worker scratch (docs/record.md has the measurements behind that choice).
+ *
+ * Supported: AEAD suites with AES-128-GCM and AES-128-CCM-8 (PSK, ECDHE-PSK alike). Anything else
+ * (CBC-SHA256, AES-256, ChaCha) makes import fail with EMSE_REC_E_UNSUPPORTED: keep wolfSSL then.
+ *
+ * Threading: a ctx belongs to one worker; states are plain memory owned by the worker's session
+ * table. Nothing here allocates or locks after emse_record_ctx_init. */
+#ifndef EMSE_RECORD_H
+#define EMSE_RECORD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct WOLFSSL WOLFSSL;
+
+#define EMSE_REC_HDR 13            /* type, version, epoch, seq(6), length */
+#define EMSE_REC_EXPLICIT 8        /* explicit nonce = epoch || seq */
+#define EMSE_REC_MAX_PLAIN 16384   /* RFC 6347 / 5246: 2^14 */
+/* Largest expansion of a sealed record over its plaintext (GCM: 13 + 8 + 16). */
+#define EMSE_REC_MAX_OVERHEAD (EMSE_REC_HDR + EMSE_REC_EXPLICIT + 16)
+
+enum emse_rec_cipher {
+	EMSE_REC_AES128_GCM = 1,
+	EMSE_REC_AES128_CCM8 = 2,
+};
+
+enum emse_rec_flag {
+	EMSE_REC_F_FLIGHT = 1,     /* our last handshake flight is held in the ctx's flight table */
+};
+
+/* Everything an established session needs for its records. Keys are wiped by
+ * emse_record_wipe (the worker calls it when the session is dropped). */
+struct emse_record_state {
+	uint8_t rkey[16];          /* the peer's write key: we open with it */
+	uint8_t wkey[16];          /* our write key */
+	uint8_t rsalt[4];          /* implicit nonce parts (client/server_write_IV) */
+	uint8_t wsalt[4];
+	uint64_t wseq;             /* next sequence number we write (48 bits) */
+	uint64_t rnext;            /* highest sequence opened + 1 (0: none yet) */
+	uint64_t window;           /* bit i: record rnext-1-i was opened (RFC 6347 4.1.2.6) */
+	uint32_t flight;           /* handle into the ctx's flight table, valid with EMSE_REC_F_FLIGHT */
+	uint16_t wepoch, repoch;
+	uint8_t cipher;            /* enum emse_rec_cipher */
+	uint8_t flags;             /* enum emse_rec_flag */
+	uint8_t suite[2];          /* IANA cipher suite, for logs and stats */
+};
+
+/* Why a record was dropped or could not be sealed; each has a counter in the ctx. */
+enum emse_rec_drop {
+	EMSE_REC_MALFORMED = 0,    /* header, version or lengths wrong; rest of the datagram skipped */
+	EMSE_REC_WRONG_EPOCH,      /* not the current read epoch */
+	EMSE_REC_REPLAY,           /* already opened (bit set in the window) */
+	EMSE_REC_TOO_OLD,          /* left of the 64-record window */
+	EMSE_REC_BAD_TAG,          /* AEAD verification failed */
+	EMSE_REC_UNEXPECTED,       /* decrypted, but a type or message we do not handle here */
+	EMSE_REC_SEQ_EXHAUSTED,    /* seal: 2^48 records written, the session must end */
+	EMSE_REC_TOO_BIG,          /* seal: plaintext > 2^14 or output buffer too small */
+	EMSE_REC_FLIGHT_GONE,      /* a retransmission was asked for but the flight was evicted */
+	EMSE_REC_DROP_MAX
+};
+extern const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX];
+
+/* What emse_record_open found. */
+enum emse_rec_rc {
+	EMSE_REC_DATA = 0,         /* application data: *plain_len bytes in out */
+	EMSE_REC_ALERT,            /* alert: out[0] level, out[1] description (see emse_rec_alert_*) */
+	EMSE_REC_RETX,             /* the peer retransmitted its Finished: our last flight was lost;
+				    * resend emse_record_flight() */
+	EMSE_REC_DROP,             /* dropped and counted; *reason says why */
+};
+
+/* Import errors. */
+enum {
+	EMSE_REC_E_PARSE = -1,       /* the blob does not parse (version, lengths, values) */
+	EMSE_REC_E_UNSUPPORTED = -2, /* parses, but not a cipher this layer handles */
+	EMSE_REC_E_STATE = -3,       /* not an established DTLS 1.2 session */
+	EMSE_REC_E_EXPORT = -4,      /* wolfSSL_dtls_export failed */
+};
+
+#define EMSE_FLIGHT_BYTES 192      /* GCM: CCS 14 + Finished 61; room for a split flight */
+#define EMSE_FLIGHT_MAX_DG 3
+
+/* One held flight; see emse_record_flight_hold. */
+struct emse_flight_slot {
+	uint32_t handle;           /* 0: free */
+	uint8_t n_dg;
+	uint16_t len[EMSE_FLIGHT_MAX_DG];
+	uint8_t bytes[EMSE_FLIGHT_BYTES];
+};
+
+struct emse_record_stats {
+	uint64_t opened;           /* application records delivered */
+	uint64_t sealed;
+	uint64_t alerts;
+	uint64_t retx;             /* Finished retransmissions reported */
+	uint64_t flights_held, flights_released, flights_evicted;
+	uint64_t drops[EMSE_REC_DROP_MAX];
+};
+
+/* Per-worker: the AES scratch (~880 B, expanded per record), the flight table and the counters. */
+struct emse_record_ctx {
+	void *aes;                 /* wolfCrypt Aes, opaque here */
+	int gcm_fast;              /* 1: GCM keyed by the AES-NI schedule alone (self-tested) */
+	struct emse_flight_slot *flights;
+	uint32_t n_flights;
+	uint32_t next_handle;
+	struct emse_record_stats st;
+};
+
+/* n_flights: flights held at once per worker (ring: the oldest is evicted). Returns 0 or -1. */
+int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights);
+void emse_record_ctx_fini(struct emse_record_ctx *c);
+
+/* From a wolfSSL_dtls_export blob (strictly parsed; nothing is kept on failure). */
+int emse_record_import_blob(struct emse_record_state *st, const uint8_t *blob, size_t len);
+/* Exports ssl (custom I/O needs the IOGetPeer callback on its CTX) and imports it; the caller may
+ * free ssl afterwards. The temporary blob is wiped. */
+int emse_record_import(struct emse_record_state *st, WOLFSSL *ssl);
+/* Wipes keys and everything else; releases a held flight. */
+void emse_record_wipe(struct emse_record_ctx *c, struct emse_record_state *st);
+
+/* Keeps our last handshake flight (the datagrams wolfSSL sent while completing the handshake:
+ * ChangeCipherSpec + Finished) so it can be resent byte for byte if the peer retransmits its
+ * Finished. Released by the peer's first application record (proof our Finished arrived), by
+ * emse_record_wipe, or evicted by newer flights. Returns 0, or -1 if it does not fit. */
+int emse_record_flight_hold(struct emse_record_ctx *c, struct emse_record_state *st,
+			    const uint8_t *const dg[], const size_t len[], unsigned n_dg);
+/* The held flight, or NULL (never held, released or evicted). */
+const struct emse_flight_slot *emse_record_flight(struct emse_record_ctx *c,
+						   const struct emse_record_state *st);
+void emse_record_flight_release(struct emse_record_ctx *c, struct emse_record_state *st);
+/* Datagram i of a held flight. */
+static inline const uint8_t *emse_flight_dg(const struct emse_flight_slot *f, unsigned i)
+{
+	size_t off = 0;
+	for (unsigned k = 0; k < i; k++)
+		off += f->len[k];
+	return f->bytes + off;
+}
+
+/* Opens the first record of buf[0..len): a datagram holds one or more records; call again at
+ * buf + *consumed while *consumed < len (a MALFORMED drop consumes the rest). out needs room for
+ * the record's ciphertext (len bytes is always enough) and must not overlap buf. The replay
+ * window moves only after the tag verified. *reason is set on EMSE_REC_DROP. */
+enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
+				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
+				  size_t *plain_len, uint8_t *content_type,
+				  enum emse_rec_drop *reason);
+
+/* Seals one record of content type type into out (cap bytes: len + EMSE_REC_MAX_OVERHEAD is
+ * enough). Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED). */
+int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
+		     const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
+enum { EMSE_REC_CT_CCS = 20, EMSE_REC_CT_ALERT = 21, EMSE_REC_CT_HANDSHAKE = 22,
+       EMSE_REC_CT_APP = 23 };
+enum { EMSE_REC_ALERT_WARNING = 1, EMSE_REC_ALERT_FATAL = 2, EMSE_REC_ALERT_CLOSE_NOTIFY = 0 };
+
+/* Seals a close_notify alert (warning level, RFC 5246 7.2.1). */
+int emse_record_seal_close_notify(struct emse_record_ctx *c, struct emse_record_state *st,
+				  uint8_t *out, size_t cap, size_t *out_len);
+
+#endif

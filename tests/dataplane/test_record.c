@@ -1,0 +1,548 @@
+/* dataplane/record.c against wolfSSL 5.7.2 itself: a real wolfSSL client finishes a DTLS 1.2 PSK
+ * handshake with a wolfSSL server object (in-memory datagrams, wolfmem.h); the server's state is
+ * imported and the server object FREED; from then on our code opens the client's records and the
+ * client's wolfSSL_read must accept ours, for AES-128-GCM and AES-128-CCM-8. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "wolfmem.h"
+#include "emse/record.h"
+
+static int get_peer(WOLFSSL *ssl, char *ip, int *ip_sz, unsigned short *port, int *fam)
+{
+	(void)ssl;
+	if (*ip_sz < 10)
+		return WOLFSSL_FAILURE;
+	strcpy(ip, "192.0.2.7");
+	*ip_sz = 9;
+	*port = 5684;
+	*fam = 2;
+	return WOLFSSL_SUCCESS;
+}
+
+struct pair {
+	struct wm_queue c2s, s2c;
+	struct wm_end ce, se;
+	WOLFSSL_CTX *cctx, *sctx;
+	WOLFSSL *cl, *sv;
+	/* the server's last flight, as it went out */
+	uint8_t flight[EMSE_FLIGHT_MAX_DG][WM_DG_SIZE];
+	size_t flight_len[EMSE_FLIGHT_MAX_DG];
+	unsigned n_flight;
+	struct emse_record_ctx rc;
+	struct emse_record_state st;
+};
+
+/* Runs the handshake with suite forced on the client. lose_last_flight: the server's final flight
+ * never reaches the client (it is still captured). Returns 0 when the server is done. */
+static int handshake(struct pair *p, const char *suite, int lose_last_flight)
+{
+	memset(p, 0, sizeof(*p));
+	p->ce = (struct wm_end){&p->s2c, &p->c2s};
+	p->se = (struct wm_end){&p->c2s, &p->s2c};
+	p->cctx = wm_ctx(0);
+	p->sctx = wm_ctx(1);
+	if (!p->cctx || !p->sctx || wolfSSL_CTX_set_cipher_list(p->cctx, suite) != WOLFSSL_SUCCESS)
+		return -1;
+	wolfSSL_CTX_SetIOGetPeer(p->sctx, get_peer);
+	p->cl = wm_new(p->cctx, &p->ce);
+	p->sv = wm_new(p->sctx, &p->se);
+	if (!p->cl || !p->sv)
+		return -1;
+	int cdone = 0, sdone = 0;
+	for (int i = 0; i < 20 && !sdone; i++) {
+		if (!cdone && (cdone = wm_step(p->cl, 0)) < 0)
+			return -1;
+		int before = p->s2c.nlog;
+		if ((sdone = wm_step(p->sv, 1)) < 0)
+			return -1;
+		if (sdone) {
+			for (int k = before; k < p->s2c.nlog && p->n_flight < EMSE_FLIGHT_MAX_DG; k++) {
+				memcpy(p->flight[p->n_flight], p->s2c.log[k], p->s2c.log_len[k]);
+				p->flight_len[p->n_flight++] = p->s2c.log_len[k];
+			}
+			if (lose_last_flight)
+				while (p->s2c.count)
+					wm_pop(&p->s2c, (uint8_t[WM_DG_SIZE]){0}, WM_DG_SIZE);
+		}
+	}
+	if (!sdone || p->n_flight == 0)
+		return -1;
+	if (!lose_last_flight && wm_step(p->cl, 0) != 1)
+		return -1;
+	return 0;
+}
+
+/* Imports the finished server, holds its last flight and frees the server object. */
+static int go_compact(struct pair *p)
+{
+	if (emse_record_ctx_init(&p->rc, 8) != 0 || emse_record_import(&p->st, p->sv) != 0)
+		return -1;
+	const uint8_t *dg[EMSE_FLIGHT_MAX_DG];
+	for (unsigned i = 0; i < p->n_flight; i++)
+		dg[i] = p->flight[i];
+	if (emse_record_flight_hold(&p->rc, &p->st, dg, p->flight_len, p->n_flight) != 0)
+		return -1;
+	wolfSSL_free(p->sv);
+	p->sv = NULL;
+	return 0;
+}
+
+static void pair_free(struct pair *p)
+{
+	emse_record_wipe(&p->rc, &p->st);
+	emse_record_ctx_fini(&p->rc);
+	wolfSSL_free(p->cl);
+	wolfSSL_free(p->sv);
+	wolfSSL_CTX_free(p->cctx);
+	wolfSSL_CTX_free(p->sctx);
+	free(p);
+}
+
+static struct pair *compact_pair(const char *suite)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(handshake(p, suite, 0), 0);
+	assert_int_equal(go_compact(p), 0);
+	return p;
+}
+
+/* The client writes msg; returns the datagram it sent. */
+static size_t client_send(struct pair *p, const void *msg, size_t n, uint8_t *dg)
+{
+	assert_int_equal(wolfSSL_write(p->cl, msg, (int)n), (int)n);
+	assert_int_equal(p->c2s.count, 1);
+	return wm_pop(&p->c2s, dg, WM_DG_SIZE);
+}
+
+static enum emse_rec_rc open1(struct pair *p, const uint8_t *dg, size_t n, uint8_t *out,
+			      size_t *plain, enum emse_rec_drop *why)
+{
+	size_t used;
+	uint8_t ct;
+	enum emse_rec_rc rc = emse_record_open(&p->rc, &p->st, dg, n, &used, out, plain, &ct, why);
+	assert_int_equal(used, n);
+	return rc;
+}
+
+static void fill(uint8_t *b, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		b[i] = (uint8_t)(seed * 131 + i * 7);
+}
+
+static void both_directions(const char *suite, uint8_t cipher)
+{
+	struct pair *p = compact_pair(suite);
+	assert_int_equal(p->st.cipher, cipher);
+	assert_null(p->sv);
+	uint8_t msg[1400], dg[WM_DG_SIZE], out[WM_DG_SIZE], got[1400];
+	for (unsigned i = 0; i < 300; i++) {
+		size_t n = 1 + (i * 37) % 1200; /* under the client's MTU */
+		fill(msg, n, i);
+		/* client -> us */
+		size_t dn = client_send(p, msg, n, dg);
+		size_t plain;
+		enum emse_rec_drop why;
+		assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+		assert_int_equal(plain, n);
+		assert_memory_equal(out, msg, n);
+		/* us -> client */
+		fill(msg, n, i + 1000);
+		size_t sl;
+		assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, msg, n, dg,
+						  sizeof(dg), &sl), 0);
+		assert_int_equal(sl, n + 13 + 8 + (cipher == EMSE_REC_AES128_GCM ? 16 : 8));
+		wm_push(&p->s2c, dg, sl);
+		assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), (int)n);
+		assert_memory_equal(got, msg, n);
+	}
+	assert_int_equal(p->rc.st.opened, 300);
+	assert_int_equal(p->rc.st.sealed, 300);
+	for (int r = 0; r < EMSE_REC_DROP_MAX; r++)
+		assert_int_equal(p->rc.st.drops[r], 0);
+	/* the client's first record proved it had our Finished */
+	assert_null(emse_record_flight(&p->rc, &p->st));
+	pair_free(p);
+}
+
+static void test_gcm_both_directions(void **state)
+{
+	(void)state;
+	both_directions("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM);
+}
+
+static void test_ccm8_both_directions(void **state)
+{
+	(void)state;
+	both_directions("PSK-AES128-CCM-8", EMSE_REC_AES128_CCM8);
+}
+
+static void test_replay_dropped(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-GCM-SHA256");
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE];
+	size_t dn = client_send(p, "hello", 5, dg), plain;
+	enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DROP);
+	assert_int_equal(why, EMSE_REC_REPLAY);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_REPLAY], 1);
+	/* still works */
+	dn = client_send(p, "again", 5, dg);
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+	assert_memory_equal(out, "again", 5);
+	pair_free(p);
+}
+
+static void bad_tag_then_original(const char *suite)
+{
+	struct pair *p = compact_pair(suite);
+	uint8_t dg[WM_DG_SIZE], bad[WM_DG_SIZE], out[WM_DG_SIZE];
+	size_t dn = client_send(p, "payload", 7, dg), plain;
+	enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+	memcpy(bad, dg, dn);
+	bad[dn - 1] ^= 0x01; /* last tag bit */
+	assert_int_equal(open1(p, bad, dn, out, &plain, &why), EMSE_REC_DROP);
+	assert_int_equal(why, EMSE_REC_BAD_TAG);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_BAD_TAG], 1);
+	/* the forged copy must not have moved the window: the genuine record still opens */
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+	assert_int_equal(plain, 7);
+	assert_memory_equal(out, "payload", 7);
+	pair_free(p);
+}
+
+static void test_bad_tag_gcm(void **state)
+{
+	(void)state;
+	bad_tag_then_original("PSK-AES128-GCM-SHA256");
+}
+
+static void test_bad_tag_ccm8(void **state)
+{
+	(void)state;
+	bad_tag_then_original("PSK-AES128-CCM-8");
+}
+
+static void test_wrong_epoch(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-CCM-8");
+	uint8_t dg[WM_DG_SIZE], bad[WM_DG_SIZE], out[WM_DG_SIZE];
+	size_t dn = client_send(p, "epoch", 5, dg), plain;
+	enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+	for (unsigned e = 0; e < 3; e++) {
+		if (e == 1)
+			continue;
+		memcpy(bad, dg, dn);
+		bad[3] = 0;
+		bad[4] = (uint8_t)e;
+		assert_int_equal(open1(p, bad, dn, out, &plain, &why), EMSE_REC_DROP);
+		assert_int_equal(why, EMSE_REC_WRONG_EPOCH);
+	}
+	assert_int_equal(p->rc.st.drops[EMSE_REC_WRONG_EPOCH], 2);
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+	assert_memory_equal(out, "epoch", 5);
+	pair_free(p);
+}
+
+/* RFC 6347 4.1.2.6: out of order inside the 64-record window is fine, left of it is not. */
+static void test_window_reorder_and_too_old(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-GCM-SHA256");
+	static uint8_t dg[70][WM_DG_SIZE];
+	size_t dn[70], plain;
+	uint8_t out[WM_DG_SIZE];
+	enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+	for (int i = 0; i < 70; i++)
+		dn[i] = client_send(p, &i, sizeof(i), dg[i]);
+	assert_int_equal(open1(p, dg[69], dn[69], out, &plain, &why), EMSE_REC_DATA);
+	/* record 5 is 64 behind record 69: outside */
+	assert_int_equal(open1(p, dg[5], dn[5], out, &plain, &why), EMSE_REC_DROP);
+	assert_int_equal(why, EMSE_REC_TOO_OLD);
+	/* record 6 is 63 behind: inside, opens once */
+	assert_int_equal(open1(p, dg[6], dn[6], out, &plain, &why), EMSE_REC_DATA);
+	assert_int_equal(*(int *)out, 6);
+	assert_int_equal(open1(p, dg[6], dn[6], out, &plain, &why), EMSE_REC_DROP);
+	assert_int_equal(why, EMSE_REC_REPLAY);
+	for (int i = 68; i >= 7; i--) {
+		assert_int_equal(open1(p, dg[i], dn[i], out, &plain, &why), EMSE_REC_DATA);
+		assert_int_equal(*(int *)out, i);
+	}
+	assert_int_equal(p->rc.st.drops[EMSE_REC_TOO_OLD], 1);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_REPLAY], 1);
+	pair_free(p);
+}
+
+static void test_close_notify_from_client(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-GCM-SHA256");
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE];
+	size_t plain;
+	enum emse_rec_drop why;
+	wolfSSL_shutdown(p->cl);
+	assert_int_equal(p->c2s.count, 1);
+	size_t dn = wm_pop(&p->c2s, dg, sizeof(dg));
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_ALERT);
+	assert_int_equal(plain, 2);
+	assert_int_equal(out[0], EMSE_REC_ALERT_WARNING);
+	assert_int_equal(out[1], EMSE_REC_ALERT_CLOSE_NOTIFY);
+	assert_int_equal(p->rc.st.alerts, 1);
+	pair_free(p);
+}
+
+static void test_our_close_notify_accepted(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-CCM-8");
+	uint8_t dg[WM_DG_SIZE], got[64];
+	size_t sl;
+	assert_int_equal(emse_record_seal_close_notify(&p->rc, &p->st, dg, sizeof(dg), &sl), 0);
+	wm_push(&p->s2c, dg, sl);
+	int r = wolfSSL_read(p->cl, got, sizeof(got));
+	assert_true(r <= 0);
+	assert_int_equal(wolfSSL_get_error(p->cl, r), WOLFSSL_ERROR_ZERO_RETURN);
+	pair_free(p);
+}
+
+/* Our last flight is lost: the client retransmits its flight (epoch 0 CKE + CCS, epoch 1
+ * Finished); the Finished is reported, the held flight resent byte for byte completes the
+ * client's handshake, and the session carries data. */
+static void lost_flight(const char *suite)
+{
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(handshake(p, suite, 1), 0);
+	assert_int_equal(go_compact(p), 0);
+	assert_int_equal(wm_step(p->cl, 0), 0); /* still waiting */
+	assert_int_equal(wolfSSL_dtls_got_timeout(p->cl), WOLFSSL_SUCCESS);
+	assert_true(p->c2s.count >= 1);
+	int retx = 0, epoch_drops = 0;
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE];
+	while (p->c2s.count) {
+		size_t dn = wm_pop(&p->c2s, dg, sizeof(dg)), off = 0;
+		while (off < dn) {
+			size_t used, plain;
+			uint8_t ct;
+			enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+			enum emse_rec_rc rc = emse_record_open(&p->rc, &p->st, dg + off, dn - off,
+							       &used, out, &plain, &ct, &why);
+			if (rc == EMSE_REC_RETX) {
+				assert_int_equal(ct, EMSE_REC_CT_HANDSHAKE);
+				retx++;
+			} else {
+				assert_int_equal(rc, EMSE_REC_DROP);
+				assert_int_equal(why, EMSE_REC_WRONG_EPOCH);
+				epoch_drops++;
+			}
+			off += used;
+		}
+	}
+	assert_int_equal(retx, 1);
+	assert_int_equal(epoch_drops, 2); /* ClientKeyExchange, ChangeCipherSpec */
+	assert_int_equal(p->rc.st.retx, 1);
+	const struct emse_flight_slot *f = emse_record_flight(&p->rc, &p->st);
+	assert_non_null(f);
+	assert_int_equal(f->n_dg, p->n_flight);
+	for (unsigned i = 0; i < f->n_dg; i++)
+		wm_push(&p->s2c, emse_flight_dg(f, i), f->len[i]);
+	assert_int_equal(wm_step(p->cl, 0), 1);
+
+	uint8_t got[16];
+	size_t dn = client_send(p, "after", 5, dg), plain, sl;
+	enum emse_rec_drop why;
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+	assert_memory_equal(out, "after", 5);
+	assert_null(emse_record_flight(&p->rc, &p->st));
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, (const uint8_t *)"reply",
+					  5, dg, sizeof(dg), &sl), 0);
+	wm_push(&p->s2c, dg, sl);
+	assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), 5);
+	assert_memory_equal(got, "reply", 5);
+	pair_free(p);
+}
+
+static void test_lost_flight_gcm(void **state)
+{
+	(void)state;
+	lost_flight("PSK-AES128-GCM-SHA256");
+}
+
+static void test_lost_flight_ccm8(void **state)
+{
+	(void)state;
+	lost_flight("PSK-AES128-CCM-8");
+}
+
+/* A Finished after the flight was evicted by newer ones is counted, not reported. */
+static void test_flight_evicted(void **state)
+{
+	(void)state;
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(handshake(p, "PSK-AES128-GCM-SHA256", 1), 0);
+	assert_int_equal(go_compact(p), 0);
+	struct emse_record_state other[8];
+	const uint8_t *dg0[1] = {(const uint8_t *)"x"};
+	size_t len0[1] = {1};
+	for (int i = 0; i < 8; i++) {
+		memset(&other[i], 0, sizeof(other[i]));
+		assert_int_equal(emse_record_flight_hold(&p->rc, &other[i], dg0, len0, 1), 0);
+	}
+	assert_int_equal(p->rc.st.flights_evicted, 1);
+	assert_null(emse_record_flight(&p->rc, &p->st));
+	assert_int_equal(wolfSSL_dtls_got_timeout(p->cl), WOLFSSL_SUCCESS);
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE];
+	while (p->c2s.count) {
+		size_t dn = wm_pop(&p->c2s, dg, sizeof(dg)), off = 0;
+		while (off < dn) {
+			size_t used, plain;
+			uint8_t ct;
+			enum emse_rec_drop why;
+			assert_int_not_equal(emse_record_open(&p->rc, &p->st, dg + off, dn - off, &used,
+							      out, &plain, &ct, &why), EMSE_REC_RETX);
+			off += used;
+		}
+	}
+	assert_int_equal(p->rc.st.drops[EMSE_REC_FLIGHT_GONE], 1);
+	pair_free(p);
+}
+
+static void test_cbc_unsupported(void **state)
+{
+	(void)state;
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(handshake(p, "PSK-AES128-CBC-SHA256", 0), 0);
+	struct emse_record_state st;
+	assert_int_equal(emse_record_import(&st, p->sv), EMSE_REC_E_UNSUPPORTED);
+	pair_free(p);
+}
+
+/* Every truncation and a wrong protocol or version byte fails cleanly; the full blob works. */
+static void test_blob_parsed_strictly(void **state)
+{
+	(void)state;
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(handshake(p, "PSK-AES128-CCM-8", 0), 0);
+	uint8_t blob[512], b[512];
+	unsigned int sz = sizeof(blob);
+	assert_true(wolfSSL_dtls_export(p->sv, blob, &sz) > 0);
+	struct emse_record_state st;
+	for (unsigned n = 0; n < sz; n++) {
+		memcpy(b, blob, n);
+		assert_int_not_equal(emse_record_import_blob(&st, b, n), 0);
+	}
+	memcpy(b, blob, sz);
+	b[0] ^= 1;
+	assert_int_equal(emse_record_import_blob(&st, b, sz), EMSE_REC_E_PARSE);
+	memcpy(b, blob, sz);
+	b[1] = (uint8_t)((b[1] & 0xF0) | 4); /* export version 4 */
+	assert_int_equal(emse_record_import_blob(&st, b, sz), EMSE_REC_E_PARSE);
+	memcpy(b, blob, sz);
+	b[3]++; /* total length beyond the buffer */
+	assert_int_equal(emse_record_import_blob(&st, b, sz), EMSE_REC_E_PARSE);
+	assert_int_equal(emse_record_import_blob(&st, blob, sz), 0);
+	assert_int_equal(st.cipher, EMSE_REC_AES128_CCM8);
+	assert_int_equal(st.suite[0], 0xC0);
+	assert_int_equal(st.suite[1], 0xA8);
+	assert_int_equal(st.wepoch, 1);
+	assert_int_equal(st.repoch, 1);
+	assert_int_equal(st.wseq, 1); /* our Finished was epoch 1, record 0 */
+	assert_int_equal(st.rnext, 1); /* so was the client's */
+	assert_int_equal(st.window, 1);
+	pair_free(p);
+}
+
+static void test_state_size(void **state)
+{
+	(void)state;
+	assert_true(sizeof(struct emse_record_state) <= 256);
+	print_message("sizeof(struct emse_record_state) = %zu\n", sizeof(struct emse_record_state));
+}
+
+/* The per-packet path allocates nothing; the sanitizer owns the allocator, so skipped there. */
+#ifndef __SANITIZE_ADDRESS__
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+static volatile int counting; /* volatile: gcc assumes malloc reads no globals */
+static volatile unsigned long n_alloc;
+void *malloc(size_t n)
+{
+	n_alloc += counting;
+	return __libc_malloc(n);
+}
+void *calloc(size_t a, size_t b)
+{
+	n_alloc += counting;
+	return __libc_calloc(a, b);
+}
+void *realloc(void *p, size_t n)
+{
+	n_alloc += counting;
+	return __libc_realloc(p, n);
+}
+#endif
+
+static void test_no_heap_per_record(void **state)
+{
+	(void)state;
+#ifdef __SANITIZE_ADDRESS__
+	skip();
+#else
+	struct pair *p = compact_pair("PSK-AES128-GCM-SHA256");
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE], msg[100] = {1};
+	size_t dn = client_send(p, msg, sizeof(msg), dg), plain, sl;
+	enum emse_rec_drop why;
+	counting = 1;
+	void *volatile probe = malloc(16);
+	counting = 0;
+	free(probe);
+	assert_int_equal(n_alloc, 1);
+	n_alloc = 0;
+	counting = 1;
+	int ok = open1(p, dg, dn, out, &plain, &why) == EMSE_REC_DATA;
+	for (int i = 0; i < 100; i++)
+		ok &= emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, msg, sizeof(msg), dg,
+				       sizeof(dg), &sl) == 0;
+	counting = 0;
+	assert_true(ok);
+	assert_int_equal(n_alloc, 0);
+	pair_free(p);
+#endif
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_state_size),
+		cmocka_unit_test(test_gcm_both_directions),
+		cmocka_unit_test(test_ccm8_both_directions),
+		cmocka_unit_test(test_replay_dropped),
+		cmocka_unit_test(test_bad_tag_gcm),
+		cmocka_unit_test(test_bad_tag_ccm8),
+		cmocka_unit_test(test_wrong_epoch),
+		cmocka_unit_test(test_window_reorder_and_too_old),
+		cmocka_unit_test(test_close_notify_from_client),
+		cmocka_unit_test(test_our_close_notify_accepted),
+		cmocka_unit_test(test_lost_flight_gcm),
+		cmocka_unit_test(test_lost_flight_ccm8),
+		cmocka_unit_test(test_flight_evicted),
+		cmocka_unit_test(test_cbc_unsupported),
+		cmocka_unit_test(test_blob_parsed_strictly),
+		cmocka_unit_test(test_no_heap_per_record),
+	};
+	return cmocka_run_group_tests(tests, NULL, wm_done);
+}
