@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <event2/event.h>
 #include <getopt.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -62,6 +63,11 @@ int main(int argc, char **argv)
 		{"max-conns", required_argument, 0, 'C'},   {"help", no_argument, 0, 'h'},
 		{0, 0, 0, 0},
 	};
+	/* Each request allocates and frees a block above glibc's trim threshold, which then gives
+	 * the heap top back to the kernel and faults it in again: measured 2.7 ms instead of 0.7 ms
+	 * per push, mostly TLB flushes. Keep the heap (bounded by peak use) instead. */
+	mallopt(M_TRIM_THRESHOLD, 64 << 20);
+	mallopt(M_MMAP_THRESHOLD, 32 << 20);
 	/* First: OpenSSL refuses new allocators once it has allocated anything. */
 	if (emks_wipe_install() != 0)
 		fprintf(stderr, "emks: warning: OpenSSL's buffers will not be wiped on free\n");
