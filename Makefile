@@ -62,7 +62,9 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   peer-wolfssl-server:bench/peers/wolfssl_server.c:bench \
   bench-floor:bench/floor.c:crypto \
   bench-inproc:bench/inproc.c:crypto \
-  dtls-probe:tools/dtls_probe.c:crypto
+  dtls-probe:tools/dtls_probe.c:crypto \
+  bench-record:bench/record_bench.c:dataplane \
+  proxy-v2-sink:tools/proxy_v2_sink.c:crypto
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
@@ -169,8 +171,12 @@ FUZZ_LIBS := parsers crypto control
 FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c
 FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
+# the compact record layer (tests/fuzz/fuzz_record.c)
+FUZZ_LIBS += record
+FUZZ_SRC_record := dataplane/record.c
 FUZZ_USES_default := parsers crypto
 FUZZ_USES_identity := crypto
+FUZZ_USES_record := record crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
 
 # Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a
