@@ -172,6 +172,22 @@ static int set_port(struct parser *p, struct emse_config *c, const char *k, cons
 		}
 		return 0;
 	}
+	if (!strcmp(k, "mac")) {
+		unsigned b[6];
+		char extra;
+		if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+			   &extra) != 6)
+			return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
+		for (int i = 0; i < 6; i++) {
+			if (b[i] > 255)
+				return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
+			c->mac[i] = (uint8_t)b[i];
+		}
+		if (c->mac[0] & 1)
+			return fail(p, k, "a multicast MAC cannot be a port's address");
+		c->set_mac = true;
+		return 0;
+	}
 	if (!strcmp(k, "hop_limit")) {
 		if (parse_u32(p, k, v, 1, 255, &x))
 			return -1;

@@ -11,11 +11,15 @@
 #include <rte_cycles.h>
 #include <rte_eal.h>
 #include <rte_lcore.h>
+#include <rte_mbuf_dyn.h>
+
+#include <pcap/pcap.h>
 
 #include "emse/config.h"
 #include "emse/control_plane.h"
 #include "emse/dtls.h"
 #include "emse/port.h"
+#include "emse/rng.h"
 #include "emse/telemetry.h"
 #include "emse/worker.h"
 
@@ -33,6 +37,10 @@ static void usage(FILE *f)
 		"usage: emse [EAL options] -- --config FILE\n"
 		"  --config FILE   listeners, port addresses, keys, limits (docs/config.md)\n"
 		"  --check         load and validate the configuration, then exit\n"
+		"  --replay OUT    replay mode (net_pcap port): the capture's clock, one worker, what\n"
+		"                  emse sends written to OUT.pcap, exit at the end of the capture\n"
+		"  --seed N        replay only: deterministic randoms and cookie secrets, so the same\n"
+		"                  capture and config give a byte-identical OUT\n"
 		"  --help          this text\n"
 		"EAL options on this kind of machine: -l 0-1 --no-huge -m 512 --file-prefix emse\n"
 		"  --vdev net_tap0,iface=emse0   (the main lcore runs the control plane, every\n"
@@ -43,6 +51,25 @@ static int die(int code, const char *what, const char *msg)
 {
 	fprintf(stderr, "emse: %s: %s\n", what, msg);
 	return code;
+}
+
+/* What happened to each packet class: every counter that moved. */
+static void print_counter(void *ctx, const char *name, const char *lk, const char *lv, uint64_t v,
+			  int counter)
+{
+	(void)ctx, (void)counter;
+	if (!v || strstr(name, "cycles") || !strcmp(name, "loops"))
+		return;
+	if (lk)
+		printf("  %-16s %-28s %lu\n", name, lv, (unsigned long)v);
+	else
+		printf("  %-45s %lu\n", name, (unsigned long)v);
+}
+
+static void emse_replay_report(const struct emse_worker_stats *sum)
+{
+	printf("emse: replay report\n");
+	emse_stats_walk(sum, print_counter, NULL);
 }
 
 static struct emse_keyprov *make_provider(const struct emse_config *c, char *err, size_t n)
@@ -75,6 +102,7 @@ int main(int argc, char **argv)
 	char err[512];
 	const char *config_path = NULL;
 	bool check_only = false;
+	const char *replay_out = NULL;
 
 	int eal = rte_eal_init(argc, argv);
 	if (eal < 0)
@@ -85,6 +113,8 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{ "config", required_argument, NULL, 'c' },
 		{ "check", no_argument, NULL, 'k' },
+		{ "replay", required_argument, NULL, 'r' },
+		{ "seed", required_argument, NULL, 's' },
 		{ "help", no_argument, NULL, 'h' },
 		{ 0 },
 	};
@@ -98,6 +128,17 @@ int main(int argc, char **argv)
 		case 'k':
 			check_only = true;
 			break;
+		case 'r':
+			replay_out = optarg;
+			break;
+		case 's': {
+			char *end;
+			rt.seed = strtoull(optarg, &end, 0);
+			if (!*optarg || *end)
+				return die(2, "--seed", "expected a number");
+			rt.seeded = true;
+			break;
+		}
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -110,6 +151,9 @@ int main(int argc, char **argv)
 		return die(2, argv[optind], "unexpected argument");
 	if (!config_path)
 		return die(2, "--config", "missing (emse -- --help)");
+	if (rt.seeded && !replay_out)
+		return die(2, "--seed", "only in replay mode (--replay): live randoms must not be "
+					"predictable");
 	if (emse_config_load(config_path, &cfg, err, sizeof(err)) != 0)
 		return die(2, "config", err);
 
@@ -124,6 +168,20 @@ int main(int argc, char **argv)
 				       "plane, each other one a worker");
 	if (rt.n_workers > EMSE_MAX_WORKERS)
 		return die(2, "EAL -l", "too many worker lcores");
+	if (replay_out) {
+		if (rt.n_workers != 1)
+			return die(2, "EAL -l", "replay mode runs one worker (-l 0-1)");
+		rt.replay = true;
+		rt.tsc0 = rt.unix0 = 0; /* unix time = the capture's time */
+		rt.ts_offset = -1;
+		rte_mbuf_dyn_rx_timestamp_register(&rt.ts_offset, &rt.ts_flag);
+		pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
+		rt.replay_out = dead ? pcap_dump_open(dead, replay_out) : NULL;
+		if (!rt.replay_out)
+			return die(2, "--replay", dead ? pcap_geterr(dead) : "cannot open");
+	}
+	if (rt.seeded) /* the cookie secrets and wolfSSL objects made below draw from it */
+		emse_rng_seed_thread(rt.seed, 0);
 
 	struct emse_keyprov *prov = make_provider(&cfg, err, sizeof(err));
 	if (!prov)
@@ -188,6 +246,8 @@ int main(int argc, char **argv)
 
 	/* The main lcore is the control plane: key fetches, telemetry scrapes. */
 	while (!rt.stop) {
+		if (rt.replay && rt.workers[0]->replay_done)
+			rt.stop = true;
 		unsigned work = emse_control_run_once(rt.control, emse_control_now_ms());
 		emse_prometheus_serve(&rt);
 		if (!work)
@@ -206,6 +266,10 @@ int main(int argc, char **argv)
 		emse_worker_destroy(rt.workers[i]);
 	emse_control_destroy(rt.control);
 	emse_prometheus_close();
+	if (rt.replay) {
+		pcap_dump_close(rt.replay_out);
+		emse_replay_report(&sum);
+	}
 	printf("emse: stopped: %lu handshakes completed of %lu started, rx %lu tx %lu packets\n",
 	       (unsigned long)sum.hs_completed, (unsigned long)sum.hs_started, (unsigned long)sum.rx_pkts,
 	       (unsigned long)sum.tx_pkts);

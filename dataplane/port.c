@@ -36,6 +36,8 @@ int emse_port_start(struct emse_runtime *rt, char *err, size_t err_size)
 		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
 		conf.rx_adv_conf.rss_conf.rss_hf = rss;
 	}
+	if (rt->replay && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP))
+		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	if ((rc = rte_eth_dev_configure(port, nq, nq, &conf)) != 0) {
 		snprintf(err, err_size, "port %u: configure: %s", port, rte_strerror(-rc));
 		return -1;
@@ -57,6 +59,17 @@ int emse_port_start(struct emse_runtime *rt, char *err, size_t err_size)
 	}
 	struct rte_ether_addr mac;
 	rte_eth_macaddr_get(port, &mac);
+	if (c->set_mac) {
+		memcpy(mac.addr_bytes, c->mac, 6);
+		/* A port that cannot take the MAC (net_pcap) still sees every frame in promiscuous
+		 * mode; our L2 check then filters on the configured MAC. */
+		if (rte_eth_dev_default_mac_addr_set(port, &mac) != 0 &&
+		    rte_eth_promiscuous_enable(port) != 0) {
+			snprintf(err, err_size, "[port] mac: the port neither takes a MAC nor "
+				 "promiscuous mode");
+			return -1;
+		}
+	}
 	memcpy(rt->iface.mac, mac.addr_bytes, 6);
 	/* IPv6 ND and our own MAC are all we need; promiscuous mode would only add work. */
 	rte_eth_allmulticast_enable(port);

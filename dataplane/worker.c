@@ -4,18 +4,22 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <pcap/pcap.h>
+
 #include <rte_cycles.h>
 #include <rte_ethdev.h>
 #include <rte_jhash.h>
 #include <rte_lcore.h>
 #include <rte_malloc.h>
 #include <rte_mbuf.h>
+#include <rte_mbuf_dyn.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 
 #include "emse/control_plane.h"
 #include "emse/dtls_peek.h"
 #include "emse/keycache.h"
+#include "emse/rng.h"
 #include "emse/worker.h"
 
 #define TICK_US 10000 /* timers run every 10 ms: DTLS timers are in seconds */
@@ -23,10 +27,32 @@
 
 /* ---- transmit --------------------------------------------------------------------------------- */
 
+/* Replay: what would go on the wire goes to the output capture, stamped with the capture clock
+ * (not the wall clock), so that a seeded replay is byte-identical from run to run. */
+static void replay_write(struct emse_worker *w)
+{
+	uint64_t us = w->now / (w->rt->hz / 1000000);
+	for (uint16_t i = 0; i < w->n_tx; i++) {
+		struct rte_mbuf *m = w->tx[i];
+		struct pcap_pkthdr h = { .caplen = rte_pktmbuf_data_len(m), .len = m->pkt_len };
+		h.ts.tv_sec = (time_t)(us / 1000000);
+		h.ts.tv_usec = (suseconds_t)(us % 1000000);
+		pcap_dump(w->rt->replay_out, &h, rte_pktmbuf_mtod(m, const u_char *));
+		w->stats.tx_pkts++;
+		w->stats.tx_bytes += m->pkt_len;
+	}
+	rte_pktmbuf_free_bulk(w->tx, w->n_tx);
+	w->n_tx = 0;
+}
+
 void emse_worker_flush(struct emse_worker *w)
 {
 	if (!w->n_tx)
 		return;
+	if (w->rt->replay_out) {
+		replay_write(w);
+		return;
+	}
 	uint16_t sent = rte_eth_tx_burst(w->port, w->queue, w->tx, w->n_tx);
 	for (uint16_t i = 0; i < sent; i++)
 		w->stats.tx_bytes += w->tx[i]->pkt_len;
@@ -543,6 +569,56 @@ void emse_worker_timers(struct emse_worker *w)
 
 /* ---- the loop --------------------------------------------------------------------------------- */
 
+/* Replay: one packet at a time, on the capture's clock. A handshake that parks for its key
+ * is resolved before the next packet, and timers fire between packets when the capture's time
+ * passes them, so the same capture gives the same output whatever the machine's speed. */
+static void replay_wait_parked(struct emse_worker *w)
+{
+	struct emse_key_completion done[EMSE_BURST];
+	while (w->parked && !w->rt->stop) {
+		unsigned nc = emse_control_poll(w->rt->control, w->id, done, EMSE_BURST);
+		for (unsigned i = 0; i < nc; i++)
+			on_key_completion(w, &done[i]);
+		rte_rcu_qsbr_quiescent(w->rt->qsbr, w->id);
+		if (!nc)
+			rte_pause();
+	}
+}
+
+static void replay_step(struct emse_worker *w)
+{
+	const struct emse_runtime *rt = w->rt;
+	struct rte_mbuf *m;
+	if (rte_eth_rx_burst(w->port, w->queue, &m, 1) == 0) {
+		/* net_pcap returns nothing once the capture is exhausted. */
+		if (++w->replay_idle > 100000 && !w->parked)
+			w->replay_done = true;
+		return;
+	}
+	w->replay_idle = 0;
+	if (rt->ts_offset >= 0 && (m->ol_flags & rt->ts_flag)) {
+		uint64_t us = *RTE_MBUF_DYNFIELD(m, rt->ts_offset, rte_mbuf_timestamp_t *);
+		uint64_t t = us * (rt->hz / 1000000);
+		if (!w->now) { /* the first packet starts the clock */
+			w->next_tick = t + w->tick_ticks;
+			w->cookie_next = t + w->cookie_ticks;
+		}
+		if (t > w->now)
+			w->now = t;
+	}
+	while (w->next_tick <= w->now) {
+		uint64_t at = w->now;
+		w->now = w->next_tick;
+		emse_worker_timers(w);
+		w->now = at;
+		w->next_tick += w->tick_ticks;
+	}
+	w->stats.rx_pkts++;
+	emse_worker_rx(w, m, false);
+	replay_wait_parked(w);
+	emse_worker_flush(w);
+}
+
 int emse_worker_main(void *arg)
 {
 	struct emse_worker *w = arg;
@@ -552,15 +628,22 @@ int emse_worker_main(void *arg)
 
 	emse_dtls_pool_bind(&w->pool);
 	emse_control_worker_register(rt->control, w->id);
-	w->now = rte_rdtsc();
+	if (rt->seeded)
+		emse_rng_seed_thread(rt->seed, 1 + w->id);
+	w->now = rt->replay ? 0 : rte_rdtsc();
 	w->next_tick = w->now + w->tick_ticks;
 	w->cookie_next = w->now + w->cookie_ticks;
 
 	while (!rt->stop) {
 		uint64_t t0 = rte_rdtsc();
-		w->now = t0;
+		if (!rt->replay)
+			w->now = t0;
 		unsigned work = 0;
 
+		if (rt->replay) {
+			replay_step(w);
+			goto end_of_loop;
+		}
 		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, EMSE_BURST);
 		for (uint16_t i = 0; i < n; i++)
 			emse_worker_rx(w, pkts[i], true);
@@ -582,6 +665,7 @@ int emse_worker_main(void *arg)
 			w->next_tick = w->now + w->tick_ticks;
 		}
 		emse_worker_flush(w);
+end_of_loop:
 		rte_rcu_qsbr_quiescent(rt->qsbr, w->id);
 
 		uint64_t dt = rte_rdtsc() - t0;

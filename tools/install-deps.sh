@@ -15,6 +15,7 @@ pkgs=(
   libpcap-dev                                           # pcap tools and net_pcap replay checks
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
   iproute2 iputils-ping procps jq gnuplot-nox           # namespaces, tests, bench plots
+  tcpdump                                               # capturing test traffic for pcap replay
 )
 missing=()
 for p in "${pkgs[@]}"; do

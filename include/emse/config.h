@@ -52,6 +52,8 @@ struct emse_config {
 	uint16_t port_id;
 	uint16_t rx_desc, tx_desc;
 	struct emse_iface iface;        /* addresses; the MAC comes from the port */
+	bool set_mac;                   /* [port] mac: give the port this MAC (replays of a capture) */
+	uint8_t mac[6];
 	/* [listener NAME] */
 	unsigned n_listeners;
 	struct emse_listener_conf listeners[EMSE_MAX_LISTENERS];

@@ -34,6 +34,14 @@ struct emse_runtime {
 	uint64_t hz;
 	uint64_t tsc0, unix0;    /* clock origin: unix time = unix0 + (tsc - tsc0) / hz */
 	volatile bool stop;
+	/* Replay (net_pcap): the clock comes from the capture's timestamps, what we send is written
+	 * to replay_out with those timestamps, and emse stops when the capture is exhausted. */
+	bool replay;
+	bool seeded;
+	uint64_t seed;
+	int ts_offset;           /* mbuf dynfield of the RX timestamp (us since the epoch) */
+	uint64_t ts_flag;
+	void *replay_out;        /* pcap_dumper_t */
 };
 
 struct emse_worker {
@@ -50,6 +58,8 @@ struct emse_worker {
 	uint64_t next_tick, cookie_next;
 	uint64_t hs_ticks, park_ticks, idle_ticks, cookie_ticks, tick_ticks;
 	uint32_t parked;
+	uint64_t replay_idle;    /* empty polls since the last packet */
+	volatile bool replay_done;
 	uint16_t n_tx;
 	struct rte_mbuf *tx[EMSE_TX_MAX];
 	struct emse_worker_stats stats;
