@@ -190,7 +190,10 @@ static void base(struct emse_emks_config *ec)
 {
 	emse_emks_config_default(ec);
 	ec->backoff_base_ms = 10;
-	ec->deadline_ms = 3000;
+	/* generous: the machine is shared and these tests are not about timeouts */
+	ec->connect_timeout_ms = 5000;
+	ec->request_timeout_ms = 5000;
+	ec->deadline_ms = 15000;
 }
 
 static void test_5xx_retried_then_breaker(void **state)

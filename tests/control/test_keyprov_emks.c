@@ -93,7 +93,7 @@ static int start_emks(int port, unsigned rate_limit)
 		dup2(fd, 1);
 		dup2(er, 2);
 		char bin[4200], cert[600], key[600], ca[600];
-		snprintf(bin, sizeof(bin), "%s/build/emks", root);
+		snprintf(bin, sizeof(bin), "%s/emks", tmp);
 		snprintf(cert, sizeof(cert), "%s/emks.pem", certs);
 		snprintf(key, sizeof(key), "%s/emks.key", certs);
 		snprintf(ca, sizeof(ca), "%s/ca.pem", certs);
@@ -182,7 +182,12 @@ static int group_setup(void **state)
 	if (!mkdtemp(tmp))
 		return -1;
 	snprintf(certs, sizeof(certs), "%s/certs", tmp);
-	char cmd[8192];
+	char cmd[9000];
+	/* Our own copies: the shared build/ may be relinked by someone else while we run. */
+	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' '%s/'", emks, hss, tmp);
+	if (system(cmd) != 0)
+		return -1;
+	snprintf(hss, sizeof(hss), "%s/emks-hss", tmp);
 	snprintf(cmd, sizeof(cmd), "'%s/tools/make-certs.sh' '%s' emse-1 emse-2 >/dev/null 2>&1",
 		 root, certs);
 	if (system(cmd) != 0) {
@@ -260,6 +265,16 @@ static struct emse_control *make_with(const struct emse_emks_config *overrides, 
 	emse_emks_config_default(&ec);
 	if (overrides)
 		ec = *overrides;
+	/* The machine is shared and the tests may run under ASan: where a test is not about
+	 * timeouts, the production timeouts (tight, for loopback) become generous ones. */
+	struct emse_emks_config def;
+	emse_emks_config_default(&def);
+	if (ec.connect_timeout_ms == def.connect_timeout_ms)
+		ec.connect_timeout_ms = 5000;
+	if (ec.request_timeout_ms == def.request_timeout_ms)
+		ec.request_timeout_ms = 5000;
+	if (ec.deadline_ms == def.deadline_ms)
+		ec.deadline_ms = 15000;
 	static char cert[2][600], key[2][600], ca[600];
 	snprintf(ca, sizeof(ca), "%s/ca.pem", ca_dir ? ca_dir : certs);
 	const char *ids[2] = {"emse-1", "emse-2"};
