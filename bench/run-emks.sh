@@ -3,14 +3,17 @@
 # (Milenage AKA, pushes to the EMKS) exactly as the generator then plays them.
 #   bench/run-emks.sh [emse-bench options]
 # Scenarios (SCENARIO):
-#   cold (default)  every UE is seen for the first time: each handshake waits for a key fetch
-#                   (give a population at least as large as the run's handshakes)
+#   cold (default)  emse's key cache holds 256 keys (CACHE), the population cycles through 2000:
+#                   every handshake misses and waits for a fetch from the EMKS (keep the
+#                   concurrency well below CACHE: a key evicted before its parked handshake
+#                   resumes fails that handshake)
 #   warm            a first pass over the population fills emse's cache, then the measured run
 #   rotate          warm, then during the measured run emks-hss re-authenticates the first ROTATE
 #                   UEs (new RAND, key_id and e2m_key pushed to the EMKS) every ROTATE_EVERY s; the
 #                   generator picks the new keys up from emks-hss's output (--reload-keys), so
 #                   emse sees new key ids: cache misses and fetches under load
-# Environment: UES (2000), CACHE (emse's cache_capacity, 65536), OUT (build/bench), and those of
+# Environment: UES (2000), CACHE (emse's cache_capacity: 256 cold, else 65536), OUT (build/bench),
+# and those of
 # bench/run-memif.sh.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -50,7 +53,7 @@ echo "emks-hss: $UES UEs provisioned in $(echo "$(date +%s.%N) - $t0" | bc) s" >
 export POP=$T/ues.jsonl
 export KEYS_CONF="[keys]
 source = emks
-cache_capacity = ${CACHE:-65536}
+cache_capacity = ${CACHE:-$([ "$SCENARIO" = cold ] && echo 256 || echo 65536)}
 [emks]
 url = $URL
 cert = $T/certs/emse/emse-1.pem
