@@ -18,6 +18,7 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 #include <rte_malloc.h>
+#include <rte_pause.h>
 #include <rte_rcu_qsbr.h>
 #include <rte_ring.h>
 #include <rte_ring_elem.h>
@@ -95,6 +96,11 @@ struct emse_control {
 	uint64_t now_ms, last_maintain_ms;
 
 	struct emse_control_stats st; /* the control thread's own counters */
+
+	/* A copy for other threads (DPDK telemetry runs on its own), under a sequence count: the
+	 * control thread republishes it every MAINTAIN_EVERY_MS; a reader retries while it moves. */
+	uint32_t snap_seq;
+	struct emse_control_stats snap;
 };
 
 static uint32_t ctl_seq;
@@ -406,6 +412,32 @@ static void handle_request(struct emse_control *c, const struct emse_key_request
 	f->tail = wi;
 }
 
+static void publish_snapshot(struct emse_control *c)
+{
+	static struct emse_control_stats tmp; /* the control thread is the only caller */
+	emse_control_stats(c, &tmp);
+	uint32_t s = c->snap_seq;
+	__atomic_store_n(&c->snap_seq, s + 1, __ATOMIC_RELAXED);
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	memcpy(&c->snap, &tmp, sizeof(tmp));
+	__atomic_store_n(&c->snap_seq, s + 2, __ATOMIC_RELEASE);
+}
+
+void emse_control_stats_snapshot(struct emse_control *c, struct emse_control_stats *out)
+{
+	for (;;) {
+		uint32_t s1 = __atomic_load_n(&c->snap_seq, __ATOMIC_ACQUIRE);
+		if (s1 & 1) {
+			rte_pause();
+			continue;
+		}
+		memcpy(out, &c->snap, sizeof(*out));
+		__atomic_thread_fence(__ATOMIC_ACQUIRE);
+		if (__atomic_load_n(&c->snap_seq, __ATOMIC_RELAXED) == s1)
+			return;
+	}
+}
+
 unsigned emse_control_run_once(struct emse_control *c, uint64_t now_ms)
 {
 	c->now_ms = now_ms;
@@ -438,6 +470,7 @@ unsigned emse_control_run_once(struct emse_control *c, uint64_t now_ms)
 		c->last_maintain_ms = now_ms;
 		for (unsigned e = 0; e < c->cfg.n_emse; e++)
 			emse_keycache_maintain(c->cache[e], now_ms / 1000);
+		publish_snapshot(c);
 	}
 	return work;
 }
@@ -558,6 +591,7 @@ struct emse_control *emse_control_create(const struct emse_control_config *cfg, 
 				goto fail;
 			}
 	}
+	publish_snapshot(c);
 	return c;
 fail:
 	if (c) {

@@ -79,7 +79,11 @@ struct emse_control_stats {
 	struct emse_keyprov_stats prov;
 	char prov_name[16];
 };
+/* Control thread only (it reads what that thread writes). */
 void emse_control_stats(struct emse_control *c, struct emse_control_stats *out);
+/* Any thread (e.g. a DPDK telemetry callback): a consistent copy the control thread publishes
+ * every 10 ms of run_once time, so at most that old. Never blocks the control thread. */
+void emse_control_stats_snapshot(struct emse_control *c, struct emse_control_stats *out);
 
 /* One walk over the stats for DPDK telemetry and Prometheus, so both use the same names (the
  * same callback shape as emse_emit_fn in emse/telemetry.h). counter: 1 monotonic, 0 gauge.

@@ -696,6 +696,18 @@ static void test_stats_walk(void **state)
 	assert_int_equal(metric(&s, "key_fetch_latency_ms_bucket", "+Inf"), 1);
 	assert_int_equal(metric(&s, "key_fetch_latency_ms_count", NULL), 1);
 	assert_int_equal(metric(&s, "key_fetch_latency_ms_sum", NULL), 10);
+	/* The copy for other threads was last published at T0 + 10, before the answer; it follows
+	 * at the next maintenance step (every 10 ms). */
+	struct emse_control_stats snap;
+	emse_control_stats_snapshot(c, &snap);
+	assert_int_equal(snap.fetches, 1);
+	assert_int_equal(snap.completions[EMSE_FETCH_OK], 0);
+	assert_int_equal(snap.emse[1].cache.entries, 0);
+	emse_control_run_once(c, T0 + 20);
+	emse_control_stats_snapshot(c, &snap);
+	assert_int_equal(snap.completions[EMSE_FETCH_OK], 4);
+	assert_int_equal(snap.merged, 3);
+	assert_int_equal(snap.emse[1].cache.entries, 1);
 	/* Buckets are cumulative; every name is emitted once per label value. */
 	for (unsigned i = 0; i < s.n; i++)
 		for (unsigned j = i + 1; j < s.n; j++)
