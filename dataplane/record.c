@@ -156,7 +156,7 @@ struct cur {
 
 static const uint8_t *take(struct cur *c, size_t k)
 {
-	if (c->bad || k > c->n - c->i) {
+	if (c->bad || c->i > c->n || k > c->n - c->i) {
 		c->bad = 1;
 		return NULL;
 	}
@@ -247,7 +247,7 @@ int emse_record_import_blob(struct emse_record_state *st, const uint8_t *blob, s
 	if ((h[1] & 0x0F) != EXP_VERSION)
 		return EMSE_REC_E_PARSE;
 	size_t total = be16(h + 2);
-	if (total + 2 > len)
+	if (total < 2 || total + 2 > len)
 		return EMSE_REC_E_PARSE;
 	c.n = total + 2;                                /* parse exactly what the blob says */
 

@@ -453,6 +453,9 @@ static void test_blob_parsed_strictly(void **state)
 	memcpy(b, blob, sz);
 	b[3]++; /* total length beyond the buffer */
 	assert_int_equal(emse_record_import_blob(&st, b, sz), EMSE_REC_E_PARSE);
+	/* a total length shorter than the length field itself (found by fuzz_record) */
+	static const uint8_t tiny[] = {0xa5, 0xa5, 0x00, 0x01, 0x00};
+	assert_int_equal(emse_record_import_blob(&st, tiny, sizeof(tiny)), EMSE_REC_E_PARSE);
 	assert_int_equal(emse_record_import_blob(&st, blob, sz), 0);
 	assert_int_equal(st.cipher, EMSE_REC_AES128_CCM8);
 	assert_int_equal(st.suite[0], 0xC0);
