@@ -13,6 +13,7 @@ void emse_config_defaults(struct emse_config *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->max_sessions = 65536;
+	c->max_sessions_per_source = 1024;
 	c->half_open_max = 4096;
 	c->parked_max = 1024;
 	c->handshake_timeout_ms = 10000;
@@ -93,6 +94,8 @@ static int set_emse(struct parser *p, struct emse_config *c, const char *k, cons
 	uint32_t x;
 	if (!strcmp(k, "max_sessions"))
 		return parse_u32(p, k, v, 1, 1u << 24, &c->max_sessions);
+	if (!strcmp(k, "max_sessions_per_source"))
+		return parse_u32(p, k, v, 0, 1u << 24, &c->max_sessions_per_source);
 	if (!strcmp(k, "half_open_max"))
 		return parse_u32(p, k, v, 1, 1u << 20, &c->half_open_max);
 	if (!strcmp(k, "parked_max"))

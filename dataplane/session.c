@@ -1,3 +1,4 @@
+#include <stdio.h>
 #include <string.h>
 
 #include <rte_hash.h>
@@ -6,10 +7,28 @@
 
 #include "emse/session.h"
 
-int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max, int socket)
+/* Sessions per source address: the cookie proves the address, so one real host (or NAT) is
+ * what this bounds. The count lives in the hash's data pointer. */
+struct src_key {
+	uint8_t family;
+	uint8_t pad[3];
+	uint8_t addr[16];
+};
+
+static void src_key_of(const struct emse_session_key *k, struct src_key *sk)
 {
+	memset(sk, 0, sizeof(*sk));
+	sk->family = k->family;
+	memcpy(sk->addr, k->addr, 16);
+}
+
+int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max,
+		       uint32_t max_per_source, int socket)
+{
+	char sname[64];
 	memset(t, 0, sizeof(*t));
 	t->max = max;
+	t->max_per_source = max_per_source;
 	t->s = rte_zmalloc_socket(name, sizeof(*t->s) * max, 64, socket);
 	t->free_stack = rte_malloc_socket(name, sizeof(uint32_t) * max, 64, socket);
 	/* EXT_TABLE: a full bucket spills over instead of failing, so max sessions always fit. */
@@ -22,7 +41,11 @@ int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max, 
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	t->h = rte_hash_create(&hp);
-	if (!t->s || !t->free_stack || !t->h) {
+	snprintf(sname, sizeof(sname), "%s_src", name);
+	hp.name = sname;
+	hp.key_len = sizeof(struct src_key);
+	t->per_src = rte_hash_create(&hp);
+	if (!t->s || !t->free_stack || !t->h || !t->per_src) {
 		emse_sessions_free(t);
 		return -1;
 	}
@@ -40,6 +63,7 @@ void emse_sessions_free(struct emse_sessions *t)
 		for (uint32_t i = 0; i < t->max; i++)
 			e2m_wipe(t->s[i].key, sizeof(t->s[i].key));
 	rte_hash_free(t->h);
+	rte_hash_free(t->per_src);
 	rte_free(t->s);
 	rte_free(t->free_stack);
 	memset(t, 0, sizeof(*t));
@@ -62,14 +86,32 @@ struct emse_session *emse_session_find(struct emse_sessions *t, const struct ems
 	return &t->s[(uintptr_t)data];
 }
 
-struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse_session_key *k,
-				      uint64_t deadline)
+static uintptr_t src_count(struct emse_sessions *t, const struct src_key *sk)
 {
+	void *d;
+	return rte_hash_lookup_data(t->per_src, sk, &d) < 0 ? 0 : (uintptr_t)d;
+}
+
+struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse_session_key *k,
+				      uint64_t deadline, bool *per_source_full)
+{
+	struct src_key sk;
+	*per_source_full = false;
 	if (!t->n_free)
 		return NULL;
+	src_key_of(k, &sk);
+	uintptr_t n = src_count(t, &sk);
+	if (t->max_per_source && n >= t->max_per_source) {
+		*per_source_full = true;
+		return NULL;
+	}
 	uint32_t i = t->free_stack[t->n_free - 1];
 	if (rte_hash_add_key_data(t->h, k, (void *)(uintptr_t)i) < 0)
 		return NULL;
+	if (rte_hash_add_key_data(t->per_src, &sk, (void *)(n + 1)) < 0) {
+		rte_hash_del_key(t->h, k);
+		return NULL;
+	}
 	t->n_free--;
 	struct emse_session *s = &t->s[i];
 	uint32_t gen = s->gen + 1;
@@ -84,8 +126,15 @@ struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse
 void emse_session_release(struct emse_sessions *t, struct emse_session *s)
 {
 	struct emse_session_key k;
+	struct src_key sk;
 	emse_session_key_of(&s->flow, s->listener, &k);
 	rte_hash_del_key(t->h, &k);
+	src_key_of(&k, &sk);
+	uintptr_t n = src_count(t, &sk);
+	if (n > 1)
+		rte_hash_add_key_data(t->per_src, &sk, (void *)(n - 1));
+	else
+		rte_hash_del_key(t->per_src, &sk);
 	if (s->state == EMSE_S_ESTABLISHED)
 		emse_list_remove(t, &t->est, s);
 	else if (s->state != EMSE_S_FREE)

@@ -10,6 +10,7 @@ static const char *const dp_drop_names[EMSE_DP__COUNT] = {
 	[EMSE_DP_NOT_CLIENT_HELLO] = "not_client_hello",
 	[EMSE_DP_HALF_OPEN_FULL] = "half_open_full",
 	[EMSE_DP_SESSIONS_FULL] = "sessions_full",
+	[EMSE_DP_SOURCE_FULL] = "source_sessions_full",
 	[EMSE_DP_POOL_EMPTY] = "pool_empty",
 	[EMSE_DP_PARKED_FULL] = "parked_full",
 	[EMSE_DP_PARK_QUEUE_FULL] = "park_queue_full",

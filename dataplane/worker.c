@@ -374,10 +374,10 @@ static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struc
 	}
 	struct emse_session_key k;
 	emse_session_key_of(flow, (uint8_t)li, &k);
-	struct emse_session *s =
-		emse_session_new(&w->sessions, &k, w->now + w->hs_ticks);
+	bool src_full;
+	struct emse_session *s = emse_session_new(&w->sessions, &k, w->now + w->hs_ticks, &src_full);
 	if (!s) {
-		w->stats.dp_drop[EMSE_DP_SESSIONS_FULL]++;
+		w->stats.dp_drop[src_full ? EMSE_DP_SOURCE_FULL : EMSE_DP_SESSIONS_FULL]++;
 		goto out;
 	}
 	s->flow = *flow;
@@ -702,7 +702,8 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 	snprintf(name, sizeof(name), "emse_steer_%u", id);
 	w->steer = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "emse_sess_%u", id);
-	if (!w->mp || !w->steer || emse_sessions_init(&w->sessions, name, c->max_sessions, socket))
+	if (!w->mp || !w->steer || emse_sessions_init(&w->sessions, name, c->max_sessions,
+						 c->max_sessions_per_source, socket))
 		goto fail;
 	if (emse_cookie_init(&w->cookie, 0) != 0)
 		goto fail;

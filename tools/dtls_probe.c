@@ -2,7 +2,7 @@
  *   dtls-probe spoof --ifname IF --dst-mac MAC --dst IP --port P --count N [--src-net A.B.0.0]
  *       N ClientHellos without cookie, each from a random source address and port (raw frames),
  *       as a reflection/flood attacker would send them.
- *   dtls-probe half-open --dst IP --port P [--count N]
+ *   dtls-probe half-open --dst IP --port P [--count N] [--src IP]
  *       completes the cookie exchange (ClientHello, HelloVerifyRequest, ClientHello with cookie),
  *       waits for the server's first flight, then goes silent: a handshake left half-finished.
  * Prints one line of results; exit 0 when every step it did got the expected answer. */
@@ -87,7 +87,7 @@ static int usage(const char *msg)
 		fprintf(stderr, "dtls-probe: %s\n", msg);
 	fprintf(msg ? stderr : stdout,
 		"usage: dtls-probe spoof --ifname IF --dst-mac MAC --dst IPv4 --port P --count N\n"
-		"       dtls-probe half-open --dst IP --port P [--count N]\n");
+		"       dtls-probe half-open --dst IP --port P [--count N] [--src IP]\n");
 	return msg ? 2 : 0;
 }
 
@@ -161,7 +161,7 @@ static ssize_t recv_wait(int fd, uint8_t *buf, size_t len, int ms)
 	return recv(fd, buf, len, 0);
 }
 
-static int half_open(const char *dst, uint16_t port, unsigned count)
+static int half_open(const char *dst, const char *src, uint16_t port, unsigned count)
 {
 	struct sockaddr_storage ss = { 0 };
 	socklen_t sl;
@@ -177,6 +177,19 @@ static int half_open(const char *dst, uint16_t port, unsigned count)
 	unsigned ok = 0;
 	for (unsigned i = 0; i < count; i++) {
 		int fd = socket(ss.ss_family, SOCK_DGRAM, 0);
+		if (fd >= 0 && src) {
+			struct sockaddr_storage bs = { 0 };
+			struct sockaddr_in *b4 = (struct sockaddr_in *)&bs;
+			struct sockaddr_in6 *b6 = (struct sockaddr_in6 *)&bs;
+			int ok = ss.ss_family == AF_INET
+					 ? inet_pton(AF_INET, src, &b4->sin_addr) == 1
+					 : inet_pton(AF_INET6, src, &b6->sin6_addr) == 1;
+			bs.ss_family = ss.ss_family;
+			if (!ok || bind(fd, (struct sockaddr *)&bs, sl) < 0) {
+				fprintf(stderr, "dtls-probe: --src %s: cannot bind\n", src);
+				return 2;
+			}
+		}
 		if (fd < 0 || connect(fd, (struct sockaddr *)&ss, sl) < 0) {
 			perror("dtls-probe: socket");
 			return 1;
@@ -217,12 +230,13 @@ int main(int argc, char **argv)
 		{ "ifname", required_argument, NULL, 'i' }, { "dst-mac", required_argument, NULL, 'm' },
 		{ "dst", required_argument, NULL, 'd' },    { "port", required_argument, NULL, 'p' },
 		{ "count", required_argument, NULL, 'n' },  { "src-net", required_argument, NULL, 's' },
+		{ "src", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },         { 0 },
 	};
 	if (argc < 2)
 		return usage("missing mode (spoof or half-open)");
 	const char *mode = argv[1];
-	const char *ifname = NULL, *dst = NULL, *srcnet = "198.19.0.0";
+	const char *ifname = NULL, *dst = NULL, *srcnet = "198.19.0.0", *src = NULL;
 	uint8_t dmac[6];
 	int have_mac = 0;
 	long port = 0, count = 1;
@@ -240,6 +254,7 @@ int main(int argc, char **argv)
 		case 'p': port = strtol(optarg, NULL, 10); break;
 		case 'n': count = strtol(optarg, NULL, 10); break;
 		case 's': srcnet = optarg; break;
+		case 'S': src = optarg; break;
 		case 'h': return usage(NULL);
 		default: return usage("unknown option");
 		}
@@ -265,6 +280,6 @@ int main(int argc, char **argv)
 		return spoof(ifname, dmac, d, (uint16_t)port, (unsigned)count, net);
 	}
 	if (!strcmp(mode, "half-open"))
-		return half_open(dst, (uint16_t)port, (unsigned)count);
+		return half_open(dst, src, (uint16_t)port, (unsigned)count);
 	return usage("mode must be spoof or half-open");
 }

@@ -38,6 +38,7 @@ struct emse_listener_conf {
 struct emse_config {
 	/* [emse] */
 	uint32_t max_sessions;          /* per worker */
+	uint32_t max_sessions_per_source; /* per worker and source address, 0 = none */
 	uint32_t half_open_max;         /* per worker: handshakes in progress, = wolfSSL object pool */
 	uint32_t parked_max;            /* per worker: handshakes waiting for a key */
 	uint32_t handshake_timeout_ms;

@@ -6,6 +6,7 @@
 #ifndef EMSE_SESSION_H
 #define EMSE_SESSION_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include "emse/e2m.h"
 #include "emse/net.h"
@@ -56,6 +57,8 @@ struct emse_list {
 struct emse_sessions {
 	struct emse_session *s;
 	uint32_t max;
+	uint32_t max_per_source; /* sessions one source address may hold (0: no limit) */
+	struct rte_hash *per_src;
 	uint32_t *free_stack;
 	uint32_t n_free;
 	struct rte_hash *h;
@@ -63,14 +66,16 @@ struct emse_sessions {
 	struct emse_list est;  /* ESTABLISHED, LRU */
 };
 
-int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max, int socket);
+int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max,
+		       uint32_t max_per_source, int socket);
 void emse_sessions_free(struct emse_sessions *t);
 
 void emse_session_key_of(const struct emse_flow *f, uint8_t listener, struct emse_session_key *k);
 struct emse_session *emse_session_find(struct emse_sessions *t, const struct emse_session_key *k);
-/* Takes a free slot and indexes it under k; NULL when full. State is HANDSHAKE, in the hs list. */
+/* Takes a free slot and indexes it under k; NULL when full (or the source address holds
+ * max_per_source sessions: *per_source_full is set). State is HANDSHAKE, in the hs list. */
 struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse_session_key *k,
-				      uint64_t deadline);
+				      uint64_t deadline, bool *per_source_full);
 /* Unindexes, wipes the key, returns the slot. The caller has dealt with ssl and parked[]. */
 void emse_session_release(struct emse_sessions *t, struct emse_session *s);
 

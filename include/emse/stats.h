@@ -15,6 +15,7 @@ enum emse_dp_drop {
 	EMSE_DP_NOT_CLIENT_HELLO, /* no session and not a ClientHello at all */
 	EMSE_DP_HALF_OPEN_FULL,   /* limit of handshakes in progress reached */
 	EMSE_DP_SESSIONS_FULL,
+	EMSE_DP_SOURCE_FULL,      /* max_sessions_per_source reached for that address */
 	EMSE_DP_POOL_EMPTY,       /* no wolfSSL object ready */
 	EMSE_DP_PARKED_FULL,      /* limit of handshakes waiting for a key */
 	EMSE_DP_PARK_QUEUE_FULL,  /* too many datagrams held for one parked handshake */
