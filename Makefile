@@ -64,7 +64,8 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   bench-inproc:bench/inproc.c:crypto \
   dtls-probe:tools/dtls_probe.c:crypto \
   bench-record:bench/record_bench.c:dataplane \
-  proxy-v2-sink:tools/proxy_v2_sink.c:crypto
+  proxy-v2-sink:tools/proxy_v2_sink.c:crypto \
+  pcap-craft:tools/pcap_craft.c:crypto
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
