@@ -8,6 +8,7 @@
 
 #include "emse/net.h"
 #include "pop.h"
+#include "record.h"
 #include "stats.h"
 
 struct rte_mempool;
@@ -35,6 +36,7 @@ struct gen_config {
 	double duration, warmup, timeout, drain;
 	uint32_t datagrams, size;
 	uint32_t window;             /* datagrams in flight per session (1..DGRAM_WINDOW_MAX) */
+	bool blast;                  /* datagrams through our own record layer (record.h) */
 	double dgram_timeout;
 	uint64_t max_handshakes;
 	bool pool;
@@ -59,6 +61,7 @@ struct sess {
 	uint16_t port;
 	uint8_t state;
 	bool measured;               /* started after warm-up */
+	bool echo_checked;           /* --blast: the first echo was opened */
 	uint32_t dgrams_left;         /* still to send */
 	uint8_t q_head, q_n;          /* send times of the datagrams awaiting their echo */
 	uint64_t q_sent[DGRAM_WINDOW_MAX];
@@ -76,6 +79,7 @@ struct gen_counters {
 	uint64_t reused, created;
 	uint64_t spoof_sent, spoof_replies;
 	uint64_t reloads;
+	uint64_t echo_verified, echo_bad;
 };
 
 struct gen {
@@ -88,6 +92,7 @@ struct gen {
 	struct sess *sess;
 	uint32_t *free_list, nfree;
 	uint32_t *active, nactive;   /* dense list for timer scans */
+	struct rec_keys *recs;       /* --blast: per session slot */
 	uint16_t *next_port;         /* per UE address */
 	uint32_t next_ue;
 	void **ssl_pool;

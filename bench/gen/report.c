@@ -129,6 +129,9 @@ int report_final(double secs, void *tel_before, void *tel_after)
 		       (unsigned long long)c->dgram_echoed, (unsigned long long)c->dgram_sent,
 		       (unsigned long long)c->dgram_lost);
 		printf("%-28s %14.0f\n", "round trips/s", secs > 0 ? c->dgram_echoed / secs : 0);
+		if (cf->blast)
+			printf("%-28s %14llu opened and equal, %llu bad\n", "first echo per session",
+			       (unsigned long long)c->echo_verified, (unsigned long long)c->echo_bad);
 		printf("%-28s %8.1f %8.1f %8.1f %8.1f %8.1f\n", "round trip us p50/90/99/99.9/max",
 		       hist_quantile(&G.rtt, 0.5) / 1e3, hist_quantile(&G.rtt, 0.9) / 1e3,
 		       hist_quantile(&G.rtt, 0.99) / 1e3, hist_quantile(&G.rtt, 0.999) / 1e3,
@@ -179,6 +182,11 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			"ue_addresses", (json_int_t)cf->ue_addrs);
 		if (j)
 			json_object_set_new(j, "generator_busy", json_real(busy));
+		if (j && cf->blast) {
+			json_object_set_new(j, "blast", json_true());
+			json_object_set_new(j, "echo_verified", json_integer((json_int_t)c->echo_verified));
+			json_object_set_new(j, "echo_bad", json_integer((json_int_t)c->echo_bad));
+		}
 		if (j && cf->reload_keys > 0)
 			json_object_set_new(j, "population_reloads", json_integer((json_int_t)c->reloads));
 		if (j && cf->spoof_rate > 0)
