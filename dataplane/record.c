@@ -21,6 +21,7 @@ const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
 	[EMSE_REC_SEQ_EXHAUSTED] = "seq_exhausted",
 	[EMSE_REC_TOO_BIG] = "too_big",
 	[EMSE_REC_FLIGHT_GONE] = "flight_gone",
+	[EMSE_REC_CRYPTO] = "crypto",
 };
 
 #define SEQ_LIMIT (1ULL << 48)
@@ -453,9 +454,11 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	aad[10] = 0xfd;
 	put16(aad + 11, (uint16_t)n);
 	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
-	if (aead_open(c, st->cipher, st->rkey, nonce, aad, ct, n, ct + n, out) != 0) {
+	int r = aead_open(c, st->cipher, st->rkey, nonce, aad, ct, n, ct + n, out);
+	if (r != 0) {
 		explicit_bzero(out, n);
-		return drop(c, EMSE_REC_BAD_TAG, reason);
+		return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG
+									 : EMSE_REC_CRYPTO, reason);
 	}
 
 	if (seq >= st->rnext) {
@@ -527,8 +530,10 @@ int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, ui
 	aad[10] = 0xfd;
 	put16(aad + 11, (uint16_t)len);
 	uint8_t *ct = out + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
-	if (aead_seal(c, st->cipher, st->wkey, nonce, aad, plain, len, ct, ct + len) != 0)
+	if (aead_seal(c, st->cipher, st->wkey, nonce, aad, plain, len, ct, ct + len) != 0) {
+		c->st.drops[EMSE_REC_CRYPTO]++;
 		return -1;
+	}
 	st->wseq++;
 	c->st.sealed++;
 	*out_len = EMSE_REC_HDR + EMSE_REC_EXPLICIT + len + tl;

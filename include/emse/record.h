@@ -60,6 +60,7 @@ enum emse_rec_drop {
 	EMSE_REC_SEQ_EXHAUSTED,    /* seal: 2^48 records written, the session must end */
 	EMSE_REC_TOO_BIG,          /* seal: plaintext > 2^14 or output buffer too small */
 	EMSE_REC_FLIGHT_GONE,      /* a retransmission was asked for but the flight was evicted */
+	EMSE_REC_CRYPTO,           /* wolfCrypt refused the operation (not a tag mismatch) */
 	EMSE_REC_DROP_MAX
 };
 extern const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX];
@@ -152,7 +153,7 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 				  enum emse_rec_drop *reason);
 
 /* Seals one record of content type type into out (cap bytes: len + EMSE_REC_MAX_OVERHEAD is
- * enough). Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED). */
+ * enough). Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED, CRYPTO). */
 int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
 		     const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 

@@ -418,6 +418,43 @@ static void test_flight_evicted(void **state)
 	pair_free(p);
 }
 
+/* The last sequence number (2^48 - 1) is still sealed; after it the session must end (RFC 6347
+ * 4.1: a sequence number must not wrap). (wolfSSL refuses such a jump, so no client reads it.) */
+static void test_seq_exhausted(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-GCM-SHA256");
+	uint8_t dg[WM_DG_SIZE];
+	size_t sl;
+	p->st.wseq = (1ULL << 48) - 1;
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, (const uint8_t *)"last", 4,
+					  dg, sizeof(dg), &sl), 0);
+	static const uint8_t last[8] = {0x00, 0x01, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+	assert_memory_equal(dg + 3, last, 8);       /* epoch 1, sequence 2^48 - 1 */
+	assert_memory_equal(dg + 13, last, 8);      /* the explicit nonce repeats them */
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, (const uint8_t *)"more", 4,
+					  dg, sizeof(dg), &sl), -1);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_SEQ_EXHAUSTED], 1);
+	pair_free(p);
+}
+
+static void test_seal_too_big(void **state)
+{
+	(void)state;
+	struct pair *p = compact_pair("PSK-AES128-CCM-8");
+	static uint8_t big[EMSE_REC_MAX_PLAIN + 1], dg[EMSE_REC_MAX_PLAIN + 64];
+	size_t sl;
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, big, sizeof(big), dg,
+					  sizeof(dg), &sl), -1);
+	/* 10 bytes need 13 + 8 + 10 + 8 = 39 */
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, big, 10, dg, 38, &sl), -1);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_TOO_BIG], 2);
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, big, 10, dg, 39, &sl), 0);
+	assert_int_equal(sl, 39);
+	assert_int_equal(p->st.wseq, 2); /* refusals used no sequence number */
+	pair_free(p);
+}
+
 static void test_cbc_unsupported(void **state)
 {
 	(void)state;
@@ -543,6 +580,8 @@ int main(void)
 		cmocka_unit_test(test_lost_flight_gcm),
 		cmocka_unit_test(test_lost_flight_ccm8),
 		cmocka_unit_test(test_flight_evicted),
+		cmocka_unit_test(test_seq_exhausted),
+		cmocka_unit_test(test_seal_too_big),
 		cmocka_unit_test(test_cbc_unsupported),
 		cmocka_unit_test(test_blob_parsed_strictly),
 		cmocka_unit_test(test_no_heap_per_record),
