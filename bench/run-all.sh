@@ -47,6 +47,8 @@ run memif-open bench/run-memif.sh --rate 2000 --concurrency 4096
 row "memif -> emse, open loop 2000/s" "$OUT/all-memif-open.json"
 run memif-dgram bench/run-memif.sh --concurrency 16 --datagrams 1000 --window 16 --size 100
 row "memif -> emse, 1000 x 100 B per session, window 16" "$OUT/all-memif-dgram.json" "$(dg "$OUT/all-memif-dgram.json")"
+run memif-blast bench/run-memif.sh --concurrency 16 --datagrams 5000 --window 32 --size 100 --blast
+row "memif -> emse, --blast 5000 x 100 B per session, window 32" "$OUT/all-memif-blast.json" "$(dg "$OUT/all-memif-blast.json")"
 run memif-spoof bench/run-memif.sh --concurrency 16 --spoof-rate 20000
 row "memif -> emse, C=16 + 20k/s spoofed ClientHellos" "$OUT/all-memif-spoof.json" \
 	"$(jq -r '"\(.spoofed_client_hellos) spoofed"' "$OUT/all-memif-spoof.json" 2>/dev/null)"
