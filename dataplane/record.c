@@ -417,6 +417,7 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 {
 	*consumed = len;
 	*plain_len = 0;
+	*content_type = len ? buf[0] : 0;
 	if (len < EMSE_REC_HDR)
 		return drop(c, EMSE_REC_MALFORMED, reason);
 	size_t rlen = be16(buf + 11);
@@ -424,7 +425,6 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 		return drop(c, EMSE_REC_MALFORMED, reason);
 	*consumed = EMSE_REC_HDR + rlen;
 	uint8_t type = buf[0];
-	*content_type = type;
 	if (buf[1] != 0xfe || buf[2] != 0xfd)
 		return drop(c, EMSE_REC_MALFORMED, reason);
 	if (be16(buf + 3) != st->repoch)
