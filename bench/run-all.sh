@@ -61,6 +61,20 @@ if [ "${SKIP_EMKS:-0}" != 1 ]; then
 fi
 build/bench-floor 100000 >"$OUT/floor.txt"
 build/bench-inproc 10000 >"$OUT/inproc.txt"
+# Ratios, CCM-8, per core-second: emse (busy worker) against the floor, wolfSSL's own loop
+# (server share, pooled) and the kernel-socket peer (CPU time).
+floor=$(awk '/^PSK-AES128-CCM-8:/ {print $6}' "$OUT/floor.txt")
+inproc=$(awk '/^PSK-AES128-CCM-8 +pooled/ {print $4}' "$OUT/inproc.txt")
+peer=$(jq -r '.handshakes_per_cpu_s // empty' "$OUT/peer-wolfssl.json" 2>/dev/null)
+emse=$(jq -r '.server_handshakes_per_busy_core_s // empty | floor' "$OUT/all-memif-c256.json" 2>/dev/null)
+{
+	echo
+	echo "Handshakes per core-second, CCM-8: emse (C=256, busy worker) ${emse:-?}; floor ${floor:-?};"
+	echo "wolfSSL in-memory loop, server share, pooled ${inproc:-?}; kernel-socket peer-wolfssl-server ${peer:-?}."
+	if [ -n "$emse" ] && [ -n "$floor" ] && [ -n "$inproc" ]; then
+		echo "emse = $(echo "scale=2; 100 * $emse / $floor" | bc) % of the floor, $(echo "scale=2; $emse / $inproc" | bc) x wolfSSL's own loop${peer:+, $(echo "scale=2; $emse / $peer" | bc) x the kernel-socket peer}."
+	fi
+} >>"$SUM"
 {
 	echo
 	echo "Peers in the same run (CPU time):"
