@@ -354,6 +354,8 @@ static void lost_flight(const char *suite)
 	const struct emse_flight_slot *f = emse_record_flight(&p->rc, &p->st);
 	assert_non_null(f);
 	assert_int_equal(f->n_dg, p->n_flight);
+	print_message("%s: server's last flight %u datagram(s), %u bytes\n", suite, f->n_dg,
+		      (unsigned)(f->len[0] + (f->n_dg > 1 ? f->len[1] : 0)));
 	for (unsigned i = 0; i < f->n_dg; i++)
 		wm_push(&p->s2c, emse_flight_dg(f, i), f->len[i]);
 	assert_int_equal(wm_step(p->cl, 0), 1);
