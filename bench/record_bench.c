@@ -7,11 +7,13 @@
  *                          would buy)
  *   wolfSSL write / read   wolfSSL_write / wolfSSL_read on the live objects, in-memory I/O
  *   import                 emse_record_import: wolfSSL_dtls_export + our parse, per session
+ * and the heap an established session holds in a wolfSSL server object vs a compact state.
  * and the bytes per idle session. Usage: bench-record [records per measurement, default 200000] */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
+#include <malloc.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -200,6 +202,59 @@ static void run_suite(const char *suite, long n)
 	wolfSSL_CTX_free(sctx);
 }
 
+/* Heap growth per established session: K wolfSSL server objects kept after their handshake,
+ * against the same sessions imported into compact states (one array, as a session table would
+ * hold them). */
+static void session_memory(int k)
+{
+	WOLFSSL_CTX *cctx = wm_ctx(0), *sctx = wm_ctx(1);
+	if (!cctx || !sctx || wolfSSL_CTX_set_cipher_list(cctx, "PSK-AES128-CCM-8") != WOLFSSL_SUCCESS)
+		die("ctx");
+	wolfSSL_CTX_SetIOGetPeer(sctx, get_peer);
+	WOLFSSL **sv = calloc((size_t)k, sizeof(*sv));
+	struct emse_record_state *st = NULL;
+	if (!sv)
+		die("calloc");
+	size_t before = mallinfo2().uordblks;
+	for (int i = 0; i < k; i++) {
+		memset(&c2s, 0, sizeof(c2s));
+		memset(&s2c, 0, sizeof(s2c));
+		WOLFSSL *cl = wm_new(cctx, &ce);
+		sv[i] = wm_new(sctx, &se);
+		int cd = 0, sd = 0;
+		for (int j = 0; j < 20 && !(cd == 1 && sd == 1); j++) {
+			if (cd != 1)
+				cd = wm_step(cl, 0);
+			if (sd != 1)
+				sd = wm_step(sv[i], 1);
+			if (cd < 0 || sd < 0)
+				die("handshake");
+		}
+		wolfSSL_free(cl);
+	}
+	size_t wolf = mallinfo2().uordblks - before;
+	before = mallinfo2().uordblks;
+	st = malloc((size_t)k * sizeof(*st));
+	if (!st)
+		die("malloc");
+	for (int i = 0; i < k; i++) {
+		if (emse_record_import(&st[i], sv[i]) != 0)
+			die("import");
+		wolfSSL_free(sv[i]);
+	}
+	size_t after_free = mallinfo2().uordblks;
+	printf("heap per established session (%d sessions, CCM-8): wolfSSL server object %zu B;"
+	       " compact state %zu B (heap change on moving to compact: %+ld B per session)\n", k,
+	       wolf / (size_t)k, sizeof(*st), ((long)after_free - (long)before) / k);
+	for (int i = 0; i < k; i++)
+		emse_record_wipe(NULL, &st[i]);
+	free(st);
+	free(sv);
+	wolfSSL_CTX_free(cctx);
+	wolfSSL_CTX_free(sctx);
+}
+
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 200000;
@@ -208,6 +263,7 @@ int main(int argc, char **argv)
 	printf("bench-record: %ld records of %d B per measurement, CPU ns per record\n", n, PLAIN);
 	run_suite("PSK-AES128-GCM-SHA256", n);
 	run_suite("PSK-AES128-CCM-8", n);
+	session_memory(2000);
 	printf("bytes per idle session: sizeof(struct emse_record_state) = %zu; per worker: "
 	       "struct emse_record_ctx %zu + AES scratch %zu + %zu per held flight slot\n",
 	       sizeof(struct emse_record_state), sizeof(struct emse_record_ctx), sizeof(Aes),
