@@ -145,15 +145,18 @@ static inline const uint8_t *emse_flight_dg(const struct emse_flight_slot *f, un
 
 /* Opens the first record of buf[0..len): a datagram holds one or more records; call again at
  * buf + *consumed while *consumed < len (a MALFORMED drop consumes the rest). out needs room for
- * the record's ciphertext (len bytes is always enough) and must not overlap buf. The replay
- * window moves only after the tag verified. *reason is set on EMSE_REC_DROP. */
+ * the record's ciphertext (len bytes is always enough); it must not overlap buf except exactly in
+ * place: out == buf + EMSE_REC_HDR + EMSE_REC_EXPLICIT (the record's payload, zeroed if the tag
+ * fails). The replay window moves only after the tag verified. *reason is set on
+ * EMSE_REC_DROP. */
 enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
 				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
 				  size_t *plain_len, uint8_t *content_type,
 				  enum emse_rec_drop *reason);
 
 /* Seals one record of content type type into out (cap bytes: len + EMSE_REC_MAX_OVERHEAD is
- * enough). Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED, CRYPTO). */
+ * enough); plain may be exactly out + EMSE_REC_HDR + EMSE_REC_EXPLICIT (sealed in place), no other
+ * overlap. Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED, CRYPTO). */
 int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
 		     const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len);
 

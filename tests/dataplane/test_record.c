@@ -199,6 +199,47 @@ static void test_ccm8_both_directions(void **state)
 	both_directions("PSK-AES128-CCM-8", EMSE_REC_AES128_CCM8);
 }
 
+/* In place: the worker decrypts inside the received buffer and seals a reply written at its
+ * payload offset, saving a copy each way. */
+static void in_place(const char *suite)
+{
+	struct pair *p = compact_pair(suite);
+	uint8_t dg[WM_DG_SIZE], got[600], msg[500];
+	for (unsigned i = 0; i < 20; i++) {
+		size_t n = 1 + i * 23;
+		fill(msg, n, i);
+		size_t dn = client_send(p, msg, n, dg), used, plain;
+		uint8_t ct, *payload = dg + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
+		enum emse_rec_drop why;
+		assert_int_equal(emse_record_open(&p->rc, &p->st, dg, dn, &used, payload, &plain, &ct,
+						  &why), EMSE_REC_DATA);
+		assert_int_equal(plain, n);
+		assert_memory_equal(payload, msg, n);
+		/* reply: plaintext already at the payload offset */
+		fill(payload, n, i + 77);
+		fill(msg, n, i + 77);
+		size_t sl;
+		assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, payload, n, dg,
+						  sizeof(dg), &sl), 0);
+		wm_push(&p->s2c, dg, sl);
+		assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), (int)n);
+		assert_memory_equal(got, msg, n);
+	}
+	pair_free(p);
+}
+
+static void test_in_place_gcm(void **state)
+{
+	(void)state;
+	in_place("PSK-AES128-GCM-SHA256");
+}
+
+static void test_in_place_ccm8(void **state)
+{
+	(void)state;
+	in_place("PSK-AES128-CCM-8");
+}
+
 static void test_replay_dropped(void **state)
 {
 	(void)state;
@@ -588,6 +629,8 @@ int main(void)
 		cmocka_unit_test(test_gcm_both_directions),
 		cmocka_unit_test(test_ccm8_both_directions),
 		cmocka_unit_test(test_gcm_documented_setup),
+		cmocka_unit_test(test_in_place_gcm),
+		cmocka_unit_test(test_in_place_ccm8),
 		cmocka_unit_test(test_replay_dropped),
 		cmocka_unit_test(test_bad_tag_gcm),
 		cmocka_unit_test(test_bad_tag_ccm8),
