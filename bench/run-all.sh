@@ -25,6 +25,7 @@ dg() { jq -r '"\(.dgram_echoed) echoes, \((.dgram_echoed/.seconds)|floor)/s, rtt
 run() { # run NAME SCRIPT ARGS...: one scenario, its JSON in $OUT/all-NAME.json
 	local name=$1 script=$2; shift 2
 	echo "== $name" >&2
+	rm -f "$OUT/all-$name.json"
 	local warm=(--warmup 0.5)
 	[ "${NOWARM:-0}" = 1 ] && warm=()   # the EMKS scenarios set their own warm-up
 	"$script" "$@" --duration "$D" "${warm[@]}" --progress 0 --json "$OUT/all-$name.json" \

@@ -50,13 +50,16 @@ coap)
 *) echo "peer: wolfssl or coap" >&2; exit 2;;
 esac
 
-# The tap appears when the generator's EAL starts; it waits for ARP while we move it.
+# The tap appears when the generator's EAL starts; the PMD opens its queues by the interface's
+# name, so it may only leave our namespace once the port is started (--ready-file); then the
+# generator waits for ARP while we move and configure it.
+READY=$(mktemp -u /tmp/emse-bench-ready.XXXXXX)
 build/emse-bench --no-huge -m 256 --file-prefix "$PREFIX" -l 0 --no-pci --log-level=warning \
-	--vdev "net_tap0,iface=$TAP" -- --server-port $PORT --keys "$KEYS" --arp-timeout 20 "$@" &
+	--vdev "net_tap0,iface=$TAP" -- --server-port $PORT --keys "$KEYS" --arp-timeout 20 \
+	--ready-file "$READY" "$@" &
 GEN_PID=$!
-for _ in $(seq 100); do ip link show "$TAP" >/dev/null 2>&1 && break; sleep 0.1; done
-# let the PMD finish configuring its interface by name before it leaves our namespace
-sleep 1
+for _ in $(seq 300); do [ -e "$READY" ] && break; kill -0 "$GEN_PID" 2>/dev/null || break; sleep 0.1; done
+rm -f "$READY"
 ip link set "$TAP" netns "$NS"
 ip -n "$NS" addr add 198.18.0.1/24 dev "$TAP"
 ip -n "$NS" link set "$TAP" up

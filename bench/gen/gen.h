@@ -47,6 +47,7 @@ struct gen_config {
 	double progress;
 	const char *telemetry, *telemetry_cmd;
 	bool quiet;
+	const char *ready_file;       /* created once the port is up (scripts wait for it) */
 };
 
 #define DGRAM_WINDOW_MAX 32
@@ -60,7 +61,6 @@ struct sess {
 	uint32_t apos;               /* position in G.active */
 	uint16_t port;
 	uint8_t state;
-	bool measured;               /* started after warm-up */
 	bool echo_checked;           /* --blast: the first echo was opened */
 	uint32_t dgrams_left;         /* still to send */
 	uint8_t q_head, q_n;          /* send times of the datagrams awaiting their echo */

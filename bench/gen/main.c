@@ -39,7 +39,8 @@ static void usage(void)
 "               [--blast: datagrams sealed by our own record layer, echoes counted (AEAD suites)]\n"
 "               [--spoof-rate R: also R ClientHellos/s from spoofed sources, a flood beside the load]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
-"               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n");
+"               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n"
+"               [--ready-file F: created once the port is started, before resolving the server]\n");
 }
 
 static int parse_mac(const char *s, uint8_t mac[6])
@@ -72,7 +73,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -87,7 +88,8 @@ static int parse_args(int argc, char **argv)
 		{ "progress", 1, 0, O_PROG }, { "server-telemetry", 1, 0, O_TEL },
 		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
 		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
-		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST },
+		{ "ready-file", 1, 0, O_READY }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -134,6 +136,7 @@ static int parse_args(int argc, char **argv)
 		case O_RELOAD: c->reload_keys = atof(optarg); break;
 		case O_WINDOW: c->window = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case O_BLAST: c->blast = true; break;
+		case O_READY: c->ready_file = optarg; break;
 		default: usage(); return -1;
 		}
 	}
@@ -239,6 +242,11 @@ int main(int argc, char **argv)
 	int rc = 1;
 	if (port_init() != 0 || sess_init() != 0)
 		goto out;
+	if (G.cfg.ready_file) {
+		FILE *f = fopen(G.cfg.ready_file, "w");
+		if (f)
+			fclose(f);
+	}
 	if (port_resolve_server() != 0)
 		goto out;
 	if (G.cfg.spoof_rate > 0 && spoof_init() != 0)

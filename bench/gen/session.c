@@ -181,13 +181,14 @@ static void sess_end(uint32_t idx, bool clean)
 	G.free_list[G.nfree++] = idx;
 }
 
-#define COUNT(field) do { G.all.field++; if (s->measured) G.c.field++; } while (0)
+/* Events count in the window they happen in (a session started in the warm-up may finish in it). */
+#define COUNT(field) do { G.all.field++; if (G.measuring) G.c.field++; } while (0)
 
 static void fail(uint32_t idx, int code)
 {
 	struct sess *s = &G.sess[idx];
 	COUNT(failures);
-	if (s->measured) {
+	if (G.measuring) {
 		char name[64];
 		if (code == FAIL_TIMEOUT) {
 			snprintf(name, sizeof(name), "timeout");
@@ -284,7 +285,7 @@ static void handshake_step(uint32_t idx, uint64_t now)
 	int r = wolfSSL_connect(s->ssl);
 	if (r == WOLFSSL_SUCCESS) {
 		COUNT(handshakes);
-		if (s->measured)
+		if (G.measuring)
 			hist_add(&G.hs_lat, (now - s->t_start) * 1000000000ull / G.hz);
 		if (G.cfg.datagrams) {
 			if (G.cfg.blast && rec_setup(s->ssl, &G.recs[idx]) != 0) {
@@ -343,7 +344,6 @@ int sess_start(uint64_t now)
 	s->flow.peer_port = G.cfg.server_port;
 	memcpy(s->flow.local_mac, G.ifc.mac, 6);
 	memcpy(s->flow.peer_mac, G.cfg.server_mac, 6);
-	s->measured = G.measuring;
 	s->t_start = now;
 	s->give_up = now + (uint64_t)(G.cfg.timeout * (double)G.hz);
 	s->state = S_HANDSHAKE;
@@ -393,7 +393,7 @@ static void blast_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_
 	}
 	COUNT(dgram_echoed);
 	if (s->q_n) {
-		if (s->measured)
+		if (G.measuring)
 			hist_add(&G.rtt, (now - s->q_sent[s->q_head]) * 1000000000ull / G.hz);
 		s->q_head = (uint8_t)((s->q_head + 1) % DGRAM_WINDOW_MAX);
 		s->q_n--;
@@ -423,7 +423,7 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now)
 			COUNT(dgram_echoed);
 			/* echoes come back in order on one path: the oldest outstanding one is this */
 			if (s->q_n) {
-				if (s->measured)
+				if (G.measuring)
 					hist_add(&G.rtt, (now - s->q_sent[s->q_head]) * 1000000000ull / G.hz);
 				s->q_head = (uint8_t)((s->q_head + 1) % DGRAM_WINDOW_MAX);
 				s->q_n--;
@@ -459,7 +459,7 @@ void sess_timers(uint64_t now)
 			} else {
 				/* nothing echoed for dgram_timeout: what is outstanding is lost */
 				G.all.dgram_lost += s->q_n;
-				if (s->measured)
+				if (G.measuring)
 					G.c.dgram_lost += s->q_n;
 				s->q_n = 0;
 				if (fill_window(idx, now) != 0)
