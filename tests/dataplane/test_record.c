@@ -38,6 +38,8 @@ struct pair {
 	struct emse_record_state st;
 };
 
+static int run_handshake(struct pair *p, int lose_last_flight);
+
 /* Runs the handshake with suite forced on the client. lose_last_flight: the server's final flight
  * never reaches the client (it is still captured). Returns 0 when the server is done. */
 static int handshake(struct pair *p, const char *suite, int lose_last_flight)
@@ -54,6 +56,12 @@ static int handshake(struct pair *p, const char *suite, int lose_last_flight)
 	p->sv = wm_new(p->sctx, &p->se);
 	if (!p->cl || !p->sv)
 		return -1;
+	return run_handshake(p, lose_last_flight);
+}
+
+/* Drives p->cl and p->sv until the server is done, capturing the server's last flight. */
+static int run_handshake(struct pair *p, int lose_last_flight)
+{
 	int cdone = 0, sdone = 0;
 	for (int i = 0; i < 20 && !sdone; i++) {
 		if (!cdone && (cdone = wm_step(p->cl, 0)) < 0)
@@ -513,6 +521,45 @@ static void test_seal_too_big(void **state)
 	pair_free(p);
 }
 
+/* The worker's pool reuses objects: wolfSSL_clear + import of a never-used object's state
+ * (WOLFSSL-NOTES.md). A reused object's session exports and goes compact like a fresh one. */
+static void test_pooled_object(void **state)
+{
+	(void)state;
+	struct pair *p = calloc(1, sizeof(*p));
+	assert_non_null(p);
+	assert_int_equal(handshake(p, "PSK-AES128-CCM-8", 0), 0);
+	WOLFSSL *blank = wm_new(p->sctx, &p->se);
+	assert_non_null(blank);
+	uint8_t b[512];
+	unsigned int bs = sizeof(b);
+	assert_true(wolfSSL_dtls_export_state_only(blank, b, &bs) > 0);
+	wolfSSL_free(blank);
+	for (int round = 0; round < 3; round++) {
+		wolfSSL_clear(p->sv);
+		assert_true(wolfSSL_dtls_import(p->sv, b, bs) > 0);
+		wolfSSL_free(p->cl);
+		memset(&p->c2s, 0, sizeof(p->c2s));
+		memset(&p->s2c, 0, sizeof(p->s2c));
+		p->n_flight = 0;
+		p->cl = wm_new(p->cctx, &p->ce);
+		assert_non_null(p->cl);
+		assert_int_equal(run_handshake(p, 0), 0);
+	}
+	assert_int_equal(go_compact(p), 0);
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE], got[16];
+	size_t dn = client_send(p, "pooled", 6, dg), plain, sl;
+	enum emse_rec_drop why;
+	assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+	assert_memory_equal(out, "pooled", 6);
+	assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, (const uint8_t *)"reused",
+					  6, dg, sizeof(dg), &sl), 0);
+	wm_push(&p->s2c, dg, sl);
+	assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), 6);
+	assert_memory_equal(got, "reused", 6);
+	pair_free(p);
+}
+
 static void test_cbc_unsupported(void **state)
 {
 	(void)state;
@@ -643,6 +690,7 @@ int main(void)
 		cmocka_unit_test(test_flight_evicted),
 		cmocka_unit_test(test_seq_exhausted),
 		cmocka_unit_test(test_seal_too_big),
+		cmocka_unit_test(test_pooled_object),
 		cmocka_unit_test(test_cbc_unsupported),
 		cmocka_unit_test(test_blob_parsed_strictly),
 		cmocka_unit_test(test_no_heap_per_record),
