@@ -11,7 +11,7 @@ set logscale y2
 set ytics nomirror
 set y2tics
 set yrange [0:*]
-set key top left
+set key below horizontal
 set grid
 plot dat using 1:2 with linespoints lw 2 pt 7 title "handshakes/s", \
      dat using 1:3 axes x1y2 with linespoints dt 2 pt 6 title "p50 latency", \
