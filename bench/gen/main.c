@@ -21,9 +21,9 @@ static volatile sig_atomic_t stop;
 static void on_signal(int sig) { (void)sig; stop = 1; }
 bool stop_requested(void) { return stop; }
 
-static void usage(void)
+static void usage(FILE *f)
 {
-	fprintf(stderr,
+	fprintf(f,
 "usage: emse-bench <EAL args, e.g. --no-huge -m 512 --file-prefix gen --vdev net_memif0,...> -- \n"
 "  population:  --keys FILE (emks-hss JSON lines or '<psk_identity> <64 hex>' lines) [--emse-id ID]\n"
 "               [--reload-keys S: re-read FILE when it changes, e.g. emks-hss rotating keys]\n"
@@ -137,7 +137,8 @@ static int parse_args(int argc, char **argv)
 		case O_WINDOW: c->window = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case O_BLAST: c->blast = true; break;
 		case O_READY: c->ready_file = optarg; break;
-		default: usage(); return -1;
+		case 'h': usage(stdout); exit(0);
+		default: usage(stderr); return -1;
 		}
 	}
 	if (emse_addr_parse(server_ip, &c->server_ip) != 0) {
@@ -224,7 +225,7 @@ int main(int argc, char **argv)
 		return 1;
 	if (G.pop.n == 0) {
 		fprintf(stderr, "no UEs: give --keys FILE or --synthetic N --emse-id ID\n");
-		usage();
+		usage(stderr);
 		return 2;
 	}
 	if (G.cfg.dump_keys)
