@@ -121,7 +121,8 @@ extern struct gen G;
 
 /* session.c */
 int sess_init(void);
-int sess_start(uint64_t now);
+/* t_sched: when the session was due (open loop), so a late start counts in its latency */
+int sess_start(uint64_t now, uint64_t t_sched);
 void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now);
 void sess_timers(uint64_t now);
 void sess_abort_all(void);

@@ -294,7 +294,9 @@ int main(int argc, char **argv)
 		if (may_start && G.cfg.rate > 0) {
 			uint64_t due = (uint64_t)((double)(now - t0) / (double)hz * G.cfg.rate);
 			for (int k = 0; ol_started < due && k < 64; k++, ol_started++) {
-				if (sess_start(now) != 0) {
+				/* the start was due at t0 + k/R: open-loop latency counts from then */
+				uint64_t due_at = t0 + (uint64_t)((double)ol_started / G.cfg.rate * (double)hz);
+				if (sess_start(now, due_at) != 0) {
 					G.all.skipped_starts++;
 					if (G.measuring)
 						G.c.skipped_starts++;
@@ -302,7 +304,7 @@ int main(int argc, char **argv)
 			}
 		} else if (may_start) {
 			for (int k = 0; G.nactive < G.cfg.concurrency && k < 64; k++)
-				if (sess_start(now) != 0)
+				if (sess_start(now, now) != 0)
 					break;
 		}
 		if (G.cfg.spoof_rate > 0) {

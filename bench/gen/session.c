@@ -309,7 +309,7 @@ static void handshake_step(uint32_t idx, uint64_t now)
 	fail(idx, e);
 }
 
-int sess_start(uint64_t now)
+int sess_start(uint64_t now, uint64_t t_sched)
 {
 	if (!G.nfree)
 		return -1;
@@ -344,7 +344,7 @@ int sess_start(uint64_t now)
 	s->flow.peer_port = G.cfg.server_port;
 	memcpy(s->flow.local_mac, G.ifc.mac, 6);
 	memcpy(s->flow.peer_mac, G.cfg.server_mac, 6);
-	s->t_start = now;
+	s->t_start = t_sched < now ? t_sched : now;
 	s->give_up = now + (uint64_t)(G.cfg.timeout * (double)G.hz);
 	s->state = S_HANDSHAKE;
 	COUNT(started);
