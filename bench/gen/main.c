@@ -290,10 +290,13 @@ int main(int argc, char **argv)
 			sess_timers(now);
 			next_timer = now + hz / 1000;
 		}
-		bool may_start = !G.cfg.max_handshakes || G.all.started < G.cfg.max_handshakes;
+		uint64_t budget = G.cfg.max_handshakes ? G.cfg.max_handshakes - G.all.started : 64;
+		bool may_start = budget > 0;
+		if (budget > 64)
+			budget = 64;
 		if (may_start && G.cfg.rate > 0) {
 			uint64_t due = (uint64_t)((double)(now - t0) / (double)hz * G.cfg.rate);
-			for (int k = 0; ol_started < due && k < 64; k++, ol_started++) {
+			for (uint64_t k = 0; ol_started < due && k < budget; k++, ol_started++) {
 				/* the start was due at t0 + k/R: open-loop latency counts from then */
 				uint64_t due_at = t0 + (uint64_t)((double)ol_started / G.cfg.rate * (double)hz);
 				if (sess_start(now, due_at) != 0) {
@@ -303,7 +306,7 @@ int main(int argc, char **argv)
 				}
 			}
 		} else if (may_start) {
-			for (int k = 0; G.nactive < G.cfg.concurrency && k < 64; k++)
+			for (uint64_t k = 0; G.nactive < G.cfg.concurrency && k < budget; k++)
 				if (sess_start(now, now) != 0)
 					break;
 		}
