@@ -108,6 +108,7 @@ struct gen {
 	uint64_t hz;
 	bool measuring;
 	uint64_t busy_cycles, loop_cycles; /* measured window: iterations that did work, all */
+	double cpu_share;            /* CPU time / wall time of the polling thread in the window */
 	struct gen_counters c;       /* measured window only */
 	struct gen_counters all;     /* whole run, for progress */
 	struct hist hs_lat, rtt;

@@ -143,6 +143,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	       (unsigned long long)G.all.rx_drop_net);
 	double busy = G.loop_cycles ? (double)G.busy_cycles / (double)G.loop_cycles : 0;
 	printf("%-28s %13.1f%%\n", "generator busy", 100 * busy);
+	printf("%-28s %13.1f%%%s\n", "generator CPU share", 100 * G.cpu_share,
+	       G.cpu_share < 0.9 ? "  (the machine was shared: noisy)" : "");
 	/* the generator's own cost per handshake: what caps it on one lcore */
 	double gen_us = c->handshakes ? (double)G.busy_cycles / (double)G.hz / (double)c->handshakes * 1e6 : 0;
 	printf("%-28s %14.1f\n", "generator busy us/handshake", gen_us);
@@ -182,6 +184,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			"ue_addresses", (json_int_t)cf->ue_addrs);
 		if (j)
 			json_object_set_new(j, "generator_busy", json_real(busy));
+		if (j)
+			json_object_set_new(j, "generator_cpu_share", json_real(G.cpu_share));
 		if (j && cf->blast) {
 			json_object_set_new(j, "blast", json_true());
 			json_object_set_new(j, "echo_verified", json_integer((json_int_t)c->echo_verified));
