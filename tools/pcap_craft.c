@@ -761,7 +761,9 @@ static int cmd_list(int argc, char **argv)
 			inet_ntop(AF_INET, f + 26, src, sizeof(src));
 			inet_ntop(AF_INET, f + 30, dst, sizeof(dst));
 			proto = f[23];
-			if (hl >= 20 && n >= 14 + hl)
+			if ((f[20] & 0x3f) || f[21]) /* a fragment: no L4 header to read */
+				snprintf(what, sizeof(what), "ipv4-fragment");
+			else if (hl >= 20 && n >= 14 + hl)
 				l4 = f + 14 + hl, l4n = n - 14 - hl;
 		} else if (type == 0x86dd && n >= 54) {
 			inet_ntop(AF_INET6, f + 22, src, sizeof(src));
