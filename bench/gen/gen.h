@@ -37,6 +37,7 @@ struct gen_config {
 	uint32_t datagrams, size;
 	uint32_t window;             /* datagrams in flight per session (1..DGRAM_WINDOW_MAX) */
 	bool blast;                  /* datagrams through our own record layer (record.h) */
+	bool verify_all;             /* --blast: open every echo, not just each session's first */
 	double dgram_timeout;
 	uint64_t max_handshakes;
 	bool pool;

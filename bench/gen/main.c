@@ -37,7 +37,8 @@ static void usage(FILE *f)
 "               --duration S (10) --warmup S (0) --timeout S (10) --drain S (1)\n"
 "               --datagrams N (0) --size B (100) --window W (1: datagrams in flight per session)\n"
 "               --dgram-timeout S (1) [--max-handshakes N] [--no-pool]\n"
-"               [--blast: datagrams sealed by our own record layer, echoes counted (AEAD suites)]\n"
+"               [--blast: datagrams sealed by our own record layer, echoes counted (AEAD suites)\n"
+"                [--verify-all: open and compare every echo, not only each session's first]]\n"
 "               [--spoof-rate R: also R ClientHellos/s from spoofed sources, a flood beside the load]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
 "               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n"
@@ -74,7 +75,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -89,7 +90,7 @@ static int parse_args(int argc, char **argv)
 		{ "progress", 1, 0, O_PROG }, { "server-telemetry", 1, 0, O_TEL },
 		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
 		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
-		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST },
+		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "verify-all", 0, 0, O_VERIFY },
 		{ "ready-file", 1, 0, O_READY }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
@@ -137,6 +138,7 @@ static int parse_args(int argc, char **argv)
 		case O_RELOAD: c->reload_keys = atof(optarg); break;
 		case O_WINDOW: c->window = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case O_BLAST: c->blast = true; break;
+		case O_VERIFY: c->verify_all = true; break;
 		case O_READY: c->ready_file = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;

@@ -130,7 +130,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 		       (unsigned long long)c->dgram_lost);
 		printf("%-28s %14.0f\n", "round trips/s", secs > 0 ? c->dgram_echoed / secs : 0);
 		if (cf->blast)
-			printf("%-28s %14llu opened and equal, %llu bad\n", "first echo per session",
+			printf("%-28s %14llu opened and equal, %llu bad\n",
+			       cf->verify_all ? "echoes verified" : "first echo per session",
 			       (unsigned long long)c->echo_verified, (unsigned long long)c->echo_bad);
 		printf("%-28s %8.1f %8.1f %8.1f %8.1f %8.1f\n", "round trip us p50/90/99/99.9/max",
 		       hist_quantile(&G.rtt, 0.5) / 1e3, hist_quantile(&G.rtt, 0.9) / 1e3,

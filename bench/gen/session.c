@@ -380,7 +380,7 @@ static void blast_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_
 	}
 	if (data[0] != 23)
 		return;
-	if (!s->echo_checked) {
+	if (!s->echo_checked || G.cfg.verify_all) {
 		uint8_t pt[1400];
 		int n = len <= sizeof(pt) + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt) : -1;
 		s->echo_checked = true;
