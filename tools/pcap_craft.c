@@ -8,7 +8,8 @@
  *       the class "flood". The labels file has one line per frame: index, class, and the
  *       counter emse is expected to move for it (e.g. net_drop:ip_options).
  *   pcap-craft classes
- *       lists the classes with what each frame is and the counter expected for it.
+ *       lists the classes with what each frame is and the counter expected for it (the flood
+ *       shown with 2 frames).
  *   pcap-craft list FILE [--filter BPF]
  *       one line per frame: index, time, source > destination, what it is (arp-request,
  *       icmp-echo-reply, dtls:hello_verify_request, dtls:app_data+alert, ...).
@@ -45,6 +46,7 @@ struct out {
 	FILE *labels;
 	unsigned n;
 	const char *cls;
+	bool listing; /* `classes`: "  frame N: counter" lines */
 };
 
 static void emit(struct out *o, const uint8_t *f, size_t len, const char *expect)
@@ -54,7 +56,9 @@ static void emit(struct out *o, const uint8_t *f, size_t len, const char *expect
 	h.ts.tv_usec = (suseconds_t)(o->n % 1000 * 1000);
 	pcap_dump((u_char *)o->d, &h, f);
 	o->n++;
-	if (o->labels)
+	if (o->labels && o->listing)
+		fprintf(o->labels, "    frame %u: %s\n", o->n, expect);
+	else if (o->labels)
 		fprintf(o->labels, "%u %s %s\n", o->n, o->cls, expect);
 }
 
@@ -587,6 +591,7 @@ static int parse_mac(const char *s, uint8_t mac[6])
 static int cmd_classes(void)
 {
 	rng = 0x9e3779b97f4a7c15ull;
+	flood_n = 2; /* enough to show them */
 	for (size_t i = 0; i < N_CLASSES; i++) {
 		printf("%-22s %s\n", classes[i].name, classes[i].what);
 		/* the frames and their expected counters, written through a throw-away dumper */
@@ -594,7 +599,7 @@ static int cmd_classes(void)
 		pcap_dumper_t *d = dead ? pcap_dump_open(dead, "/dev/null") : NULL;
 		if (!d)
 			return 1;
-		struct out o = { .d = d, .labels = stdout, .cls = "  frame" };
+		struct out o = { .d = d, .labels = stdout, .listing = true };
 		classes[i].fn(&o);
 		pcap_dump_close(d);
 		pcap_close(dead);
