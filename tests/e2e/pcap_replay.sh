@@ -81,6 +81,15 @@ if [ -x "$BUILD/asan/emse" ]; then
 	check "hostile under ASan+UBSan: same report" same_counters hostile-asan "$PCAP/hostile.expected"
 	check "hostile under ASan+UBSan: no sanitizer report" \
 		bash -c "! grep -E 'ERROR: AddressSanitizer|runtime error|LeakSanitizer' '$TMP/hostile-asan.log'"
+	check "hostile, seed 7: the ASan build's output is byte-identical to the plain build's" \
+		cmp "$TMP/hostile.out.pcap" "$TMP/hostile-asan.out.pcap"
+	for c in handshake sessions; do
+		EMSE_BIN=$BUILD/asan/emse ASAN_OPTIONS=detect_leaks=1 \
+			LSAN_OPTIONS=suppressions=$PCAP/lsan.supp \
+			UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 replay "$c-asan" "$PCAP/$c.pcap" 7
+		check "$c under ASan+UBSan: report = tests/pcap/$c.expected, no sanitizer report" \
+			same_counters "$c-asan" "$PCAP/$c.expected"
+	done
 else
 	echo "skip: $BUILD/asan/emse not built"
 fi
