@@ -11,6 +11,7 @@
  *   answered UNAVAILABLE at once (handshakes fail fast instead of piling up); after breaker_open_ms
  *   one batch goes through as a probe; its success closes the breaker, its failure reopens it.
  * A malformed 200 answer is not retried: the EMKS is up, asking again would not help. */
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -536,6 +537,13 @@ struct emse_keyprov *emse_keyprov_emks_create(const struct emse_emks_config *cfg
 		snprintf(err, err_len, "emks: need a base URL and 1..16 EMSE identities");
 		return NULL;
 	}
+	/* OpenSSL writes to the EMKS socket with plain write(): when the EMKS dies under a
+	 * connection, the next write raises SIGPIPE, whose default action ends emse. libcurl blocks
+	 * it only around its own calls, and only without CURLOPT_NOSIGNAL. A handler someone else
+	 * installed is left alone. */
+	struct sigaction sa;
+	if (sigaction(SIGPIPE, NULL, &sa) == 0 && sa.sa_handler == SIG_DFL)
+		signal(SIGPIPE, SIG_IGN);
 	static int curl_ready;
 	if (!curl_ready) {
 		if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {

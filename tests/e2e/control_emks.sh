@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# Issue 4, EMSE side, the whole chain with real processes: the reference EMKS (HTTP/2, mutual TLS)
+# holds keys pushed by emks-hss; emse (EMKS key source, two listeners with two EMSE_Ids) fetches
+# them on a cache miss while openssl s_client handshakes through a TAP port. Checks: a key
+# fetched and used; two EMSE_Ids, two keys; a UE not allowed for an EMSE (403) and an unknown UE
+# (204) fail with unknown_psk_identity and are counted by reason; a 204 is cached (no second
+# fetch); re-authentication (the newest key id and the oldest of the last N work, the one before
+# does not); emks stopped: handshakes fail at once with key_unavailable, not by waiting;
+# emks started again (same database): handshakes succeed without restarting emse.
+source "$(dirname "$0")/lib.sh"
+e2e_init ctlemks
+
+for b in emks emks-hss emse; do
+	[ -x "$BUILD/$b" ] || { echo "control_emks: $BUILD/$b is not built"; exit 1; }
+done
+for t in jq openssl curl; do
+	command -v $t >/dev/null || { echo "control_emks: $t is missing"; exit 1; }
+done
+
+C=$TMP/certs
+"$E2E_ROOT/tools/make-certs.sh" "$C" emse-1 emse-2 >/dev/null || { echo "make-certs failed"; exit 1; }
+
+EMKS_PID=
+EMKS_PORT=0
+start_emks() {
+	: >"$TMP/emks.out"
+	"$BUILD/emks" --listen "127.0.0.1:$EMKS_PORT" --cert "$C/emks.pem" --key "$C/emks.key" \
+		--ca "$C/ca.pem" --db "$TMP/emks.db" --keys-per-ue 4 --expiry-s 3600 \
+		>"$TMP/emks.out" 2>>"$TMP/emks.err" &
+	EMKS_PID=$!
+	E2E_PIDS+=("$EMKS_PID")
+	for _ in $(seq 100); do
+		grep -q 'emks: listening on' "$TMP/emks.out" && break
+		kill -0 "$EMKS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	EMKS_PORT=$(sed -n 's/^emks: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/emks.out")
+	[ -n "$EMKS_PORT" ] || { echo "emks did not start:"; cat "$TMP/emks.err"; return 1; }
+}
+stop_emks() {
+	kill -TERM "$EMKS_PID" 2>/dev/null
+	wait "$EMKS_PID" 2>/dev/null
+	EMKS_PID=
+}
+
+UE1=001010000000001 UE2=001010000000002 UE3=001010000000003 UE4=001010000000004
+cat >"$TMP/population" <<EOF
+$UE1 465b5ce8b199b49faa5f0a2ee238a6bc cd63cb71954a9f4e48a5994e37a02baf sensor-1@acme.example emse-1,emse-2
+$UE2 0396eb317b6d1c36f19c1c84cd6ffd16 53c15671c60a4b731c55b4a441c0bde2 sensor-2@acme.example emse-1
+$UE3 fec86ba6eb707ed08905757b1bb44b8f 1006020f0a478bf6b699f15c062e42b3 sensor-3@acme.example emse-1
+$UE4 9e2980f5c9b2b3c1a9b3ea1e7ba1fc66 a2b8a8b9c8d7e6f5a4b3c2d1e0f9a8b7 sensor-4@acme.example emse-1
+EOF
+hss() {
+	"$BUILD/emks-hss" --population "$TMP/population" --emks "https://127.0.0.1:$EMKS_PORT" \
+		--cert "$C/hss.pem" --key "$C/hss.key" --ca "$C/ca.pem" --out "$TMP/ue.jsonl" "$@" \
+		>>"$TMP/hss.out" 2>&1
+}
+ue() { # ue IMSI JQ-EXPR
+	jq -r --arg i "$1" "select(.imsi == \$i) | $2" "$TMP/ue.jsonl"
+}
+ident() { ue "$1" ".emse[\"$2\"].psk_identity"; }
+key() { ue "$1" ".emse[\"$2\"].e2m_key"; }
+
+start_emks || exit 1
+hss || { echo "emks-hss failed:"; cat "$TMP/hss.out"; exit 1; }
+
+cat >"$TMP/emse.conf" <<EOF
+[emse]
+handshake_timeout_ms = 5000
+parked_timeout_ms = 3000
+[port]
+address = 198.18.0.1
+[listener e1]
+address = 198.18.0.1
+port = 5684
+emse_id = emse-1
+emks_cert = $C/emse/emse-1.pem
+emks_key = $C/emse/emse-1.key
+[listener e2]
+address = 198.18.0.1
+port = 5685
+emse_id = emse-2
+emks_cert = $C/emse/emse-2.pem
+emks_key = $C/emse/emse-2.key
+[keys]
+source = emks
+[emks]
+url = https://127.0.0.1:$EMKS_PORT
+ca = $C/ca.pem
+[telemetry]
+prometheus = 127.0.0.1:$PROM_PORT
+EOF
+emse_start || exit 1
+
+# hs PORT IDENTITY KEY: a DTLS 1.2 PSK handshake and one echoed datagram; 0 if echoed.
+hs() {
+	local msg="hello-$RANDOM-$RANDOM"
+	local out
+	out=$( (echo "$msg"; sleep 1) | in_ns timeout 10 openssl s_client -dtls1_2 \
+		-connect "198.18.0.1:$1" -psk_identity "$2" -psk "$3" -cipher PSK-AES128-CCM8 -quiet \
+		2>"$TMP/s_client.err")
+	grep -q "$msg" <<<"$out"
+}
+fails() { metric hs_failed "$1"; }
+
+echo "== keys fetched from the EMKS"
+f=$(metric key_fetches)
+check "UE1 on emse-1: handshake and echo with the key emks-hss predicted" \
+	hs 5684 "$(ident $UE1 emse-1)" "$(key $UE1 emse-1)"
+check "the key came through a fetch (key_fetches +1)" [ "$(metric key_fetches)" -eq $((f + 1)) ]
+check "UE1 again: served from the cache (no new fetch)" \
+	hs 5684 "$(ident $UE1 emse-1)" "$(key $UE1 emse-1)"
+check "... key_fetches unchanged" [ "$(metric key_fetches)" -eq $((f + 1)) ]
+check "UE1 on emse-2: its own key works" hs 5685 "$(ident $UE1 emse-2)" "$(key $UE1 emse-2)"
+check "the two EMSE_Ids have different keys" [ "$(key $UE1 emse-1)" != "$(key $UE1 emse-2)" ]
+b=$(fails bad_finished)
+hs 5685 "$(ident $UE1 emse-1)" "$(key $UE1 emse-1)"
+check "emse-1's key on the emse-2 listener fails (bad_finished)" \
+	wait_metric hs_failed $((b + 1)) bad_finished
+
+echo "== refusals"
+b=$(fails key_forbidden)
+hs 5685 "$(ident $UE2 emse-1)" "$(key $UE2 emse-1)"
+check "UE2 (not subscribed for emse-2) on emse-2: unknown_psk_identity" \
+	grep -q "unknown psk identity" "$TMP/s_client.err"
+check "... counted as key_forbidden (EMKS 403)" wait_metric hs_failed $((b + 1)) key_forbidden
+b=$(fails no_key)
+f=$(metric key_fetches)
+hs 5684 "e2m.0badcafe@nobody@acme.example" "$(key $UE1 emse-1)"
+check "unknown UE: unknown_psk_identity" grep -q "unknown psk identity" "$TMP/s_client.err"
+check "... counted as no_key (EMKS 204)" wait_metric hs_failed $((b + 1)) no_key
+n=$(metric key_negative)
+hs 5684 "e2m.0badcafe@nobody@acme.example" "$(key $UE1 emse-1)"
+check "the same unknown UE again: answered by the negative cache entry" \
+	wait_metric key_negative $((n + 1))
+check "... with no second fetch" [ "$(metric key_fetches)" -eq $((f + 1)) ]
+
+echo "== re-authentication (the EMKS keeps the last 4 keys per UE)"
+K0_ID=$(ident $UE4 emse-1) K0=$(key $UE4 emse-1)
+declare -a IDS KEYS
+for i in 1 2 3 4; do
+	hss --only $UE4 --keys-only || fail "emks-hss re-authentication $i"
+	IDS[$i]=$(ident $UE4 emse-1) KEYS[$i]=$(key $UE4 emse-1)
+done
+check "each re-authentication gave a new key id" [ "${IDS[1]}" != "$K0_ID" -a "${IDS[4]}" != "${IDS[3]}" ]
+check "the newest key id works" hs 5684 "${IDS[4]}" "${KEYS[4]}"
+check "the oldest of the last 4 still works" hs 5684 "${IDS[1]}" "${KEYS[1]}"
+b=$(fails no_key)
+hs 5684 "$K0_ID" "$K0"
+check "the one before them does not (no_key)" wait_metric hs_failed $((b + 1)) no_key
+
+echo "== EMKS down, then back"
+stop_emks
+b=$(fails key_unavailable); p=$(fails parked_timeout)
+hs 5684 "$(ident $UE3 emse-1)" "$(key $UE3 emse-1)"
+check "emks stopped: a handshake needing a key fails (unknown_psk_identity)" \
+	grep -q "unknown psk identity" "$TMP/s_client.err"
+check "... counted key_unavailable: the control plane answered, nothing waited for the park timeout" \
+	wait_metric hs_failed $((b + 1)) key_unavailable
+check "... and not parked_timeout" [ "$(fails parked_timeout)" -eq "$p" ]
+check "keys already cached still work with emks down" \
+	hs 5684 "$(ident $UE1 emse-1)" "$(key $UE1 emse-1)"
+start_emks || exit 1
+ok=0
+# The breaker lets a probe through after its open period; handshakes before it fail fast.
+for _ in $(seq 1 20); do
+	if hs 5684 "$(ident $UE3 emse-1)" "$(key $UE3 emse-1)"; then ok=1; break; fi
+	sleep 0.5
+done
+check "emks back (same database): UE3's key is fetched, handshake succeeds, emse not restarted" \
+	[ $ok -eq 1 ]
+stop_emks
+check "emks served over HTTP/2 only (no h2-less clients)" \
+	grep -q " 0 without h2" "$TMP/emks.err"
+
+check "SIGTERM: emse exits 0" emse_stop
+e2e_done
