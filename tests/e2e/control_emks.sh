@@ -6,7 +6,12 @@
 # (204) fail with unknown_psk_identity and are counted by reason; a 204 is cached (no second
 # fetch); re-authentication (the newest key id and the oldest of the last N work, the one before
 # does not); emks stopped: handshakes fail at once with key_unavailable, not by waiting;
-# emks started again (same database): handshakes succeed without restarting emse.
+# emks started again (same database): handshakes succeed without restarting emse. Then 10,000
+# handshakes with distinct unknown identities (emse-bench over memif, bench/run-memif.sh) against
+# a fresh EMKS: every one fails with unknown_psk_identity, each identity reaches the EMKS exactly
+# once, in batches. The bound on EMKS HTTP requests: one per 256 distinct misses plus at most one
+# partial batch per millisecond (batch_delay_ms) in which misses arrived, per EMSE_Id; and a
+# repeated unknown identity costs nothing for negative_ttl_s (30 s).
 source "$(dirname "$0")/lib.sh"
 e2e_init ctlemks
 
@@ -22,10 +27,11 @@ C=$TMP/certs
 
 EMKS_PID=
 EMKS_PORT=0
+EMKS_DB=$TMP/emks.db
 start_emks() {
 	: >"$TMP/emks.out"
 	"$BUILD/emks" --listen "127.0.0.1:$EMKS_PORT" --cert "$C/emks.pem" --key "$C/emks.key" \
-		--ca "$C/ca.pem" --db "$TMP/emks.db" --keys-per-ue 4 --expiry-s 3600 \
+		--ca "$C/ca.pem" --db "$EMKS_DB" --keys-per-ue 4 --expiry-s 3600 \
 		>"$TMP/emks.out" 2>>"$TMP/emks.err" &
 	EMKS_PID=$!
 	E2E_PIDS+=("$EMKS_PID")
@@ -174,4 +180,34 @@ check "emks served over HTTP/2 only (no h2-less clients)" \
 	grep -q " 0 without h2" "$TMP/emks.err"
 
 check "SIGTERM: emse exits 0" emse_stop
+
+echo "== 10,000 handshakes with distinct unknown identities"
+if [ -x "$BUILD/emse-bench" ] && [ -x "$E2E_ROOT/bench/run-memif.sh" ]; then
+	EMKS_PORT=0 EMKS_DB=$TMP/flood.db
+	start_emks || exit 1
+	"$BUILD/emse-bench" -- --synthetic 10000 --seed 7 --emse-id emse-1 \
+		--dump-keys "$TMP/flood-keys.txt" >/dev/null 2>&1
+	KEYS_CONF="[keys]
+source = emks
+[emks]
+url = https://127.0.0.1:$EMKS_PORT
+ca = $C/ca.pem
+cert = $C/emse/emse-1.pem
+key = $C/emse/emse-1.key" POP=$TMP/flood-keys.txt OUT=$TMP/bench \
+		"$E2E_ROOT/bench/run-memif.sh" --max-handshakes 10000 --concurrency 512 --duration 120 \
+		--timeout 5 --progress 0 >"$TMP/flood.out" 2>&1
+	stop_emks
+	line=$(grep '^emks: exiting:' "$TMP/emks.err" | tail -1)
+	req=$(sed -n 's/^emks: exiting: \([0-9]*\) requests.*/\1/p' <<<"$line")
+	nokey=$(sed -n 's/.* \([0-9]*\) no key.*/\1/p' <<<"$line")
+	echo "$line"
+	check "10,000 handshakes started, all failed with unknown_psk_identity" \
+		grep -qE "alert unknown_psk_identity +10000$" "$TMP/flood.out" || tail -20 "$TMP/flood.out"
+	check "each identity reached the EMKS exactly once (${nokey:-?} no-key answers)" \
+		[ "${nokey:-0}" -eq 10000 ]
+	check "batched: ${req:-?} EMKS requests for 10,000 keys (at most 2500 allowed here)" \
+		[ "${req:-99999}" -le 2500 ]
+else
+	fail "build/emse-bench or bench/run-memif.sh missing: the flood was not run"
+fi
 e2e_done
