@@ -79,5 +79,6 @@ done
 capture_end
 
 check "emse exits 0" emse_stop
+rm -rf "/var/run/dpdk/$E2E_PREFIX" # DPDK's runtime directory
 expected
 e2e_done
