@@ -44,7 +44,7 @@ in_ns ip neigh flush dev "$TAPIF"
 # capture NAME: tcpdump on the TAP while the commands that follow run (capture_end stops it)
 capture() {
 	# ip netns exec execs tcpdump: $! is tcpdump itself, which SIGINT stops cleanly
-	ip netns exec "$NS" tcpdump -Z root -i "$TAPIF" -U -s 0 -w "$TMP/$1.pcap" \
+	ip netns exec "$NS" tcpdump -Z root -i "$TAPIF" --immediate-mode -U -s 0 -w "$TMP/$1.pcap" \
 		'arp or icmp or udp port 5684' 2>"$TMP/tcpdump.err" &
 	TCPDUMP_PID=$!
 	E2E_PIDS+=("$TCPDUMP_PID")
@@ -57,12 +57,25 @@ capture_end() {
 	cp "$TMP/$CAPTURE.pcap" "$OUT/$CAPTURE.pcap"
 	echo "$OUT/$CAPTURE.pcap: $(tcpdump -r "$OUT/$CAPTURE.pcap" 2>/dev/null | wc -l) frames"
 }
-s_client() { # suite, then the lines to send
-	local suite=$1; shift
-	{ for l in "$@"; do echo "$l"; sleep 0.3; done; sleep 0.5; } |
-		in_ns timeout 10 openssl s_client -dtls1_2 -connect 198.18.0.1:5684 \
-			-psk_identity "$ID" -psk "$KEY" -cipher "$suite" -quiet -no_ign_eof 2>>"$TMP/s_client.err"
+# s_client SUITE LINE...: one session; each line is sent once the previous one came back (a
+# FIFO paces it, however long the handshake takes), then EOF: close_notify. Prints the echoes.
+s_client() {
+	local suite=$1 l pid; shift
+	rm -f "$TMP/in" "$TMP/out"; mkfifo "$TMP/in"; : > "$TMP/out"
+	in_ns timeout 60 openssl s_client -dtls1_2 -connect 198.18.0.1:5684 -psk_identity "$ID" \
+		-psk "$KEY" -cipher "$suite" -quiet -no_ign_eof < "$TMP/in" > "$TMP/out" \
+		2>>"$TMP/s_client.err" &
+	pid=$!
+	exec 3>"$TMP/in"
+	for l in "$@"; do
+		echo "$l" >&3
+		for _ in $(seq 1 300); do grep -q "^$l" "$TMP/out" && break; sleep 0.1; done
+	done
+	exec 3>&-
+	wait $pid
+	cat "$TMP/out"
 }
+trap '' PIPE # a dead s_client fails the checks, it does not kill the script
 
 capture handshake
 out=$(s_client PSK-AES128-CCM8 "hello-pcap-1")
