@@ -21,6 +21,7 @@ void emse_config_defaults(struct emse_config *c)
 	c->idle_timeout_s = 600;
 	c->cookie_rotate_s = 60;
 	c->mbufs = 16383;
+	c->flights_held = 16384;
 	c->suites = EMSE_SUITE_CCM8 | EMSE_SUITE_GCM | EMSE_SUITE_CBC;
 	c->psk_hint[0] = '\0';
 	e2m_params_default(&c->e2m);
@@ -108,6 +109,8 @@ static int set_emse(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 1, 30 * 86400, &c->idle_timeout_s);
 	if (!strcmp(k, "cookie_rotate_s"))
 		return parse_u32(p, k, v, 1, 86400, &c->cookie_rotate_s);
+	if (!strcmp(k, "flights_held"))
+		return parse_u32(p, k, v, 1, 1u << 24, &c->flights_held);
 	if (!strcmp(k, "mbufs"))
 		return parse_u32(p, k, v, 1023, 1u << 22, &c->mbufs);
 	if (!strcmp(k, "psk_hint")) {

@@ -18,14 +18,14 @@ static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
 	struct emse_session *s = ctx;
 	(void)ssl;
-	if (!s || !s->in)
+	if (!s || !s->u.hs.in)
 		return WOLFSSL_CBIO_ERR_WANT_READ;
 	/* DTLS: one datagram per read; a datagram larger than wolfSSL's buffer is cut, and its
 	 * record layer then discards the damaged record. */
-	int n = s->in_len < sz ? s->in_len : sz;
-	memcpy(buf, s->in, (size_t)n);
-	s->in = NULL;
-	s->in_len = 0;
+	int n = s->u.hs.in_len < sz ? s->u.hs.in_len : sz;
+	memcpy(buf, s->u.hs.in, (size_t)n);
+	s->u.hs.in = NULL;
+	s->u.hs.in_len = 0;
 	return n;
 }
 
@@ -66,13 +66,13 @@ static unsigned int psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned c
 {
 	struct emse_session *s = wolfSSL_GetIOReadCtx(ssl);
 	struct e2m_identity id;
-	if (!s || !s->have_key || max_len < E2M_KEY_LEN || !identity)
+	if (!s || !s->u.hs.have_key || max_len < E2M_KEY_LEN || !identity)
 		return 0;
 	if (e2m_identity_parse((const uint8_t *)identity, strnlen(identity, 129), &id) != 0 ||
 	    id.key_id != s->id.key_id || id.app_id_len != s->id.app_id_len ||
 	    memcmp(id.app_id, s->id.app_id, id.app_id_len) != 0)
 		return 0;
-	memcpy(key, s->key, E2M_KEY_LEN);
+	memcpy(key, s->u.hs.key, E2M_KEY_LEN);
 	return E2M_KEY_LEN;
 }
 
@@ -217,10 +217,10 @@ void emse_dtls_pool_put(struct emse_dtls_pool *p, WOLFSSL *ssl, int fatal)
 enum emse_dtls_rc emse_dtls_handshake(WOLFSSL *ssl, struct emse_session *s, const uint8_t *dgram,
 				      size_t len, int *err)
 {
-	s->in = dgram;
-	s->in_len = (uint16_t)len;
+	s->u.hs.in = dgram;
+	s->u.hs.in_len = (uint16_t)len;
 	int ret = wolfSSL_accept(ssl);
-	s->in = NULL;
+	s->u.hs.in = NULL;
 	if (ret == WOLFSSL_SUCCESS)
 		return EMSE_DTLS_DONE;
 	int e = wolfSSL_get_error(ssl, ret);
@@ -234,15 +234,15 @@ enum emse_dtls_rc emse_dtls_read(WOLFSSL *ssl, struct emse_session *s, const uin
 				 size_t len, uint8_t *buf, size_t buf_size, emse_dtls_data_fn on_data,
 				 void *arg, int *err)
 {
-	s->in = dgram;
-	s->in_len = (uint16_t)len;
+	s->u.hs.in = dgram;
+	s->u.hs.in_len = (uint16_t)len;
 	for (;;) {
 		int n = wolfSSL_read(ssl, buf, (int)buf_size);
 		if (n > 0) {
 			on_data(arg, s, buf, (size_t)n);
 			continue;
 		}
-		s->in = NULL;
+		s->u.hs.in = NULL;
 		int e = wolfSSL_get_error(ssl, n);
 		if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
 			return EMSE_DTLS_WANT;

@@ -61,7 +61,7 @@ void emse_sessions_free(struct emse_sessions *t)
 {
 	if (t->s)
 		for (uint32_t i = 0; i < t->max; i++)
-			e2m_wipe(t->s[i].key, sizeof(t->s[i].key));
+			e2m_wipe(&t->s[i].u, sizeof(t->s[i].u));
 	rte_hash_free(t->h);
 	rte_hash_free(t->per_src);
 	rte_free(t->s);
@@ -135,14 +135,12 @@ void emse_session_release(struct emse_sessions *t, struct emse_session *s)
 		rte_hash_add_key_data(t->per_src, &sk, (void *)(n - 1));
 	else
 		rte_hash_del_key(t->per_src, &sk);
-	if (s->state == EMSE_S_ESTABLISHED)
+	if (emse_session_established(s))
 		emse_list_remove(t, &t->est, s);
 	else if (s->state != EMSE_S_FREE)
 		emse_list_remove(t, &t->hs, s);
-	e2m_wipe(s->key, sizeof(s->key));
-	s->have_key = 0;
+	e2m_wipe(&s->u, sizeof(s->u)); /* the PSK or the record keys */
 	s->state = EMSE_S_FREE;
-	s->ssl = NULL;
 	s->gen++;
 	t->free_stack[t->n_free++] = emse_session_idx(t, s);
 }

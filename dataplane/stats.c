@@ -76,6 +76,8 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(hs_started); C(hs_completed); C(retransmits);
 	C(key_hits); C(key_misses); C(key_negative); C(key_fetches); C(key_parked_resumed);
 	C(app_rx); C(app_tx); C(app_rx_bytes); C(alerts_sent); C(pool_refills);
+	C(compacted); C(kept_on_wolfssl); C(flight_not_held);
+	C(rec_opened); C(rec_sealed); C(rec_alerts); C(rec_retx); C(flights_evicted);
 	G(sessions); G(half_open); G(parked); G(established);
 	C(busy_cycles); C(total_cycles); C(loops);
 #undef C
@@ -89,6 +91,8 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	for (int i = 0; i < EMSE_HS_FAIL__COUNT; i++)
 		emit(ctx, "hs_failed", "reason", emse_hs_fail_name((enum emse_hs_fail)i),
 		     s->hs_failed[i], 1);
+	for (int i = 0; i < EMSE_REC_DROP_MAX; i++)
+		emit(ctx, "record_drop", "reason", emse_rec_drop_names[i], s->rec_drop[i], 1);
 	for (int i = 0; i < EMSE_CLOSE__COUNT; i++)
 		emit(ctx, "closed", "reason", emse_close_name((enum emse_close)i), s->closed[i], 1);
 }

@@ -97,7 +97,19 @@ static int send_datagram(struct emse_worker *w, const struct emse_flow *flow, co
 /* wolfSSL's send callback lands here (dtls.c). */
 static int dtls_send(void *worker, struct emse_session *s, const uint8_t *data, size_t len)
 {
-	return send_datagram(worker, &s->flow, data, len);
+	struct emse_worker *w = worker;
+	/* What wolfSSL sends while it completes the handshake is our last flight: the compact
+	 * session keeps it to answer a retransmitted client Finished (record.c). */
+	if (w->capture) {
+		if (w->flight_n < EMSE_FLIGHT_MAX_DG && w->flight_used + len <= sizeof(w->flight)) {
+			memcpy(w->flight + w->flight_used, data, len);
+			w->flight_len[w->flight_n++] = (uint16_t)len;
+			w->flight_used += (uint16_t)len;
+		} else {
+			w->flight_ok = false;
+		}
+	}
+	return send_datagram(w, &s->flow, data, len);
 }
 
 /* ---- helpers ---------------------------------------------------------------------------------- */
@@ -142,9 +154,9 @@ static uint64_t session_token(struct emse_worker *w, struct emse_session *s)
 
 static void drop_parked(struct emse_session *s)
 {
-	for (unsigned i = 0; i < s->n_parked; i++)
-		rte_pktmbuf_free(s->parked[i]);
-	s->n_parked = 0;
+	for (unsigned i = 0; i < s->u.hs.n_parked; i++)
+		rte_pktmbuf_free(s->u.hs.parked[i]);
+	s->u.hs.n_parked = 0;
 }
 
 /* Ends a session that never got established. */
@@ -154,7 +166,7 @@ static void hs_fail(struct emse_worker *w, struct emse_session *s, enum emse_hs_
 	if (s->state == EMSE_S_PARKED)
 		w->parked--;
 	drop_parked(s);
-	emse_dtls_pool_put(&w->pool, s->ssl, 1);
+	emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1);
 	emse_session_release(&w->sessions, s);
 }
 
@@ -162,19 +174,54 @@ static void session_close(struct emse_worker *w, struct emse_session *s, enum em
 			  bool notify)
 {
 	w->stats.closed[why]++;
-	if (notify)
-		emse_dtls_shutdown(s->ssl);
-	emse_dtls_pool_put(&w->pool, s->ssl, why == EMSE_CLOSE_ALERT);
+	if (s->state == EMSE_S_ESTABLISHED) {
+		if (notify) {
+			uint8_t rec[64];
+			size_t n;
+			if (emse_record_seal_close_notify(&w->rc, &s->u.rec, rec, sizeof(rec), &n) == 0)
+				send_datagram(w, &s->flow, rec, n);
+		}
+		emse_record_wipe(&w->rc, &s->u.rec);
+	} else {
+		if (notify)
+			emse_dtls_shutdown(s->u.hs.ssl);
+		emse_dtls_pool_put(&w->pool, s->u.hs.ssl, why == EMSE_CLOSE_ALERT);
+	}
 	emse_session_release(&w->sessions, s);
 }
 
+/* The handshake is done: take keys, sequence numbers and window out of wolfSSL and give the object
+ * back (an idle compact session is a few hundred bytes instead of ~16 KB). Suites record.c does
+ * not handle (CBC) stay on wolfSSL. */
 static void established(struct emse_worker *w, struct emse_session *s)
 {
+	struct emse_record_state rec;
 	w->stats.hs_completed++;
 	emse_list_remove(&w->sessions, &w->sessions.hs, s);
-	s->state = EMSE_S_ESTABLISHED;
+	WOLFSSL *ssl = s->u.hs.ssl;
+	int rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
+	if (rc == 0) {
+		const uint8_t *dg[EMSE_FLIGHT_MAX_DG];
+		size_t len[EMSE_FLIGHT_MAX_DG], off = 0;
+		for (unsigned i = 0; i < w->flight_n; i++) {
+			dg[i] = w->flight + off;
+			len[i] = w->flight_len[i];
+			off += len[i];
+		}
+		if (emse_record_flight_hold(&w->rc, &rec, dg, len, w->flight_n) != 0)
+			w->stats.flight_not_held++;
+		emse_dtls_pool_put(&w->pool, ssl, 0);
+		e2m_wipe(&s->u, sizeof(s->u));
+		s->u.rec = rec;
+		e2m_wipe(&rec, sizeof(rec));
+		s->state = EMSE_S_ESTABLISHED;
+		w->stats.compacted++;
+	} else {
+		s->state = EMSE_S_ESTABLISHED_WOLFSSL;
+		s->u.hs.rtx_at = 0;
+		w->stats.kept_on_wolfssl++;
+	}
 	s->deadline = w->now + w->idle_ticks;
-	s->rtx_at = 0;
 	emse_list_push(&w->sessions, &w->sessions.est, s);
 }
 
@@ -183,19 +230,25 @@ static bool feed_handshake(struct emse_worker *w, struct emse_session *s, const 
 			   size_t len)
 {
 	int err = 0;
-	uint32_t drops = s->have_key ? emse_dtls_mac_drops(s->ssl) : 0;
-	switch (emse_dtls_handshake(s->ssl, s, data, len, &err)) {
+	uint32_t drops = s->u.hs.have_key ? emse_dtls_mac_drops(s->u.hs.ssl) : 0;
+	w->capture = true;
+	w->flight_ok = true;
+	w->flight_n = 0;
+	w->flight_used = 0;
+	enum emse_dtls_rc rc = emse_dtls_handshake(s->u.hs.ssl, s, data, len, &err);
+	w->capture = false;
+	switch (rc) {
 	case EMSE_DTLS_WANT:
 		/* With the key in place, a record that does not decrypt is the client's Finished
 		 * under another key: fail now, with an alert, rather than at the timeout. (Whoever
 		 * could forge it could as well forge a plaintext fatal alert.) */
-		if (s->have_key && emse_dtls_mac_drops(s->ssl) != drops) {
-			emse_dtls_alert_bad_mac(s->ssl);
+		if (s->u.hs.have_key && emse_dtls_mac_drops(s->u.hs.ssl) != drops) {
+			emse_dtls_alert_bad_mac(s->u.hs.ssl);
 			w->stats.alerts_sent++;
 			hs_fail(w, s, EMSE_HS_FAIL_BAD_FINISHED);
 			return false;
 		}
-		s->rtx_at = w->now + (uint64_t)emse_dtls_timeout_s(s->ssl) * w->rt->hz;
+		s->u.hs.rtx_at = w->now + (uint64_t)emse_dtls_timeout_s(s->u.hs.ssl) * w->rt->hz;
 		return true;
 	case EMSE_DTLS_DONE:
 		established(w, s);
@@ -212,8 +265,8 @@ static void fail_with_alert(struct emse_worker *w, struct emse_session *s, const
 			    size_t len, enum emse_hs_fail why)
 {
 	int err = 0;
-	s->have_key = 0;
-	if (emse_dtls_handshake(s->ssl, s, cke, len, &err) == EMSE_DTLS_FATAL)
+	s->u.hs.have_key = 0;
+	if (emse_dtls_handshake(s->u.hs.ssl, s, cke, len, &err) == EMSE_DTLS_FATAL)
 		w->stats.alerts_sent++;
 	if (s->state != EMSE_S_FREE)
 		hs_fail(w, s, why);
@@ -223,12 +276,12 @@ static void fail_with_alert(struct emse_worker *w, struct emse_session *s, const
 
 static void park(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m)
 {
-	if (s->n_parked == EMSE_PARK_DGRAMS) {
+	if (s->u.hs.n_parked == EMSE_PARK_DGRAMS) {
 		w->stats.dp_drop[EMSE_DP_PARK_QUEUE_FULL]++;
 		rte_pktmbuf_free(m);
 		return;
 	}
-	s->parked[s->n_parked++] = m;
+	s->u.hs.parked[s->u.hs.n_parked++] = m;
 }
 
 /* m has been trimmed to the UDP payload (data, len). Consumes m. */
@@ -243,10 +296,10 @@ static void on_identity(struct emse_worker *w, struct emse_session *s, struct rt
 	}
 	struct emse_keycache *kc = emse_control_cache(w->rt->control, l->emse_idx);
 	switch (emse_keycache_lookup(kc, w->id, s->id.key_id, s->id.app_id, s->id.app_id_len,
-				     unix_now(w), s->key)) {
+				     unix_now(w), s->u.hs.key)) {
 	case EMSE_KC_HIT:
 		w->stats.key_hits++;
-		s->have_key = 1;
+		s->u.hs.have_key = 1;
 		feed_handshake(w, s, data, len);
 		rte_pktmbuf_free(m);
 		return;
@@ -282,7 +335,7 @@ static void on_identity(struct emse_worker *w, struct emse_session *s, struct rt
 	w->stats.key_fetches++;
 	w->parked++;
 	s->state = EMSE_S_PARKED;
-	s->rtx_at = w->now + w->park_ticks; /* while parked: the parked deadline */
+	s->u.hs.rtx_at = w->now + w->park_ticks; /* while parked: the parked deadline */
 	park(w, s, m);
 }
 
@@ -296,7 +349,7 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 		return; /* the handshake timed out or was replaced meanwhile */
 	w->parked--;
 	s->state = EMSE_S_HANDSHAKE;
-	struct rte_mbuf *first = s->parked[0];
+	struct rte_mbuf *first = s->u.hs.parked[0];
 	const uint8_t *d0 = rte_pktmbuf_mtod(first, const uint8_t *);
 	size_t l0 = rte_pktmbuf_data_len(first);
 	enum emse_hs_fail why = EMSE_HS_FAIL_KEY_UNAVAILABLE;
@@ -305,15 +358,15 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 		const struct emse_listener_conf *l = &w->rt->cfg->listeners[s->listener];
 		struct emse_keycache *kc = emse_control_cache(w->rt->control, l->emse_idx);
 		if (emse_keycache_lookup(kc, w->id, s->id.key_id, s->id.app_id, s->id.app_id_len,
-					 unix_now(w), s->key) == EMSE_KC_HIT) {
+					 unix_now(w), s->u.hs.key) == EMSE_KC_HIT) {
 			w->stats.key_parked_resumed++;
-			s->have_key = 1;
-			s->rtx_at = 0;
+			s->u.hs.have_key = 1;
+			s->u.hs.rtx_at = 0;
 			/* Feed what was held, in arrival order; stop if the session ends. */
 			struct rte_mbuf *held[EMSE_PARK_DGRAMS];
-			unsigned n = s->n_parked;
-			memcpy(held, s->parked, sizeof(held));
-			s->n_parked = 0;
+			unsigned n = s->u.hs.n_parked;
+			memcpy(held, s->u.hs.parked, sizeof(held));
+			s->u.hs.n_parked = 0;
 			unsigned i = 0;
 			for (; i < n; i++) {
 				bool alive = feed_handshake(w, s, rte_pktmbuf_mtod(held[i], uint8_t *),
@@ -331,9 +384,9 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 	} else if (c->status == EMSE_FETCH_FORBIDDEN) {
 		why = EMSE_HS_FAIL_KEY_FORBIDDEN;
 	}
-	s->parked[0] = NULL;
-	memmove(s->parked, s->parked + 1, sizeof(s->parked[0]) * (EMSE_PARK_DGRAMS - 1));
-	s->n_parked--;
+	s->u.hs.parked[0] = NULL;
+	memmove(s->u.hs.parked, s->u.hs.parked + 1, sizeof(s->u.hs.parked[0]) * (EMSE_PARK_DGRAMS - 1));
+	s->u.hs.n_parked--;
 	fail_with_alert(w, s, d0, l0, why);
 	rte_pktmbuf_free(first);
 }
@@ -382,8 +435,8 @@ static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struc
 	}
 	s->flow = *flow;
 	s->listener = (uint8_t)li;
-	s->ssl = emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN, blob, sizeof(blob));
-	if (!s->ssl) {
+	s->u.hs.ssl = emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN, blob, sizeof(blob));
+	if (!s->u.hs.ssl) {
 		w->stats.dp_drop[EMSE_DP_POOL_EMPTY]++;
 		emse_session_release(&w->sessions, s);
 		goto out;
@@ -394,21 +447,89 @@ out:
 	rte_pktmbuf_free(m);
 }
 
+/* Sends application data to the UE, through whichever record layer the session uses. */
+static void session_send_app(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			     size_t len)
+{
+	if (s->state == EMSE_S_ESTABLISHED_WOLFSSL) {
+		if (emse_dtls_write(s->u.hs.ssl, data, len) == 0)
+			w->stats.app_tx++;
+		return;
+	}
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
+	if (!m) {
+		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
+		return;
+	}
+	uint16_t hl = emse_net_hdr_len(&s->flow);
+	size_t cap = len + EMSE_REC_MAX_OVERHEAD, n;
+	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
+						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
+	if (!p || emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, data, len, p + hl, cap, &n)) {
+		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	rte_pktmbuf_trim(m, (uint16_t)(cap - n));
+	emse_net_write_udp(&w->rt->iface, &s->flow, p, (uint16_t)n);
+	tx_enqueue(w, m);
+	w->stats.app_tx++;
+}
+
 static void on_app_data(void *arg, struct emse_session *s, uint8_t *data, size_t len)
 {
 	struct emse_worker *w = arg;
 	w->stats.app_rx++;
 	w->stats.app_rx_bytes += len;
-	/* echo; forward mode lands with the compact session work */
-	if (emse_dtls_write(s->ssl, data, len) == 0)
-		w->stats.app_tx++;
+	/* echo; forward mode sends to the listener's backend instead */
+	session_send_app(w, s, data, len);
+}
+
+/* A compact session: each record of the datagram opened by record.c. */
+static void on_established_compact(struct emse_worker *w, struct emse_session *s,
+				   const uint8_t *data, size_t len)
+{
+	size_t off = 0, used, n;
+	uint8_t type;
+	enum emse_rec_drop why;
+	while (off < len) {
+		switch (emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used, w->appbuf,
+					 &n, &type, &why)) {
+		case EMSE_REC_DATA:
+			on_app_data(w, s, w->appbuf, n);
+			break;
+		case EMSE_REC_ALERT:
+			/* close_notify is answered; a fatal alert just ends the session */
+			session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY
+						    ? EMSE_CLOSE_NOTIFY : EMSE_CLOSE_ALERT,
+				      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
+			return;
+		case EMSE_REC_RETX: {
+			const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
+			for (unsigned i = 0; f && i < f->n_dg; i++)
+				send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
+			w->stats.retransmits++;
+			break;
+		}
+		case EMSE_REC_DROP:
+			break; /* counted by record.c under its reason */
+		}
+		off += used;
+	}
 }
 
 static void on_established(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
 			   size_t len)
 {
 	int err = 0;
-	switch (emse_dtls_read(s->ssl, s, data, len, w->appbuf, sizeof(w->appbuf), on_app_data, w,
+	if (s->state == EMSE_S_ESTABLISHED) {
+		uint32_t gen = s->gen;
+		on_established_compact(w, s, data, len);
+		if (s->gen != gen || s->state != EMSE_S_ESTABLISHED)
+			return; /* closed */
+		goto touch;
+	}
+	switch (emse_dtls_read(s->u.hs.ssl, s, data, len, w->appbuf, sizeof(w->appbuf), on_app_data, w,
 			       &err)) {
 	case EMSE_DTLS_CLOSED:
 		session_close(w, s, EMSE_CLOSE_NOTIFY, true);
@@ -419,6 +540,7 @@ static void on_established(struct emse_worker *w, struct emse_session *s, const 
 	default:
 		break;
 	}
+touch:
 	/* LRU: the most recently active session goes to the tail. */
 	emse_list_remove(&w->sessions, &w->sessions.est, s);
 	s->deadline = w->now + w->idle_ticks;
@@ -452,7 +574,7 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 	uint16_t idl;
 	switch (s->state) {
 	case EMSE_S_HANDSHAKE:
-		if (!s->have_key && dtls_peek_psk_identity(data, len, &idp, &idl) == DTLS_PEEK_OK) {
+		if (!s->u.hs.have_key && dtls_peek_psk_identity(data, len, &idp, &idl) == DTLS_PEEK_OK) {
 			on_identity(w, s, m, data, len, idp, idl);
 			return;
 		}
@@ -462,6 +584,7 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 		park(w, s, m);
 		return;
 	case EMSE_S_ESTABLISHED:
+	case EMSE_S_ESTABLISHED_WOLFSSL:
 		if (is_epoch0_client_hello(data, len)) {
 			new_handshake(w, m, flow, li, data, len, s);
 			return;
@@ -540,15 +663,15 @@ void emse_worker_timers(struct emse_worker *w)
 	 * which half_open_max bounds. */
 	for (s = emse_list_head(t, &t->hs); s;) {
 		struct emse_session *next = emse_list_next(t, s);
-		if (s->rtx_at && s->rtx_at <= w->now) {
+		if (s->u.hs.rtx_at && s->u.hs.rtx_at <= w->now) {
 			if (s->state == EMSE_S_PARKED) {
 				hs_fail(w, s, EMSE_HS_FAIL_PARKED_TIMEOUT);
-			} else if (emse_dtls_retransmit(s->ssl) != 0) {
+			} else if (emse_dtls_retransmit(s->u.hs.ssl) != 0) {
 				hs_fail(w, s, EMSE_HS_FAIL_TIMEOUT);
 			} else {
 				w->stats.retransmits++;
-				s->rtx_at = w->now +
-					    (uint64_t)emse_dtls_timeout_s(s->ssl) * w->rt->hz;
+				s->u.hs.rtx_at = w->now +
+					    (uint64_t)emse_dtls_timeout_s(s->u.hs.ssl) * w->rt->hz;
 			}
 		}
 		s = next;
@@ -561,6 +684,13 @@ void emse_worker_timers(struct emse_worker *w)
 		w->cookie_next = w->now + w->cookie_ticks;
 	}
 	w->stats.pool_refills += emse_dtls_pool_refill(&w->pool, 64);
+	const struct emse_record_stats *rs = &w->rc.st;
+	w->stats.rec_opened = rs->opened;
+	w->stats.rec_sealed = rs->sealed;
+	w->stats.rec_alerts = rs->alerts;
+	w->stats.rec_retx = rs->retx;
+	w->stats.flights_evicted = rs->flights_evicted;
+	memcpy(w->stats.rec_drop, rs->drops, sizeof(w->stats.rec_drop));
 	w->stats.sessions = t->max - t->n_free;
 	w->stats.half_open = t->hs.n;
 	w->stats.established = t->est.n;
@@ -705,7 +835,8 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 	if (!w->mp || !w->steer || emse_sessions_init(&w->sessions, name, c->max_sessions,
 						 c->max_sessions_per_source, socket))
 		goto fail;
-	if (emse_cookie_init(&w->cookie, 0) != 0)
+	if (emse_cookie_init(&w->cookie, 0) != 0 ||
+	    emse_record_ctx_init(&w->rc, c->flights_held) != 0)
 		goto fail;
 	WOLFSSL_CTX *ctx = emse_dtls_ctx_new(c->suites, c->psk_hint);
 	if (!ctx || emse_dtls_pool_init(&w->pool, ctx, c->half_open_max, w, dtls_send) != 0)
@@ -726,12 +857,14 @@ void emse_worker_drain(struct emse_worker *w)
 		struct emse_session *s = &t->s[i];
 		if (s->state == EMSE_S_FREE)
 			continue;
-		drop_parked(s);
-		if (s->state == EMSE_S_ESTABLISHED)
-			emse_dtls_shutdown(s->ssl);
-		emse_dtls_pool_put(&w->pool, s->ssl, 1);
-		w->stats.closed[EMSE_CLOSE_SHUTDOWN]++;
-		emse_session_release(t, s);
+		if (emse_session_established(s)) {
+			session_close(w, s, EMSE_CLOSE_SHUTDOWN, true);
+		} else {
+			drop_parked(s);
+			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1);
+			w->stats.closed[EMSE_CLOSE_SHUTDOWN]++;
+			emse_session_release(t, s);
+		}
 		if (w->n_tx > EMSE_TX_MAX / 2)
 			emse_worker_flush(w);
 	}
@@ -748,8 +881,12 @@ void emse_worker_destroy(struct emse_worker *w)
 		struct emse_session *s = &t->s[i];
 		if (s->state == EMSE_S_FREE)
 			continue;
-		drop_parked(s);
-		emse_dtls_pool_put(&w->pool, s->ssl, 1);
+		if (s->state == EMSE_S_ESTABLISHED) {
+			emse_record_wipe(&w->rc, &s->u.rec);
+		} else {
+			drop_parked(s);
+			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1);
+		}
 		emse_session_release(t, s);
 	}
 	rte_pktmbuf_free_bulk(w->tx, w->n_tx);
@@ -758,6 +895,7 @@ void emse_worker_destroy(struct emse_worker *w)
 	emse_dtls_pool_fini(&w->pool);
 	emse_dtls_ctx_free(ctx);
 	emse_cookie_wipe(&w->cookie);
+	emse_record_ctx_fini(&w->rc);
 	emse_sessions_free(t);
 	rte_ring_free(w->steer);
 	rte_mempool_free(w->mp);

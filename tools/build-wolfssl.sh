@@ -21,6 +21,19 @@ apt-get "${apt_opts[@]}" update -qq
 (cd "$work/src" && apt-get "${apt_opts[@]}" source --download-only -qq "wolfssl=$version")
 dsc=$(ls "$work"/src/wolfssl_*.dsc)
 dpkg-source -x "$dsc" "$work/wolfssl" >/dev/null 2>&1
+# Fix of a use-after-free in 5.7.2's wolfSSL_clear: it frees the TLS extensions but leaves
+# ssl->secure_renegotiation pointing into them, so a reused object reads freed memory when the
+# next client sends renegotiation_info (GnuTLS does): sporadic SECURE_RENEGOTIATION_E alerts and
+# crashes. tests/dataplane/test_dtls_pool.c (renegotiation_info clients) proves the fix.
+fix='        ssl->extensions = NULL;\n        ssl->secure_renegotiation = NULL; /* emse: dangling after TLSX_FreeAll */'
+awk -v fix="$fix" 'BEGIN { n = 0 }
+	/^    int wolfSSL_clear\(WOLFSSL\* ssl\)/ { inclear = 1 }
+	inclear && /^        ssl->extensions = NULL;$/ && !n { gsub(/\\n/, "\n", fix); print fix; n = 1; inclear = 0; next }
+	{ print }
+	END { if (!n) exit 1 }' "$work/wolfssl/src/ssl.c" > "$work/ssl.c.fixed" \
+	|| { echo "build-wolfssl: the wolfSSL_clear fix no longer applies: re-check it" >&2; exit 1; }
+mv "$work/ssl.c.fixed" "$work/wolfssl/src/ssl.c"
+grep -q "emse: dangling after TLSX_FreeAll" "$work/wolfssl/src/ssl.c"
 mkdir -p "$prefix"
 # CUSTOM_RAND_GENERATE_BLOCK wants a visible prototype inside random.c: keep it in the prefix.
 cat > "$prefix/emse_rand_proto.h" <<'H'

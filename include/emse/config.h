@@ -46,6 +46,7 @@ struct emse_config {
 	uint32_t idle_timeout_s;
 	uint32_t cookie_rotate_s;
 	uint32_t mbufs;                 /* mbuf pool size per worker */
+	uint32_t flights_held;          /* per worker: last flights kept for retransmission */
 	uint32_t suites;                /* EMSE_SUITE_* */
 	char psk_hint[8];               /* "" = no hint, or "e2m" */
 	struct e2m_params e2m;

@@ -10,6 +10,7 @@
 #include <stdint.h>
 #include "emse/e2m.h"
 #include "emse/net.h"
+#include "emse/record.h"
 
 struct rte_mbuf;
 struct rte_hash;
@@ -22,7 +23,8 @@ enum emse_session_state {
 	EMSE_S_FREE = 0,
 	EMSE_S_HANDSHAKE,   /* wolfSSL is running the handshake */
 	EMSE_S_PARKED,      /* waiting for the key; datagrams held in parked[] */
-	EMSE_S_ESTABLISHED,
+	EMSE_S_ESTABLISHED,         /* compact: records opened and sealed by record.c */
+	EMSE_S_ESTABLISHED_WOLFSSL, /* a suite record.c does not handle: wolfSSL keeps it */
 };
 
 struct emse_session_key {
@@ -32,27 +34,41 @@ struct emse_session_key {
 	uint8_t addr[16];
 };
 
-struct emse_session {
-	struct emse_flow flow;
+/* While wolfSSL runs the handshake (and for the rest of a session whose suite the compact record
+ * layer does not handle: CBC). */
+struct emse_hs_state {
 	WOLFSSL *ssl;
-	uint64_t deadline; /* tsc: handshake/parked/idle deadline, by state */
-	uint64_t rtx_at;   /* tsc: next retransmission of our last flight (handshake) */
-	const uint8_t *in; /* the datagram wolfSSL's receive callback hands over next */
+	const uint8_t *in;  /* the datagram wolfSSL's receive callback hands over next */
+	uint64_t rtx_at;    /* tsc: next retransmission of our last flight; parked: its deadline */
 	uint16_t in_len;
-	uint8_t state;
-	uint8_t listener;
 	uint8_t have_key;
 	uint8_t n_parked;
-	uint32_t gen;      /* bumped at each reuse: stale control completions are ignored */
-	uint32_t prev, next;
 	struct rte_mbuf *parked[EMSE_PARK_DGRAMS];
 	uint8_t key[E2M_KEY_LEN];
+};
+
+struct emse_session {
+	struct emse_flow flow;
+	uint64_t deadline; /* tsc: handshake/parked/idle deadline, by state */
+	uint32_t gen;      /* bumped at each reuse: stale control completions are ignored */
+	uint32_t prev, next;
+	uint8_t state;
+	uint8_t listener;
+	union {
+		struct emse_hs_state hs;     /* HANDSHAKE, PARKED, ESTABLISHED_WOLFSSL */
+		struct emse_record_state rec; /* ESTABLISHED: compact, no wolfSSL object */
+	} u;
 	struct e2m_identity id;
 };
 
 struct emse_list {
 	uint32_t head, tail, n;
 };
+
+static inline int emse_session_established(const struct emse_session *s)
+{
+	return s->state == EMSE_S_ESTABLISHED || s->state == EMSE_S_ESTABLISHED_WOLFSSL;
+}
 
 struct emse_sessions {
 	struct emse_session *s;

@@ -6,6 +6,7 @@
 
 #include <stdint.h>
 #include "emse/net.h"
+#include "emse/record.h"
 
 /* Why a datagram that passed L2-L4 was dropped by the dataplane. */
 enum emse_dp_drop {
@@ -66,6 +67,10 @@ struct emse_worker_stats {
 	uint64_t app_rx, app_tx, app_rx_bytes;
 	uint64_t alerts_sent;
 	uint64_t pool_refills;
+	uint64_t compacted, kept_on_wolfssl, flight_not_held; /* established sessions by kind */
+	/* compact record layer (copied from record.c's counters on the timer tick) */
+	uint64_t rec_opened, rec_sealed, rec_alerts, rec_retx, flights_evicted;
+	uint64_t rec_drop[EMSE_REC_DROP_MAX];
 	/* gauges */
 	uint64_t sessions, half_open, parked, established;
 	/* busy time: cycles of loop iterations that did work, and all cycles */

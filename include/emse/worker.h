@@ -11,6 +11,7 @@
 #include "emse/control.h"
 #include "emse/cookie.h"
 #include "emse/dtls.h"
+#include "emse/record.h"
 #include "emse/session.h"
 #include "emse/stats.h"
 
@@ -54,6 +55,12 @@ struct emse_worker {
 	struct emse_sessions sessions;
 	struct emse_dtls_pool pool;
 	struct emse_cookie_keys cookie;
+	struct emse_record_ctx rc;  /* compact sessions: AES scratch, held last flights, counters */
+	bool capture, flight_ok;    /* capturing what wolfSSL sends while a handshake completes */
+	uint8_t flight_n;
+	uint16_t flight_used;
+	uint16_t flight_len[EMSE_FLIGHT_MAX_DG];
+	uint8_t flight[EMSE_FLIGHT_BYTES];
 	uint64_t now;            /* tsc of the current loop iteration */
 	uint64_t next_tick, cookie_next;
 	uint64_t hs_ticks, park_ticks, idle_ticks, cookie_ticks, tick_ticks;

@@ -29,7 +29,7 @@ static void echo(void *arg, struct emse_session *s, uint8_t *data, size_t len)
 {
 	int *count = arg;
 	(*count)++;
-	assert_int_equal(emse_dtls_write(s->ssl, data, len), 0);
+	assert_int_equal(emse_dtls_write(s->u.hs.ssl, data, len), 0);
 }
 
 static const uint8_t peer[19] = { 4, 0x16, 0x34, 198, 18, 0, 2 };
@@ -63,10 +63,10 @@ static enum emse_dtls_rc one_handshake(struct emse_dtls_pool *p, struct emse_coo
 	assert_non_null(secret);
 	static struct emse_session s;
 	memset(&s, 0, sizeof(s));
-	s.ssl = emse_dtls_pool_get(p, &s, secret, EMSE_COOKIE_SECRET_LEN, peer, sizeof(peer));
-	assert_non_null(s.ssl);
+	s.u.hs.ssl = emse_dtls_pool_get(p, &s, secret, EMSE_COOKIE_SECRET_LEN, peer, sizeof(peer));
+	assert_non_null(s.u.hs.ssl);
 	int err = 0;
-	enum emse_dtls_rc rc = emse_dtls_handshake(s.ssl, &s, dg, n, &err);
+	enum emse_dtls_rc rc = emse_dtls_handshake(s.u.hs.ssl, &s, dg, n, &err);
 	assert_int_equal(rc, EMSE_DTLS_WANT);
 
 	/* Flight 3: the identity is peeked, the key attached, then the datagrams fed. */
@@ -74,15 +74,15 @@ static enum emse_dtls_rc one_handshake(struct emse_dtls_pool *p, struct emse_coo
 	while ((n = wm_pop(&to_server, dg, sizeof(dg))) > 0) {
 		const uint8_t *idp;
 		uint16_t idl;
-		if (!s.have_key && dtls_peek_psk_identity(dg, n, &idp, &idl) == DTLS_PEEK_OK) {
+		if (!s.u.hs.have_key && dtls_peek_psk_identity(dg, n, &idp, &idl) == DTLS_PEEK_OK) {
 			assert_int_equal(e2m_identity_parse(idp, idl, &s.id), E2M_ID_OK);
-			memcpy(s.key, key, 32);
-			s.have_key = 1;
+			memcpy(s.u.hs.key, key, 32);
+			s.u.hs.have_key = 1;
 		}
-		uint32_t drops = emse_dtls_mac_drops(s.ssl);
-		rc = emse_dtls_handshake(s.ssl, &s, dg, n, &err);
-		if (rc == EMSE_DTLS_WANT && emse_dtls_mac_drops(s.ssl) != drops) {
-			emse_dtls_alert_bad_mac(s.ssl);
+		uint32_t drops = emse_dtls_mac_drops(s.u.hs.ssl);
+		rc = emse_dtls_handshake(s.u.hs.ssl, &s, dg, n, &err);
+		if (rc == EMSE_DTLS_WANT && emse_dtls_mac_drops(s.u.hs.ssl) != drops) {
+			emse_dtls_alert_bad_mac(s.u.hs.ssl);
 			rc = EMSE_DTLS_FATAL;
 			break;
 		}
@@ -94,7 +94,7 @@ static enum emse_dtls_rc one_handshake(struct emse_dtls_pool *p, struct emse_coo
 		assert_int_equal(wolfSSL_write(c, "ping", 4), 4);
 		n = wm_pop(&to_server, dg, sizeof(dg));
 		uint8_t buf[256];
-		assert_int_equal(emse_dtls_read(s.ssl, &s, dg, n, buf, sizeof(buf), echo, echoed,
+		assert_int_equal(emse_dtls_read(s.u.hs.ssl, &s, dg, n, buf, sizeof(buf), echo, echoed,
 						&err), EMSE_DTLS_WANT);
 		char back[8] = "";
 		assert_int_equal(wolfSSL_read(c, back, sizeof(back)), 4);
@@ -103,7 +103,7 @@ static enum emse_dtls_rc one_handshake(struct emse_dtls_pool *p, struct emse_coo
 		/* The client must have been told: it fails on the alert. */
 		assert_int_equal(wm_step(c, 0), -1);
 	}
-	emse_dtls_pool_put(p, s.ssl, rc != EMSE_DTLS_DONE);
+	emse_dtls_pool_put(p, s.u.hs.ssl, rc != EMSE_DTLS_DONE);
 	wolfSSL_free(c);
 	return rc;
 }
@@ -158,11 +158,83 @@ static void test_wrong_key_fails_with_alert(void **state)
 	emse_cookie_wipe(&ck);
 }
 
+/* A ClientHello as GnuTLS sends it on a first handshake: with an empty renegotiation_info
+ * extension (RFC 5746). Built by hand: only the server's first answer matters here. */
+static size_t reneg_client_hello(uint8_t *out, uint16_t seq, const uint8_t *cookie, uint8_t clen,
+				 const uint8_t random[32])
+{
+	static const uint8_t suites[] = { 0xc0, 0xa8, 0x00, 0xa8 };
+	static const uint8_t ext[] = { 0x00, 0x05, 0xff, 0x01, 0x00, 0x01, 0x00 };
+	uint8_t *b = out + 25;
+	size_t n = 0;
+	b[n++] = 0xfe, b[n++] = 0xfd;
+	memcpy(b + n, random, 32), n += 32;
+	b[n++] = 0;
+	b[n++] = clen;
+	memcpy(b + n, cookie, clen), n += clen;
+	b[n++] = 0, b[n++] = sizeof(suites);
+	memcpy(b + n, suites, sizeof(suites)), n += sizeof(suites);
+	b[n++] = 1, b[n++] = 0;
+	memcpy(b + n, ext, sizeof(ext)), n += sizeof(ext);
+	uint8_t *h = out + 13;
+	h[0] = 1, h[1] = 0, h[2] = (uint8_t)(n >> 8), h[3] = (uint8_t)n;
+	h[4] = 0, h[5] = (uint8_t)seq, h[6] = h[7] = h[8] = 0;
+	h[9] = 0, h[10] = (uint8_t)(n >> 8), h[11] = (uint8_t)n;
+	out[0] = 22, out[1] = 0xfe, out[2] = 0xff;
+	memset(out + 3, 0, 8);
+	out[10] = (uint8_t)seq;
+	out[11] = (uint8_t)((n + 12) >> 8), out[12] = (uint8_t)(n + 12);
+	return 25 + n;
+}
+
+/* wolfSSL 5.7.2's wolfSSL_clear left ssl->secure_renegotiation dangling (freed with the
+ * extensions): the next renegotiation_info ClientHello on a reused object read freed memory and
+ * was refused (SECURE_RENEGOTIATION_E) or crashed. tools/build-wolfssl.sh fixes it; this is the
+ * proof, on one object reused 50 times. */
+static void test_reused_object_accepts_renegotiation_info(void **state)
+{
+	(void)state;
+	WOLFSSL_CTX *sctx = emse_dtls_ctx_new(EMSE_SUITE_CCM8 | EMSE_SUITE_GCM, "");
+	struct emse_dtls_pool p;
+	assert_int_equal(emse_dtls_pool_init(&p, sctx, 1, NULL, send_to_client), 0);
+	struct emse_cookie_keys ck;
+	assert_int_equal(emse_cookie_init(&ck, 0), 0);
+	for (int i = 0; i < 50; i++) {
+		uint8_t random[32], ch[256], hvr[EMSE_HVR_MAX], dg[WM_DG_SIZE];
+		memset(random, i + 1, sizeof(random));
+		memset(&to_client, 0, sizeof(to_client));
+		struct dtls_client_hello pch;
+		size_t n = reneg_client_hello(ch, 0, NULL, 0, random);
+		assert_int_equal(dtls_parse_client_hello(ch, n, &pch), DTLS_PEEK_OK);
+		emse_cookie_build_hvr(ck.cur, peer, sizeof(peer), &pch, hvr);
+		n = reneg_client_hello(ch, 1, hvr + 28, EMSE_COOKIE_LEN, random);
+		assert_int_equal(dtls_parse_client_hello(ch, n, &pch), DTLS_PEEK_OK);
+		const uint8_t *secret = emse_cookie_verify(&ck, peer, sizeof(peer), &pch);
+		assert_non_null(secret);
+		static struct emse_session s;
+		memset(&s, 0, sizeof(s));
+		s.u.hs.ssl = emse_dtls_pool_get(&p, &s, secret, EMSE_COOKIE_SECRET_LEN, peer, sizeof(peer));
+		assert_non_null(s.u.hs.ssl);
+		int err = 0;
+		assert_int_equal(emse_dtls_handshake(s.u.hs.ssl, &s, ch, n, &err), EMSE_DTLS_WANT);
+		size_t got = wm_pop(&to_client, dg, sizeof(dg));
+		assert_true(got > 25);
+		assert_int_equal(dg[0], 22); /* a handshake record, not an alert */
+		assert_int_equal(dg[13], 2); /* ServerHello */
+		emse_dtls_pool_put(&p, s.u.hs.ssl, 0);
+	}
+	assert_int_equal(p.reused, 50);
+	emse_dtls_pool_fini(&p);
+	emse_dtls_ctx_free(sctx);
+	emse_cookie_wipe(&ck);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_pooled_object_reused_for_many_handshakes),
 		cmocka_unit_test(test_wrong_key_fails_with_alert),
+		cmocka_unit_test(test_reused_object_accepts_renegotiation_info),
 	};
 	return cmocka_run_group_tests(tests, NULL, wm_done);
 }

@@ -31,6 +31,9 @@ for suite in PSK-AES128-CCM8 PSK-AES128-GCM-SHA256 PSK-AES128-CBC-SHA256; do
 	out=$(s_client "$suite" 198.18.0.1:5684 "$ID" "$KEY" "$msg")
 	check "openssl s_client $suite: handshake and echo" grep -q "$msg" <<<"$out"
 done
+check "CCM-8 and GCM sessions went compact (wolfSSL object freed)" [ "$(metric compacted)" -ge 2 ]
+check "the CBC session stayed on wolfSSL" [ "$(metric kept_on_wolfssl)" -ge 1 ]
+check "compact sessions opened and sealed the echo" [ "$(metric rec_sealed)" -ge 2 ]
 msg="hello-v6-$RANDOM"
 out=$(s_client PSK-AES128-CCM8 "[2001:db8::1]:5684" "$ID2" "$KEY2" "$msg")
 check "openssl s_client over IPv6, key from e2m-keytool" grep -q "$msg" <<<"$out"

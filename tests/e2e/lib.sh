@@ -66,10 +66,10 @@ emse_config() {
 }
 
 # Starts build/emse on a TAP port, moves the TAP's kernel side into $NS as 198.18.0.2/24 and
-# 2001:db8::2/64. Extra EAL arguments may follow.
+# 2001:db8::2/64. Extra EAL arguments may follow; EMSE_LCORES overrides "-l 0-1".
 emse_start() {
 	ip netns add "$NS"
-	"$EMSE_BIN" -l 0-1 --no-huge --no-pci -m 512 --file-prefix "$E2E_PREFIX" \
+	"$EMSE_BIN" ${EMSE_LCORES:--l 0-1} --no-huge --no-pci -m 512 --file-prefix "$E2E_PREFIX" \
 		--log-level=lib.eal:error --vdev "net_tap0,iface=$TAPIF" "$@" \
 		-- --config "$TMP/emse.conf" > "$TMP/emse.log" 2>&1 &
 	EMSE_PID=$!
@@ -102,6 +102,10 @@ emse_stop() {
 	local rc=0
 	wait "$EMSE_PID" || rc=$?
 	EMSE_PID=
+	if [ $rc -ne 0 ]; then
+		echo "emse exited with status $rc; its log ends:"
+		tail -20 "$TMP/emse.log"
+	fi
 	return $rc
 }
 
