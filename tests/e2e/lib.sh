@@ -19,6 +19,7 @@ e2e_init() {
 	PROM_PORT=$(( 20000 + $$ % 20000 ))
 	TMP=$(mktemp -d /tmp/emse-e2e.XXXXXX)
 	trap e2e_cleanup EXIT
+	trap 'exit 143' INT TERM # a killed test (timeout) still cleans up, through EXIT
 }
 
 e2e_cleanup() {
