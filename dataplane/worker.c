@@ -3,6 +3,7 @@
  * for a key, established echo. Then key completions, timers, transmit, quiescent state. */
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include <pcap/pcap.h>
 
@@ -691,6 +692,9 @@ void emse_worker_timers(struct emse_worker *w)
 	w->stats.rec_retx = rs->retx;
 	w->stats.flights_evicted = rs->flights_evicted;
 	memcpy(w->stats.rec_drop, rs->drops, sizeof(w->stats.rec_drop));
+	struct timespec ts;
+	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
+		w->stats.cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 	w->stats.sessions = t->max - t->n_free;
 	w->stats.half_open = t->hs.n;
 	w->stats.established = t->est.n;

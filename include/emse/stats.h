@@ -73,8 +73,9 @@ struct emse_worker_stats {
 	uint64_t rec_drop[EMSE_REC_DROP_MAX];
 	/* gauges */
 	uint64_t sessions, half_open, parked, established;
-	/* busy time: cycles of loop iterations that did work, and all cycles */
-	uint64_t busy_cycles, total_cycles, loops;
+	/* busy time: cycles of loop iterations that did work, and all cycles; cpu_ns is the thread's
+	 * CPU time (a shared machine preempts the worker, and TSC cycles would count that) */
+	uint64_t busy_cycles, total_cycles, loops, cpu_ns;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);
