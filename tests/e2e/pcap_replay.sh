@@ -174,18 +174,17 @@ for _ in 1 2 3; do
 	in_ns "$CRAFT" inject "$TAPIF" "$TMP/live-app.pcap" --filter 'udp[8] = 23' >/dev/null
 done
 check "live: emse received the $((3 * napp)) re-injected frames" wait_metric rx_pkts $((rx0 + 3 * napp))
-check "live: no more than those ($(metric rx_pkts) - $rx0)" [ $(( $(metric rx_pkts) - rx0 )) -le $((3 * napp + 2)) ]
 sleep 0.3
 snapshot > "$TMP/m.after"
 check "live: replayed records not delivered (app_rx stays $app1)" [ "$(metric app_rx)" -eq "$app1" ]
 check "live: replayed records not echoed (app_tx stays $tx1)" [ "$(metric app_tx)" -eq "$tx1" ]
 echo "live: counters that moved with the replayed records:"
 join -a 2 "$TMP/m.before" "$TMP/m.after" | awk 'NF == 3 && $2 != $3 { printf "  %s %s -> %s\n", $1, $2, $3 }
-	NF == 2 { printf "  %s (new) %s\n", $1, $2 }' | grep -v -E 'cycles|loops'
+	NF == 2 { printf "  %s (new) %s\n", $1, $2 }' | grep -v -E 'cycles|loops|_ns_total'
 # Today the established session runs in wolfSSL, which drops a replayed record silently (its
 # own replay window; emse reads only wolfSSL's MAC-failure drop count): no emse counter names
 # the replay. Once a counter with "replay" in its name exists, it must count every copy.
-rc_metric=$(grep -i replay "$TMP/m.after" | grep -v -E 'cycles|loops' | head -1 | cut -d' ' -f1)
+rc_metric=$(grep -i replay "$TMP/m.after" | head -1 | cut -d' ' -f1)
 if [ -n "$rc_metric" ]; then
 	b=$(awk -v k="$rc_metric" '$1 == k { print $2 }' "$TMP/m.before")
 	a=$(awk -v k="$rc_metric" '$1 == k { print $2 }' "$TMP/m.after")
