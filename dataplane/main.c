@@ -223,6 +223,7 @@ int main(int argc, char **argv)
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGPIPE, SIG_IGN); /* a scraper or EMKS that hangs up is an error return, not our end */
 
 	unsigned i = 0, lcore;
 	RTE_LCORE_FOREACH_WORKER(lcore) {

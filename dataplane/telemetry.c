@@ -12,6 +12,7 @@
 #include <rte_cycles.h>
 #include <rte_telemetry.h>
 
+#include "emse/control_plane.h"
 #include "emse/telemetry.h"
 #include "emse/worker.h"
 
@@ -83,13 +84,27 @@ static int cmd_worker(const char *cmd, const char *params, struct rte_tel_data *
 	return 0;
 }
 
+/* The control plane's counters (key cache, fetches, EMKS errors), from its snapshot: this runs on
+ * the telemetry thread, not the control thread. */
+static int cmd_control(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	static struct emse_control_stats cs;
+	(void)cmd, (void)params;
+	emse_control_stats_snapshot(g_rt->control, &cs);
+	rte_tel_data_start_dict(d);
+	emse_control_stats_walk(&cs, emit_dict, d);
+	return 0;
+}
+
 int emse_telemetry_register(const struct emse_runtime *rt)
 {
 	g_rt = rt;
 	if (rte_telemetry_register_cmd("/emse/stats", cmd_stats,
 				       "emse counters summed over workers. No parameters") ||
 	    rte_telemetry_register_cmd("/emse/worker", cmd_worker,
-				       "emse counters of one worker. Parameters: int worker_id"))
+				       "emse counters of one worker. Parameters: int worker_id") ||
+	    rte_telemetry_register_cmd("/emse/control", cmd_control,
+				       "key cache, key fetches, EMKS errors. No parameters"))
 		return -1;
 	return 0;
 }
@@ -145,6 +160,20 @@ static void prom_emit(void *ctx, const char *name, const char *lk, const char *l
 		b->len += (size_t)n;
 }
 
+static void prom_emit_plain(void *ctx, const char *name, const char *lk, const char *lv,
+			    uint64_t v, int counter)
+{
+	struct prom_buf *b = ctx;
+	if (b->len + 256 > b->cap)
+		return;
+	int n = lk ? snprintf(b->p + b->len, b->cap - b->len, "emse_%s%s{%s=\"%s\"} %lu\n", name,
+			      counter ? "_total" : "", lk, lv, (unsigned long)v)
+		   : snprintf(b->p + b->len, b->cap - b->len, "emse_%s%s %lu\n", name,
+			      counter ? "_total" : "", (unsigned long)v);
+	if (n > 0)
+		b->len += (size_t)n;
+}
+
 void emse_prometheus_serve(const struct emse_runtime *rt)
 {
 	if (prom_fd < 0)
@@ -168,6 +197,10 @@ void emse_prometheus_serve(const struct emse_runtime *rt)
 		b.worker = wid;
 		emse_stats_walk(&rt->workers[i]->stats, prom_emit, &b);
 	}
+	/* the control plane's counters carry their own labels (emse_id, status, kind) */
+	static struct emse_control_stats cs;
+	emse_control_stats(rt->control, &cs);
+	emse_control_stats_walk(&cs, prom_emit_plain, &b);
 	char hdr[160];
 	int hl = snprintf(hdr, sizeof(hdr),
 			  "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"
