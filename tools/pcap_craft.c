@@ -462,6 +462,20 @@ static void c_ipv6_odd(struct out *o)
 	uint8_t echo[16] = { 128, 0, 0, 0, 0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g' };
 	n = ip6(f, client_ip6, emse_ip6, 58, -1, 0, 0, echo, sizeof(echo), false);
 	emit(o, f, n, "arp_replies"); /* ICMPv6 echo: answered (counted with the ARP replies) */
+
+	/* Neighbour Solicitation for 2001:db8::1 to its solicited-node group, with our MAC */
+	static const uint8_t sn_ip[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
+	static const uint8_t sn_mac[6] = { 0x33, 0x33, 0xff, 0x00, 0x00, 0x01 };
+	uint8_t ns[32] = { 135, 0 };
+	memcpy(ns + 8, emse_ip6, 16);
+	ns[24] = 1, ns[25] = 1;
+	memcpy(ns + 26, client_mac, 6);
+	eth(f, sn_mac, client_mac, 0x86dd);
+	n = ip6(f, client_ip6, sn_ip, 58, -1, 0, 0, ns, sizeof(ns), false);
+	f[14 + 7] = 255; /* hop limit: not in the checksum */
+	emit(o, f, n, "arp_replies"); /* answered with an advertisement */
+	f[14 + 7] = 64;
+	emit(o, f, n, "net_drop:nd_malformed"); /* hop limit 64: may have been forwarded */
 }
 
 static void c_l2_odd(struct out *o)
@@ -559,7 +573,7 @@ static const struct cls {
 	  "options, first and non-first fragments, bad checksum, bad lengths, not ours, "
 	  "bad sources, TCP" },
 	{ "ipv6_odd", c_ipv6_odd,
-	  "fragment header, hop-by-hop, UDP checksum 0, a valid ClientHello, echo" },
+	  "fragment header, hop-by-hop, UDP checksum 0, a valid ClientHello, echo, ND (ok, hop 64)" },
 	{ "l2_odd", c_l2_odd, "runt, 802.1Q and QinQ tags, another station's MAC" },
 	{ "arp_icmp", c_arp_icmp, "ARP request (ours, not ours, short), ICMP echo, bad, other type" },
 	{ "flood", c_flood, "--flood N ClientHellos from distinct spoofed sources" },
