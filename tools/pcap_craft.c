@@ -13,6 +13,8 @@
  *   pcap-craft list FILE [--filter BPF]
  *       one line per frame: index, time, source > destination, what it is (arp-request,
  *       icmp-echo-reply, dtls:hello_verify_request, dtls:app_data+alert, ...).
+ *   pcap-craft info FILE
+ *       the link type and the number of frames ("EN10MB 153").
  *   pcap-craft dup IN OUT --filter BPF [--times K]
  *       copies IN to OUT with each frame matching BPF followed by K (default 1) copies of it.
  *   pcap-craft inject IFACE FILE [--filter BPF] [--gap-us U]
@@ -591,6 +593,7 @@ static int usage(const char *msg)
 		"[--mac MAC]\n"
 		"       pcap-craft classes\n"
 		"       pcap-craft list FILE [--filter BPF]\n"
+		"       pcap-craft info FILE\n"
 		"       pcap-craft dup IN OUT --filter BPF [--times K]\n"
 		"       pcap-craft inject IFACE FILE [--filter BPF] [--gap-us U]\n");
 	return msg ? 2 : 0;
@@ -819,6 +822,27 @@ static int cmd_list(int argc, char **argv)
 	return r == -2 ? 0 : 1;
 }
 
+/* The link type and frame count, e.g. "EN10MB 153" (tools/emse-replay refuses other types). */
+static int cmd_info(int argc, char **argv)
+{
+	if (argc != 2)
+		return usage("info: expected one capture");
+	struct bpf_program fp;
+	pcap_t *p = open_in(argv[1], NULL, &fp);
+	if (!p)
+		return 1;
+	struct pcap_pkthdr *h;
+	const u_char *f;
+	unsigned n = 0;
+	int r;
+	while ((r = pcap_next_ex(p, &h, &f)) == 1)
+		n++;
+	const char *name = pcap_datalink_val_to_name(pcap_datalink(p));
+	printf("%s %u\n", name ? name : "unknown", n);
+	pcap_close(p);
+	return r == -2 ? 0 : 1;
+}
+
 static int cmd_dup(int argc, char **argv)
 {
 	const char *filter = NULL;
@@ -922,6 +946,8 @@ int main(int argc, char **argv)
 		return cmd_classes();
 	if (!strcmp(cmd, "list"))
 		return cmd_list(argc, argv);
+	if (!strcmp(cmd, "info"))
+		return cmd_info(argc, argv);
 	if (!strcmp(cmd, "dup"))
 		return cmd_dup(argc, argv);
 	if (!strcmp(cmd, "inject"))
