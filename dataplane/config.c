@@ -22,6 +22,8 @@ void emse_config_defaults(struct emse_config *c)
 	c->cookie_rotate_s = 60;
 	c->mbufs = 16383;
 	c->flights_held = 16384;
+	c->fwd_first = 20000;
+	c->fwd_count = 40000;
 	c->suites = EMSE_SUITE_CCM8 | EMSE_SUITE_GCM | EMSE_SUITE_CBC;
 	c->psk_hint[0] = '\0';
 	e2m_params_default(&c->e2m);
@@ -109,6 +111,15 @@ static int set_emse(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 1, 30 * 86400, &c->idle_timeout_s);
 	if (!strcmp(k, "cookie_rotate_s"))
 		return parse_u32(p, k, v, 1, 86400, &c->cookie_rotate_s);
+	if (!strcmp(k, "forward_ports")) {
+		unsigned a, b;
+		char extra;
+		if (sscanf(v, "%u-%u%c", &a, &b, &extra) != 2 || a < 1024 || b > 65535 || b < a)
+			return fail(p, k, "expected FIRST-LAST within 1024-65535, got '%s'", v);
+		c->fwd_first = (uint16_t)a;
+		c->fwd_count = (uint16_t)(b - a + 1 > 65535 ? 65535 : b - a + 1);
+		return 0;
+	}
 	if (!strcmp(k, "flights_held"))
 		return parse_u32(p, k, v, 1, 1u << 24, &c->flights_held);
 	if (!strcmp(k, "mbufs"))
@@ -234,6 +245,20 @@ static int set_listener(struct parser *p, struct emse_listener_conf *l, const ch
 	}
 	if (!strcmp(k, "backend"))
 		return parse_addr(p, k, v, &l->backend);
+	if (!strcmp(k, "backend_mac")) {
+		unsigned b[6];
+		char extra;
+		if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
+			   &extra) != 6)
+			return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
+		for (int i = 0; i < 6; i++) {
+			if (b[i] > 255)
+				return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
+			l->backend_mac[i] = (uint8_t)b[i];
+		}
+		l->backend_mac_set = true;
+		return 0;
+	}
 	if (!strcmp(k, "emks_cert"))
 		return parse_str(p, k, v, l->emks_cert, sizeof(l->emks_cert));
 	if (!strcmp(k, "emks_key"))
@@ -329,11 +354,22 @@ static int validate(struct parser *p, struct emse_config *c)
 			return fail(p, "address", "not one of the [port] addresses");
 		if (l->mode == EMSE_APP_FORWARD && (!l->backend.family || !l->backend_port))
 			return fail(p, "backend", "forward mode needs backend and backend_port");
+		if (l->mode == EMSE_APP_FORWARD && l->backend.family != l->addr.family)
+			return fail(p, "backend", "must be of the listener address's family");
+		if (l->mode == EMSE_APP_FORWARD && l->backend.family == 6 && !l->backend_mac_set)
+			return fail(p, "backend_mac", "an IPv6 backend needs it (ARP resolves IPv4 "
+						      "backends only)");
 		for (unsigned j = 0; j < i; j++)
 			if (emse_addr_eq(&c->listeners[j].addr, &l->addr) &&
 			    c->listeners[j].port == l->port)
 				return fail(p, "port", "same address and port as listener %s",
 					    c->listeners[j].name);
+		c->has_forward |= l->mode == EMSE_APP_FORWARD;
+		if (l->port >= c->fwd_first && l->port - c->fwd_first < c->fwd_count)
+			for (unsigned j = 0; j < c->n_listeners; j++)
+				if (c->listeners[j].mode == EMSE_APP_FORWARD)
+					return fail(p, "port", "inside [emse] forward_ports, which "
+							       "forward mode uses towards backends");
 		/* listeners of one EMSE_Id share its key cache */
 		l->emse_idx = (uint16_t)c->n_emse;
 		for (unsigned j = 0; j < i; j++)

@@ -58,7 +58,7 @@ static void print_counter(void *ctx, const char *name, const char *lk, const cha
 			  int counter)
 {
 	(void)ctx, (void)counter;
-	if (!v || strstr(name, "cycles") || !strcmp(name, "loops"))
+	if (!v || strstr(name, "cycles") || !strcmp(name, "loops") || !strcmp(name, "cpu_ns"))
 		return;
 	if (lk)
 		printf("  %-16s %-28s %lu\n", name, lv, (unsigned long)v);
@@ -103,6 +103,7 @@ int main(int argc, char **argv)
 	const char *config_path = NULL;
 	bool check_only = false;
 	const char *replay_out = NULL;
+	pcap_t *replay_pcap = NULL;
 
 	int eal = rte_eal_init(argc, argv);
 	if (eal < 0)
@@ -175,10 +176,10 @@ int main(int argc, char **argv)
 		rt.tsc0 = rt.unix0 = 0; /* unix time = the capture's time */
 		rt.ts_offset = -1;
 		rte_mbuf_dyn_rx_timestamp_register(&rt.ts_offset, &rt.ts_flag);
-		pcap_t *dead = pcap_open_dead(DLT_EN10MB, 65535);
-		rt.replay_out = dead ? pcap_dump_open(dead, replay_out) : NULL;
+		replay_pcap = pcap_open_dead(DLT_EN10MB, 65535);
+		rt.replay_out = replay_pcap ? pcap_dump_open(replay_pcap, replay_out) : NULL;
 		if (!rt.replay_out)
-			return die(2, "--replay", dead ? pcap_geterr(dead) : "cannot open");
+			return die(2, "--replay", replay_pcap ? pcap_geterr(replay_pcap) : "cannot open");
 	}
 	if (rt.seeded) /* the cookie secrets and wolfSSL objects made below draw from it */
 		emse_rng_seed_thread(rt.seed, 0);
@@ -269,6 +270,7 @@ int main(int argc, char **argv)
 	emse_prometheus_close();
 	if (rt.replay) {
 		pcap_dump_close(rt.replay_out);
+		pcap_close(replay_pcap);
 		emse_replay_report(&sum);
 	}
 	printf("emse: stopped: %lu handshakes completed of %lu started, rx %lu tx %lu packets\n",

@@ -20,6 +20,9 @@ static const char *const dp_drop_names[EMSE_DP__COUNT] = {
 	[EMSE_DP_CONTROL_FULL] = "control_ring_full",
 	[EMSE_DP_APP_TOO_BIG] = "app_too_big",
 	[EMSE_DP_WOLFSSL_REJECT] = "record_rejected",
+	[EMSE_DP_BACKEND_UNRESOLVED] = "backend_unresolved",
+	[EMSE_DP_BACKEND_NO_SESSION] = "backend_no_session",
+	[EMSE_DP_FWD_PORTS_FULL] = "forward_ports_full",
 };
 
 static const char *const hs_fail_names[EMSE_HS_FAIL__COUNT] = {
@@ -76,6 +79,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(hs_started); C(hs_completed); C(retransmits);
 	C(key_hits); C(key_misses); C(key_negative); C(key_fetches); C(key_parked_resumed);
 	C(app_rx); C(app_tx); C(app_rx_bytes); C(alerts_sent); C(pool_refills);
+	C(fwd_tx); C(fwd_rx); C(arp_requests);
 	C(compacted); C(kept_on_wolfssl); C(flight_not_held);
 	C(rec_opened); C(rec_sealed); C(rec_alerts); C(rec_retx); C(flights_evicted);
 	G(sessions); G(half_open); G(parked); G(established);

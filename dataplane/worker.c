@@ -20,6 +20,7 @@
 #include "emse/control_plane.h"
 #include "emse/dtls_peek.h"
 #include "emse/keycache.h"
+#include "emse/proxy_v2.h"
 #include "emse/rng.h"
 #include "emse/worker.h"
 
@@ -175,6 +176,8 @@ static void session_close(struct emse_worker *w, struct emse_session *s, enum em
 			  bool notify)
 {
 	w->stats.closed[why]++;
+	emse_fwd_port_free(&w->fwd, s->fwd_port);
+	s->fwd_port = 0;
 	if (s->state == EMSE_S_ESTABLISHED) {
 		if (notify) {
 			uint8_t rec[64];
@@ -477,12 +480,91 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 	w->stats.app_tx++;
 }
 
+static void send_arp_request(struct emse_worker *w, const struct emse_listener_conf *l)
+{
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
+	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, 42) : NULL;
+	if (!p) {
+		rte_pktmbuf_free(m);
+		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
+		return;
+	}
+	emse_arp_request(p, w->rt->iface.mac, l->addr.a, l->backend.a);
+	tx_enqueue(w, m);
+	w->stats.arp_requests++;
+}
+
+/* Forward mode: the plaintext goes to the listener's backend behind a PROXY v2 header saying
+ * who the UE is (address, port, app id, key id), from the session's own port. */
+static void forward_to_backend(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			       size_t len)
+{
+	const struct emse_listener_conf *l = &w->rt->cfg->listeners[s->listener];
+	if (!s->fwd_port) {
+		s->fwd_port = emse_fwd_port_alloc(&w->fwd, emse_session_idx(&w->sessions, s));
+		if (!s->fwd_port) {
+			w->stats.dp_drop[EMSE_DP_FWD_PORTS_FULL]++;
+			return;
+		}
+	}
+	struct emse_flow bf = { .peer = l->backend, .local = l->addr,
+				.peer_port = l->backend_port, .local_port = s->fwd_port };
+	memcpy(bf.local_mac, w->rt->iface.mac, 6);
+	bool ask = false;
+	if (!emse_neigh_lookup(&w->fwd, &l->backend, bf.peer_mac, w->now, w->rt->hz, &ask)) {
+		if (ask && l->backend.family == 4)
+			send_arp_request(w, l);
+		w->stats.dp_drop[EMSE_DP_BACKEND_UNRESOLVED]++;
+		return;
+	}
+	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
+	if (!m) {
+		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
+		return;
+	}
+	uint16_t hl = emse_net_hdr_len(&bf);
+	size_t cap = EMSE_PP2_MAX + len;
+	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
+						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
+	int n = p ? emse_proxy_v2_write(p + hl, EMSE_PP2_MAX, &s->flow, EMSE_PP2_DGRAM,
+					s->id.app_id, s->id.app_id_len, s->id.key_id)
+		  : -1;
+	if (n < 0) {
+		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	memcpy(p + hl + n, data, len);
+	rte_pktmbuf_trim(m, (uint16_t)(EMSE_PP2_MAX - (size_t)n));
+	emse_net_write_udp(&w->rt->iface, &bf, p, (uint16_t)(n + len));
+	tx_enqueue(w, m);
+	w->stats.fwd_tx++;
+}
+
 static void on_app_data(void *arg, struct emse_session *s, uint8_t *data, size_t len)
 {
 	struct emse_worker *w = arg;
 	w->stats.app_rx++;
 	w->stats.app_rx_bytes += len;
-	/* echo; forward mode sends to the listener's backend instead */
+	if (w->rt->cfg->listeners[s->listener].mode == EMSE_APP_FORWARD)
+		forward_to_backend(w, s, data, len);
+	else
+		session_send_app(w, s, data, len);
+}
+
+/* A backend's answer to one of our forward ports: encrypted to that session's UE. */
+static void on_backend_answer(struct emse_worker *w, const struct emse_flow *f, const uint8_t *data,
+			      size_t len)
+{
+	uint32_t idx = emse_fwd_port_session(&w->fwd, f->local_port);
+	struct emse_session *s = idx < w->sessions.max ? &w->sessions.s[idx] : NULL;
+	if (!s || !emse_session_established(s) || s->fwd_port != f->local_port ||
+	    !emse_addr_eq(&w->rt->cfg->listeners[s->listener].backend, &f->peer) ||
+	    w->rt->cfg->listeners[s->listener].backend_port != f->peer_port) {
+		w->stats.dp_drop[EMSE_DP_BACKEND_NO_SESSION]++;
+		return;
+	}
+	w->stats.fwd_rx++;
 	session_send_app(w, s, data, len);
 }
 
@@ -612,21 +694,48 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		return;
 	}
 	uint16_t len = rte_pktmbuf_data_len(m);
+	struct emse_addr arp_from;
+	uint8_t arp_mac[6];
+	if (emse_arp_sender(&w->rt->iface, rte_pktmbuf_mtod(m, uint8_t *), len, &arp_from, arp_mac))
+		emse_neigh_learn(&w->fwd, &arp_from, arp_mac);
 	switch (emse_net_classify(&w->rt->iface, rte_pktmbuf_mtod(m, uint8_t *), &len, &flow, &off,
 				  &plen, &why)) {
 	case EMSE_NET_DROP:
 		w->stats.net_drop[why]++;
 		rte_pktmbuf_free(m);
 		return;
-	case EMSE_NET_REPLY:
-		w->stats.arp_replies++;
+	case EMSE_NET_REPLY: {
+		const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+		if (fr[12] == 0x08 && fr[13] == 0x06)
+			w->stats.arp_replies++;
+		else
+			w->stats.icmp_replies++; /* echo replies and neighbour advertisements */
 		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - len));
 		tx_enqueue(w, m);
 		return;
+	}
 	case EMSE_NET_UDP:
 		break;
 	}
-	int li = find_listener(w->rt->cfg, &flow);
+	const struct emse_config *cfg = w->rt->cfg;
+	if (cfg->has_forward && flow.local_port >= cfg->fwd_first &&
+	    flow.local_port - cfg->fwd_first < cfg->fwd_count) {
+		unsigned owner = emse_fwd_port_owner(flow.local_port, cfg->fwd_first, cfg->fwd_count,
+						     w->rt->n_workers);
+		if (may_steer && owner != w->id) {
+			if (rte_ring_mp_enqueue(w->rt->workers[owner]->steer, m) != 0) {
+				w->stats.dp_drop[EMSE_DP_STEER_FULL]++;
+				rte_pktmbuf_free(m);
+			} else {
+				w->stats.steered_out++;
+			}
+			return;
+		}
+		on_backend_answer(w, &flow, rte_pktmbuf_mtod_offset(m, uint8_t *, off), plen);
+		rte_pktmbuf_free(m);
+		return;
+	}
+	int li = find_listener(cfg, &flow);
 	if (li < 0) {
 		w->stats.dp_drop[EMSE_DP_NO_LISTENER]++;
 		rte_pktmbuf_free(m);
@@ -839,6 +948,23 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 	if (!w->mp || !w->steer || emse_sessions_init(&w->sessions, name, c->max_sessions,
 						 c->max_sessions_per_source, socket))
 		goto fail;
+	uint16_t per = (uint16_t)(c->fwd_count / rt->n_workers);
+	if (emse_fwd_init(&w->fwd, c->has_forward ? (uint16_t)(c->fwd_first + id * per) : 0,
+			  c->has_forward ? per : 0, socket) != 0)
+		goto fail;
+	for (unsigned i = 0; i < c->n_listeners; i++) {
+		const struct emse_listener_conf *l = &c->listeners[i];
+		if (l->mode == EMSE_APP_FORWARD && l->backend_mac_set) {
+			bool ask;
+			uint8_t mac[6];
+			emse_neigh_lookup(&w->fwd, &l->backend, mac, 0, rt->hz, &ask);
+			for (int k = 0; k < EMSE_NEIGH_MAX; k++)
+				if (emse_addr_eq(&w->fwd.neigh[k].addr, &l->backend)) {
+					memcpy(w->fwd.neigh[k].mac, l->backend_mac, 6);
+					w->fwd.neigh[k].valid = true;
+				}
+		}
+	}
 	if (emse_cookie_init(&w->cookie, 0) != 0 ||
 	    emse_record_ctx_init(&w->rc, c->flights_held) != 0)
 		goto fail;
@@ -900,6 +1026,7 @@ void emse_worker_destroy(struct emse_worker *w)
 	emse_dtls_ctx_free(ctx);
 	emse_cookie_wipe(&w->cookie);
 	emse_record_ctx_fini(&w->rc);
+	emse_fwd_fini(&w->fwd);
 	emse_sessions_free(t);
 	rte_ring_free(w->steer);
 	rte_mempool_free(w->mp);

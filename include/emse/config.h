@@ -30,6 +30,8 @@ struct emse_listener_conf {
 	enum emse_app_mode mode;
 	struct emse_addr backend;      /* forward mode */
 	uint16_t backend_port;
+	bool backend_mac_set;          /* else resolved by ARP */
+	uint8_t backend_mac[6];
 	uint16_t emse_idx;             /* index of its EMSE (key cache), shared by listeners of one EMSE_Id */
 	char emks_cert[EMSE_PATH_MAX]; /* client certificate for this EMSE_Id ([emks] cert if empty) */
 	char emks_key[EMSE_PATH_MAX];
@@ -47,6 +49,7 @@ struct emse_config {
 	uint32_t cookie_rotate_s;
 	uint32_t mbufs;                 /* mbuf pool size per worker */
 	uint32_t flights_held;          /* per worker: last flights kept for retransmission */
+	uint16_t fwd_first, fwd_count;  /* forward mode: the local UDP ports towards backends */
 	uint32_t suites;                /* EMSE_SUITE_* */
 	char psk_hint[8];               /* "" = no hint, or "e2m" */
 	struct e2m_params e2m;
@@ -60,6 +63,7 @@ struct emse_config {
 	unsigned n_listeners;
 	struct emse_listener_conf listeners[EMSE_MAX_LISTENERS];
 	unsigned n_emse;                /* distinct EMSE_Ids */
+	bool has_forward;               /* some listener forwards */
 	/* [keys] */
 	enum emse_keys_source keys;
 	char key_file[EMSE_PATH_MAX];

@@ -54,6 +54,7 @@ struct emse_session {
 	uint32_t prev, next;
 	uint8_t state;
 	uint8_t listener;
+	uint16_t fwd_port; /* forward mode: our port towards the backend for this session */
 	union {
 		struct emse_hs_state hs;     /* HANDSHAKE, PARKED, ESTABLISHED_WOLFSSL */
 		struct emse_record_state rec; /* ESTABLISHED: compact, no wolfSSL object */

@@ -26,6 +26,9 @@ enum emse_dp_drop {
 	EMSE_DP_CONTROL_FULL,     /* key request ring full */
 	EMSE_DP_APP_TOO_BIG,
 	EMSE_DP_WOLFSSL_REJECT,   /* wolfSSL dropped the record (bad MAC, replay, epoch) */
+	EMSE_DP_BACKEND_UNRESOLVED, /* forward: the backend's MAC is not known yet (ARP asked) */
+	EMSE_DP_BACKEND_NO_SESSION, /* forward: an answer to a port no session holds */
+	EMSE_DP_FWD_PORTS_FULL,   /* forward: this worker's share of forward_ports is used up */
 	EMSE_DP__COUNT
 };
 
@@ -65,6 +68,7 @@ struct emse_worker_stats {
 	uint64_t retransmits;
 	uint64_t key_hits, key_misses, key_negative, key_fetches, key_parked_resumed;
 	uint64_t app_rx, app_tx, app_rx_bytes;
+	uint64_t fwd_tx, fwd_rx, arp_requests;
 	uint64_t alerts_sent;
 	uint64_t pool_refills;
 	uint64_t compacted, kept_on_wolfssl, flight_not_held; /* established sessions by kind */

@@ -11,6 +11,7 @@
 #include "emse/control.h"
 #include "emse/cookie.h"
 #include "emse/dtls.h"
+#include "emse/forward.h"
 #include "emse/record.h"
 #include "emse/session.h"
 #include "emse/stats.h"
@@ -55,6 +56,7 @@ struct emse_worker {
 	struct emse_sessions sessions;
 	struct emse_dtls_pool pool;
 	struct emse_cookie_keys cookie;
+	struct emse_fwd fwd;        /* forward mode: ports towards backends, their MACs */
 	struct emse_record_ctx rc;  /* compact sessions: AES scratch, held last flights, counters */
 	bool capture, flight_ok;    /* capturing what wolfSSL sends while a handshake completes */
 	uint8_t flight_n;
