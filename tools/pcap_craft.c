@@ -463,7 +463,7 @@ static void c_ipv6_odd(struct out *o)
 	emit(o, f, n, "hvr_sent"); /* the same ClientHello, well-formed, over IPv6 */
 	uint8_t echo[16] = { 128, 0, 0, 0, 0x12, 0x34, 0, 1, 'p', 'i', 'n', 'g' };
 	n = ip6(f, client_ip6, emse_ip6, 58, -1, 0, 0, echo, sizeof(echo), false);
-	emit(o, f, n, "arp_replies"); /* ICMPv6 echo: answered (counted with the ARP replies) */
+	emit(o, f, n, "icmp_replies"); /* ICMPv6 echo: answered */
 
 	/* Neighbour Solicitation for 2001:db8::1 to its solicited-node group, with our MAC */
 	static const uint8_t sn_ip[16] = { 0xff, 0x02, [11] = 1, [12] = 0xff, [15] = 1 };
@@ -475,7 +475,7 @@ static void c_ipv6_odd(struct out *o)
 	eth(f, sn_mac, client_mac, 0x86dd);
 	n = ip6(f, client_ip6, sn_ip, 58, -1, 0, 0, ns, sizeof(ns), false);
 	f[14 + 7] = 255; /* hop limit: not in the checksum */
-	emit(o, f, n, "arp_replies"); /* answered with an advertisement */
+	emit(o, f, n, "icmp_replies"); /* answered with an advertisement */
 	f[14 + 7] = 64;
 	emit(o, f, n, "net_drop:nd_malformed"); /* hop limit 64: may have been forwarded */
 }
@@ -530,7 +530,7 @@ static void c_arp_icmp(struct out *o)
 	memcpy(echo + 8, "emse pcap-craft echo payload....", 32);
 	eth(f, emse_mac, client_mac, 0x0800);
 	size_t n = ip4(f, client_ip4, emse_ip4, 1, 0, 0, echo, sizeof(echo), NULL);
-	emit(o, f, n, "arp_replies"); /* ICMP echo: answered (counted with the ARP replies) */
+	emit(o, f, n, "icmp_replies"); /* ICMP echo: answered */
 	struct ip4opt csum = { .bad_l4_csum = true };
 	n = ip4(f, client_ip4, emse_ip4, 1, 0, 0, echo, sizeof(echo), &csum);
 	emit(o, f, n, "net_drop:icmp_csum");

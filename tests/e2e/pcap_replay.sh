@@ -54,7 +54,7 @@ grep -Ev '^(rx_pkts|rx_bytes|tx_pkts|tx_bytes|pool_refills) ' "$TMP/hostile.coun
 check "hostile: the counters named by the per-frame labels add up to the report" \
 	diff -u "$TMP/labels.tally" "$TMP/report.tally"
 check "hostile: one frame out per HVR and per ARP/ICMP answer" \
-	[ "$(counter hostile tx_pkts)" -eq $(( $(counter hostile hvr_sent) + $(counter hostile arp_replies) )) ]
+	[ "$(counter hostile tx_pkts)" -eq $(( $(counter hostile hvr_sent) + $(counter hostile arp_replies) + $(counter hostile icmp_replies) )) ]
 
 # The flood: N ClientHellos from N spoofed sources, exactly one HVR back to each, no state.
 nflood=$(grep -c ' flood ' "$TMP/hostile.labels")
