@@ -43,6 +43,9 @@ struct gen_config {
 	bool pool;
 	double reload_keys;           /* > 0: re-read --keys when it changes, checked this often (s) */
 	double spoof_rate;            /* ClientHellos/s from addresses no UE uses, no state kept */
+	bool hold;                    /* sessions done: no close_notify, the client forgets them (the
+	                               * server keeps them until its idle timeout); each on its own
+	                               * (address, port), addresses taken round-robin */
 	/* output */
 	const char *json, *cdf, *label;
 	double progress;

@@ -40,6 +40,9 @@ static void usage(FILE *f)
 "               [--blast: datagrams sealed by our own record layer, echoes counted (AEAD suites)\n"
 "                [--verify-all: open and compare every echo, not only each session's first]]\n"
 "               [--spoof-rate R: also R ClientHellos/s from spoofed sources, a flood beside the load]\n"
+"               [--hold: a finished session is not closed, just forgotten (no close_notify): the\n"
+"                server keeps it; sessions spread round-robin over --ue-addrs; with --max-handshakes N\n"
+"                the server ends up holding N established sessions]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
 "               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n"
 "               [--ready-file F: created once the port is started, before resolving the server]\n");
@@ -75,7 +78,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -91,7 +94,7 @@ static int parse_args(int argc, char **argv)
 		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
 		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
 		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "verify-all", 0, 0, O_VERIFY },
-		{ "ready-file", 1, 0, O_READY }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "ready-file", 1, 0, O_READY }, { "hold", 0, 0, O_HOLD }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -140,6 +143,7 @@ static int parse_args(int argc, char **argv)
 		case O_BLAST: c->blast = true; break;
 		case O_VERIFY: c->verify_all = true; break;
 		case O_READY: c->ready_file = optarg; break;
+		case O_HOLD: c->hold = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

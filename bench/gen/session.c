@@ -227,7 +227,9 @@ static void close_session(uint32_t idx)
 {
 	struct sess *s = &G.sess[idx];
 	/* close_notify, without waiting for the server's: a UE that is done just goes */
-	if (G.cfg.blast && s->state == S_DATA) {
+	if (G.cfg.hold) {
+		/* --hold: the UE goes quiet; the server keeps the session until its idle timeout */
+	} else if (G.cfg.blast && s->state == S_DATA) {
 		/* wolfSSL's sequence numbers are behind ours: the alert must be our record */
 		static const uint8_t close_notify[2] = { 1, 0 };
 		uint8_t rec[2 + REC_MAX_OVERHEAD];
@@ -319,7 +321,9 @@ int sess_start(uint64_t now, uint64_t t_sched)
 	s->ue = G.next_ue++;
 	if (G.next_ue >= G.pop.n)
 		G.next_ue = 0;
-	s->addr_idx = s->ue % G.cfg.ue_addrs;
+	/* --hold: every session stays at the server, so spread them over all addresses (ports per
+	 * address then grow slowly, and a source address limit at the server is not what is hit) */
+	s->addr_idx = G.cfg.hold ? (uint32_t)(G.all.started % G.cfg.ue_addrs) : s->ue % G.cfg.ue_addrs;
 	/* A fresh source port per session: the server may still hold the previous session's state
 	 * (its close_notify can be lost), and a new 4-tuple is what a rebooted UE would use. */
 	uint64_t key;
