@@ -14,6 +14,9 @@
 
 /* Replay mode only: a deterministic AES-256-CTR keystream per thread. */
 static _Thread_local EVP_CIPHER_CTX *det_ctx;
+#define FAST_REKEY_BYTES (1u << 20)
+static _Thread_local EVP_CIPHER_CTX *fast_ctx;
+static _Thread_local size_t fast_left;
 
 int emse_rng_seed_thread(uint64_t seed, uint32_t stream)
 {
@@ -54,13 +57,28 @@ int emse_random(void *out, size_t len)
 		}
 		return 0;
 	}
-	while (len > 0) {
-		int chunk = len > (1u << 30) ? (1 << 30) : (int)len;
-		if (RAND_bytes(out, chunk) != 1)
+	/* Live: a per-thread AES-256-CTR stream keyed from OpenSSL's DRBG (which seeds from
+	 * getrandom) and re-keyed every 1 MiB. RAND_bytes itself costs a getpid() system call per
+	 * draw (OpenSSL's fork check), and wolfSSL draws several times per handshake. */
+	if (!fast_ctx || fast_left < len) {
+		uint8_t key[32], iv[16];
+		if (!fast_ctx && !(fast_ctx = EVP_CIPHER_CTX_new()))
 			return -1;
-		out = (uint8_t *)out + chunk;
-		len -= (size_t)chunk;
+		if (RAND_bytes(key, sizeof(key)) != 1 || RAND_bytes(iv, sizeof(iv)) != 1 ||
+		    EVP_EncryptInit_ex(fast_ctx, EVP_aes_256_ctr(), NULL, key, iv) != 1) {
+			OPENSSL_cleanse(key, sizeof(key));
+			return -1;
+		}
+		OPENSSL_cleanse(key, sizeof(key));
+		fast_left = FAST_REKEY_BYTES;
 	}
+	if (len > fast_left)
+		return RAND_bytes(out, (int)len) == 1 ? 0 : -1; /* larger than a whole period */
+	int outl;
+	memset(out, 0, len);
+	if (EVP_EncryptUpdate(fast_ctx, out, &outl, out, (int)len) != 1)
+		return -1;
+	fast_left -= len;
 	return 0;
 }
 

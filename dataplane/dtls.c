@@ -170,7 +170,7 @@ void emse_dtls_pool_fini(struct emse_dtls_pool *p)
 unsigned emse_dtls_pool_refill(struct emse_dtls_pool *p, unsigned max_new)
 {
 	unsigned made = 0;
-	while (p->n_free < p->target && made < max_new) {
+	while (p->n_free + p->out < p->target && made < max_new) {
 		WOLFSSL *ssl = new_object(p);
 		if (!ssl)
 			break;
@@ -187,24 +187,33 @@ WOLFSSL *emse_dtls_pool_get(struct emse_dtls_pool *p, struct emse_session *s,
 	if (!p->n_free)
 		return NULL;
 	WOLFSSL *ssl = p->free[--p->n_free];
+	p->out++;
 	wolfSSL_SetIOReadCtx(ssl, s);
 	wolfSSL_SetIOWriteCtx(ssl, s);
 	if (wolfSSL_DTLS_SetCookieSecret(ssl, cookie_secret, (word32)secret_len) != 0 ||
 	    wolfSSL_dtls_set_peer(ssl, (void *)peer, (unsigned)peer_len) != WOLFSSL_SUCCESS) {
 		wolfSSL_free(ssl);
 		p->discarded++;
+		p->out--;
 		return NULL;
 	}
 	return ssl;
 }
 
-void emse_dtls_pool_put(struct emse_dtls_pool *p, WOLFSSL *ssl, int fatal)
+void emse_dtls_pool_detach(struct emse_dtls_pool *p)
+{
+	p->out--;
+}
+
+void emse_dtls_pool_put(struct emse_dtls_pool *p, WOLFSSL *ssl, int fatal, int detached)
 {
 	if (!ssl)
 		return;
+	if (!detached)
+		p->out--;
 	wolfSSL_SetIOReadCtx(ssl, NULL);
 	wolfSSL_SetIOWriteCtx(ssl, NULL);
-	if (fatal || p->n_free >= p->cap || wolfSSL_clear(ssl) != WOLFSSL_SUCCESS ||
+	if (fatal || p->n_free + p->out >= p->cap || wolfSSL_clear(ssl) != WOLFSSL_SUCCESS ||
 	    wolfSSL_dtls_import(ssl, p->blob, p->blob_len) <= 0) {
 		wolfSSL_free(ssl);
 		p->discarded++;

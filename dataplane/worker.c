@@ -168,7 +168,7 @@ static void hs_fail(struct emse_worker *w, struct emse_session *s, enum emse_hs_
 	if (s->state == EMSE_S_PARKED)
 		w->parked--;
 	drop_parked(s);
-	emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1);
+	emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);
 	emse_session_release(&w->sessions, s);
 }
 
@@ -189,7 +189,7 @@ static void session_close(struct emse_worker *w, struct emse_session *s, enum em
 	} else {
 		if (notify)
 			emse_dtls_shutdown(s->u.hs.ssl);
-		emse_dtls_pool_put(&w->pool, s->u.hs.ssl, why == EMSE_CLOSE_ALERT);
+		emse_dtls_pool_put(&w->pool, s->u.hs.ssl, why == EMSE_CLOSE_ALERT, 1);
 	}
 	emse_session_release(&w->sessions, s);
 }
@@ -214,7 +214,7 @@ static void established(struct emse_worker *w, struct emse_session *s)
 		}
 		if (emse_record_flight_hold(&w->rc, &rec, dg, len, w->flight_n) != 0)
 			w->stats.flight_not_held++;
-		emse_dtls_pool_put(&w->pool, ssl, 0);
+		emse_dtls_pool_put(&w->pool, ssl, 0, 0);
 		e2m_wipe(&s->u, sizeof(s->u));
 		s->u.rec = rec;
 		e2m_wipe(&rec, sizeof(rec));
@@ -223,6 +223,7 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	} else {
 		s->state = EMSE_S_ESTABLISHED_WOLFSSL;
 		s->u.hs.rtx_at = 0;
+		emse_dtls_pool_detach(&w->pool);
 		w->stats.kept_on_wolfssl++;
 	}
 	s->deadline = w->now + w->idle_ticks;
@@ -991,7 +992,7 @@ void emse_worker_drain(struct emse_worker *w)
 			session_close(w, s, EMSE_CLOSE_SHUTDOWN, true);
 		} else {
 			drop_parked(s);
-			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1);
+			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);
 			w->stats.closed[EMSE_CLOSE_SHUTDOWN]++;
 			emse_session_release(t, s);
 		}
@@ -1015,7 +1016,8 @@ void emse_worker_destroy(struct emse_worker *w)
 			emse_record_wipe(&w->rc, &s->u.rec);
 		} else {
 			drop_parked(s);
-			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1);
+			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1,
+					   s->state == EMSE_S_ESTABLISHED_WOLFSSL);
 		}
 		emse_session_release(t, s);
 	}

@@ -44,7 +44,9 @@ static size_t client_hello(uint8_t *out, uint16_t record_seq, uint16_t msg_seq,
 	memcpy(b + n, random, 32), n += 32;
 	b[n++] = 0; /* session id */
 	b[n++] = cookie_len;
-	memcpy(b + n, cookie, cookie_len), n += cookie_len;
+	if (cookie_len)
+		memcpy(b + n, cookie, cookie_len);
+	n += cookie_len;
 	b[n++] = 0, b[n++] = sizeof(suites);
 	memcpy(b + n, suites, sizeof(suites)), n += sizeof(suites);
 	b[n++] = 1, b[n++] = 0; /* null compression */

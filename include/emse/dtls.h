@@ -20,6 +20,7 @@ struct emse_dtls_pool {
 	WOLFSSL_CTX *ctx;
 	WOLFSSL **free;
 	uint32_t n_free, cap;
+	uint32_t out;         /* objects handed to sessions: refill counts them as the pool's */
 	uint32_t target;      /* objects the pool should hold; refilled outside the packet path */
 	uint8_t blob[512];    /* state of a never-used object, imported on reuse */
 	uint32_t blob_len;
@@ -44,8 +45,12 @@ WOLFSSL *emse_dtls_pool_get(struct emse_dtls_pool *p, struct emse_session *s,
 			    const uint8_t *cookie_secret, size_t secret_len, const uint8_t *peer,
 			    size_t peer_len);
 /* Returns an object after a clean end (reset and reused); after a fatal error pass fatal=1 and
- * it is freed instead (wolfSSL does not clear its input buffer then). */
-void emse_dtls_pool_put(struct emse_dtls_pool *p, WOLFSSL *ssl, int fatal);
+ * it is freed instead (wolfSSL does not clear its input buffer then). detached: the object was
+ * given up with emse_dtls_pool_detach. */
+void emse_dtls_pool_put(struct emse_dtls_pool *p, WOLFSSL *ssl, int fatal, int detached);
+/* An object that stays with an established session (a suite the compact layer does not handle)
+ * no longer counts as the pool's, so the pool refills for new handshakes. */
+void emse_dtls_pool_detach(struct emse_dtls_pool *p);
 /* Creates objects up to target, at most max_new of them (called from the worker's timer tick). */
 unsigned emse_dtls_pool_refill(struct emse_dtls_pool *p, unsigned max_new);
 

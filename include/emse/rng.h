@@ -1,6 +1,6 @@
 /* The random source wolfSSL draws from (CUSTOM_RAND_GENERATE_BLOCK=emse_rand_block).
- * Normal mode: OpenSSL's per-thread DRBG (seeded from getrandom, reseeded by OpenSSL): no syscall
- * and no per-object set-up. Replay mode: a per-thread AES-256-CTR stream keyed by
+ * Normal mode: a per-thread AES-256-CTR stream keyed from OpenSSL's DRBG (seeded from getrandom)
+ * and re-keyed every 1 MiB: no system call per draw and no per-object set-up. Replay mode: a per-thread AES-256-CTR stream keyed by
  * SHA-256(seed || stream id), so a replayed capture gives byte-identical output. */
 #ifndef EMSE_RNG_H
 #define EMSE_RNG_H
