@@ -10,8 +10,64 @@
 #   cost), OUT (build/bench), KEEP=1 keeps emse's log, GEN_ARGS (more emse-bench options).
 # Prints a table and writes $OUT/sessions-N.md and $OUT/sessions-N.json.
 # Needs root (DPDK without hugepages), build/emse, build/emse-bench, python3; gdb optional (sizeof).
+#
+#   bench/run-sessions.sh records [SUITE] [SECONDS]   (SUITE gcm (default) or ccm8, SECONDS 10)
+# Established-session record rate: 16 compact sessions (emse `suites = SUITE`) each sent 100-byte
+# records without end by emse-bench --blast (window 32), echoed by emse; the rate is emse's own
+# count, rec_opened per busy second of its worker (thread CPU time x share of busy loop cycles,
+# both as deltas over the run), compared with bench-record's floor (seal + open of one record).
+# Writes $OUT/records-SUITE.json (the generator's) and $OUT/records-SUITE.md. Also needs
+# build/bench-record.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+if [ "${1:-}" = records ]; then
+	SUITE=${2:-gcm}
+	SECS=${3:-10}
+	OUT=${OUT:-build/bench}
+	mkdir -p "$OUT"
+	# shellcheck disable=SC2046
+	FLOOR=$(build/bench-record 200000 | awk -v s="$SUITE" '
+		(s == "gcm" && /^PSK-AES128-GCM/) || (s == "ccm8" && /^PSK-AES128-CCM-8/) {
+			for (i = 1; i < NF; i++) {
+				if ($i == "seal" && sl == "") sl = $(i + 1)
+				if ($i == "open" && op == "") op = $(i + 1)
+			}
+			print sl, op
+		}')
+	# shellcheck disable=SC2086
+	EMSE_EXTRA="suites = $SUITE" bench/run-memif.sh --suite "$SUITE" --duration "$SECS" --warmup 2 \
+		--concurrency 16 --datagrams 100000000 --window 32 --size 100 --blast --drain 0.5 \
+		--label "records-$SUITE" --json "$OUT/records-$SUITE.json" ${GEN_ARGS:-} >&2
+	# shellcheck disable=SC2086
+	python3 - "$OUT/records-$SUITE.json" "$SUITE" $FLOOR <<'PY'
+import json, sys
+j = json.load(open(sys.argv[1]))
+suite, seal, opn = sys.argv[2], float(sys.argv[3]), float(sys.argv[4])
+def flat(x):
+    v = list(x.values())
+    return v[0] if len(v) == 1 and isinstance(v[0], dict) else x
+b, a = flat(j["server_telemetry_before"]), flat(j["server_telemetry_after"])
+d = {k: a[k] - b.get(k, 0) for k in a if isinstance(a[k], (int, float))}
+busy_s = d["cpu_ns"] / 1e9 * d["busy_cycles"] / d["total_cycles"]
+rate = d["rec_opened"] / busy_s
+floor = 1e9 / (seal + opn)
+rows = [
+    ("records opened / sealed by emse (whole run)", f"{d['rec_opened']} / {d['rec_sealed']}"),
+    ("record drops", str(sum(v for k, v in d.items() if k.startswith("record_drop")))),
+    ("emse worker CPU, busy share of its loop cycles",
+     f"{d['cpu_ns'] / 1e9:.2f} s, {100 * d['busy_cycles'] / d['total_cycles']:.1f} %"),
+    ("round trips/s seen by the generator (wall clock)", f"{j['dgram_echoed'] / j['seconds']:.0f}"),
+    ("generator busy / CPU share", f"{100 * j['generator_busy']:.0f} % / {100 * j['generator_cpu_share']:.0f} %"),
+    ("**records per busy worker core-second** (rec_opened / busy s)", f"**{rate:.0f}** ({1e9 / rate:.0f} ns a record)"),
+    ("floor: bench-record seal + open, CPU ns", f"{seal:.0f} + {opn:.0f} = {seal + opn:.0f} ns ({floor:.0f}/s)"),
+    ("**emse / floor**", f"**{rate / floor:.2f}**"),
+]
+md = f"| {suite}, 100-byte records, 16 sessions x window 32 | |\n|---|---|\n" + "".join(f"| {k} | {v} |\n" for k, v in rows)
+print(md)
+open(sys.argv[1].replace(".json", ".md"), "w").write(md)
+PY
+	exit 0
+fi
 N=${1:-1000000}
 C=${C:-128}
 UES=${UES:-10000}
