@@ -190,6 +190,7 @@ HEAP1=$(heap_alloc "$PE")
 tel "$TELS" /emse/stats >"$TMP/stats1.json"
 cat "$TMP/gen.out" >&2
 
+# shellcheck disable=SC2016
 SIZEOF=$(gdb -batch -ex 'print sizeof(struct emse_session)' build/emse 2>/dev/null | sed -n 's/^\$1 = //p')
 python3 - "$N" "$MAXS" "$RSS0" "$RSS1" "$BASE_RSS" "$HEAP0" "$HEAP1" "$BASE_HEAP" \
 	"${SIZEOF:-0}" "$GEN_S" "$TMP/stats0.json" "$TMP/stats1.json" "$OUT/sessions-$N" <<'EOF'
