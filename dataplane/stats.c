@@ -77,7 +77,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(arp_replies); C(icmp_replies); C(steered_out); C(steered_in);
 	C(hvr_sent); C(cookie_valid); C(cookie_invalid);
 	C(hs_started); C(hs_completed); C(retransmits);
-	C(key_hits); C(key_misses); C(key_negative); C(key_fetches); C(key_parked_resumed);
+	C(key_hits); C(key_misses); C(key_negative); C(key_requests); C(key_parked_resumed);
 	C(app_rx); C(app_tx); C(app_rx_bytes); C(alerts_sent); C(pool_refills);
 	C(fwd_tx); C(fwd_rx); C(arp_requests);
 	C(compacted); C(kept_on_wolfssl); C(flight_not_held);

@@ -337,7 +337,7 @@ static void on_identity(struct emse_worker *w, struct emse_session *s, struct rt
 		rte_pktmbuf_free(m);
 		return;
 	}
-	w->stats.key_fetches++;
+	w->stats.key_requests++;
 	w->parked++;
 	s->state = EMSE_S_PARKED;
 	s->u.hs.rtx_at = w->now + w->park_ticks; /* while parked: the parked deadline */

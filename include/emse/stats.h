@@ -66,7 +66,7 @@ struct emse_worker_stats {
 	uint64_t hs_failed[EMSE_HS_FAIL__COUNT];
 	uint64_t closed[EMSE_CLOSE__COUNT];
 	uint64_t retransmits;
-	uint64_t key_hits, key_misses, key_negative, key_fetches, key_parked_resumed;
+	uint64_t key_hits, key_misses, key_negative, key_requests, key_parked_resumed;
 	uint64_t app_rx, app_tx, app_rx_bytes;
 	uint64_t fwd_tx, fwd_rx, arp_requests;
 	uint64_t alerts_sent;

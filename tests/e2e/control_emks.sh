@@ -88,6 +88,14 @@ port = 5685
 emse_id = emse-2
 emks_cert = $C/emse/emse-2.pem
 emks_key = $C/emse/emse-2.key
+[listener e3]
+# an EMSE_Id (emse-3) that is not the one in its client certificate (emse-1): the EMKS must
+# answer 403
+address = 198.18.0.1
+port = 5686
+emse_id = emse-3
+emks_cert = $C/emse/emse-1.pem
+emks_key = $C/emse/emse-1.key
 [keys]
 source = emks
 [emks]
@@ -102,7 +110,7 @@ emse_start || exit 1
 hs() {
 	local msg="hello-$RANDOM-$RANDOM"
 	local out
-	out=$( (echo "$msg"; sleep 1) | in_ns timeout 10 openssl s_client -dtls1_2 \
+	out=$( (echo "$msg"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 \
 		-connect "198.18.0.1:$1" -psk_identity "$2" -psk "$3" -cipher PSK-AES128-CCM8 -quiet \
 		2>"$TMP/s_client.err")
 	grep -q "$msg" <<<"$out"
@@ -118,6 +126,30 @@ check "UE1 again: served from the cache (no new fetch)" \
 	hs 5684 "$(ident $UE1 emse-1)" "$(key $UE1 emse-1)"
 check "... key_fetches unchanged" [ "$(metric key_fetches)" -eq $((f + 1)) ]
 check "UE1 on emse-2: its own key works" hs 5685 "$(ident $UE1 emse-2)" "$(key $UE1 emse-2)"
+# libcoap's client (raw key bytes; the keys come from the EMKS through emse's fetch)
+rawkey() { printf "$(sed 's/../\\x&/g' <<<"$1")"; }
+# coap-client takes the key's raw bytes on its command line: a key with a 0x00 byte cannot be
+# given; use the first UE (fetched already) whose emse-1 key has none.
+cue=
+for u in $UE1 $UE2; do grep -Eq '^(..)*00' <<<"$(key $u emse-1)" || { cue=$u; break; }; done
+if [ -z "$cue" ]; then
+	echo "SKIP: coap-client: both UEs' keys contain a 0x00 byte this run"
+else
+	coap_ok=0
+	for flavour in openssl gnutls; do
+		c=$(metric hs_completed)
+		in_ns timeout 10 "coap-client-$flavour" -m get -B 4 -u "$(ident $cue emse-1)" \
+			-k "$(rawkey "$(key $cue emse-1)")" coaps://198.18.0.1:5684/sensor >/dev/null 2>&1
+		wait_metric hs_completed $((c + 1)) && coap_ok=$((coap_ok + 1))
+	done
+	check "coap-client (OpenSSL and GnuTLS builds): handshakes with EMKS keys ($coap_ok of 2)" \
+		[ "$coap_ok" -eq 2 ]
+fi
+b=$(fails key_forbidden)
+hs 5686 "$(ident $UE1 emse-2)" "$(key $UE1 emse-2)"
+check "an EMSE whose certificate is not its EMSE_Id: EMKS 403, handshake fails" \
+	grep -q "unknown psk identity" "$TMP/s_client.err"
+check "... counted as key_forbidden" wait_metric hs_failed $((b + 1)) key_forbidden
 check "the two EMSE_Ids have different keys" [ "$(key $UE1 emse-1)" != "$(key $UE1 emse-2)" ]
 b=$(fails bad_finished)
 hs 5685 "$(ident $UE1 emse-1)" "$(key $UE1 emse-1)"

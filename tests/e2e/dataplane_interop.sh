@@ -23,7 +23,7 @@ pass "emse answers ARP and ping on the TAP"
 check "ICMPv6 echo through Neighbour Discovery" in_ns ping -6 -c1 -W2 2001:db8::1
 
 s_client() { # suite addr id key msg
-	(echo "$5"; sleep 1) | in_ns timeout 10 openssl s_client -dtls1_2 -connect "$2" \
+	(echo "$5"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 -connect "$2" \
 		-psk_identity "$3" -psk "$4" -cipher "$1" -quiet 2>"$TMP/s_client.err"
 }
 for suite in PSK-AES128-CCM8 PSK-AES128-GCM-SHA256 PSK-AES128-CBC-SHA256; do
