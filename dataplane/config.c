@@ -92,6 +92,20 @@ static int parse_hex(struct parser *p, const char *key, const char *v, uint8_t *
 	return 0;
 }
 
+static int parse_mac(struct parser *p, const char *key, const char *v, uint8_t mac[6])
+{
+	unsigned b[6];
+	char extra;
+	if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5], &extra) != 6)
+		return fail(p, key, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
+	for (int i = 0; i < 6; i++) {
+		if (b[i] > 255)
+			return fail(p, key, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
+		mac[i] = (uint8_t)b[i];
+	}
+	return 0;
+}
+
 static int set_emse(struct parser *p, struct emse_config *c, const char *k, const char *v)
 {
 	uint32_t x;
@@ -190,16 +204,8 @@ static int set_port(struct parser *p, struct emse_config *c, const char *k, cons
 		return 0;
 	}
 	if (!strcmp(k, "mac")) {
-		unsigned b[6];
-		char extra;
-		if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-			   &extra) != 6)
-			return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
-		for (int i = 0; i < 6; i++) {
-			if (b[i] > 255)
-				return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
-			c->mac[i] = (uint8_t)b[i];
-		}
+		if (parse_mac(p, k, v, c->mac))
+			return -1;
 		if (c->mac[0] & 1)
 			return fail(p, k, "a multicast MAC cannot be a port's address");
 		c->set_mac = true;
@@ -246,16 +252,8 @@ static int set_listener(struct parser *p, struct emse_listener_conf *l, const ch
 	if (!strcmp(k, "backend"))
 		return parse_addr(p, k, v, &l->backend);
 	if (!strcmp(k, "backend_mac")) {
-		unsigned b[6];
-		char extra;
-		if (sscanf(v, "%x:%x:%x:%x:%x:%x%c", &b[0], &b[1], &b[2], &b[3], &b[4], &b[5],
-			   &extra) != 6)
-			return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
-		for (int i = 0; i < 6; i++) {
-			if (b[i] > 255)
-				return fail(p, k, "expected aa:bb:cc:dd:ee:ff, got '%s'", v);
-			l->backend_mac[i] = (uint8_t)b[i];
-		}
+		if (parse_mac(p, k, v, l->backend_mac))
+			return -1;
 		l->backend_mac_set = true;
 		return 0;
 	}
