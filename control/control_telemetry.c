@@ -75,6 +75,7 @@ void emse_control_stats_walk(const struct emse_control_stats *s, emse_control_em
 	emit(ctx, "keyprov_items", NULL, NULL, p->items, 1);
 	emit(ctx, "keyprov_requests", NULL, NULL, p->requests, 1);
 	emit(ctx, "keyprov_retries", NULL, NULL, p->retries, 1);
+	emit(ctx, "keyprov_rate_limited", NULL, NULL, p->rate_limited, 1);
 	emit(ctx, "keyprov_responses_h2", NULL, NULL, p->responses_h2, 1);
 	emit(ctx, "keyprov_item_results", "status", "ok", p->item_ok, 1);
 	emit(ctx, "keyprov_item_results", "status", "no_key", p->item_no_key, 1);

@@ -21,6 +21,7 @@ const char *emse_keyprov_err_name(enum emse_keyprov_err e)
 		[EMSE_PERR_HTTP_4XX] = "http_4xx",   [EMSE_PERR_HTTP_OTHER] = "http_other",
 		[EMSE_PERR_PARSE] = "parse",         [EMSE_PERR_BREAKER] = "breaker_open",
 		[EMSE_PERR_HELD_OFF] = "held_off",   [EMSE_PERR_OTHER] = "other",
+		[EMSE_PERR_RATE_LIMIT] = "rate_limited",
 	};
 	return (unsigned)e < EMSE_PERR__COUNT ? names[e] : "unknown";
 }

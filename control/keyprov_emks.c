@@ -65,6 +65,8 @@ struct eprov {
 	enum emse_breaker_state breaker;
 	uint64_t breaker_until_ms;
 	int probe_inflight;
+	double tokens;              /* max_requests_per_s bucket */
+	uint64_t tokens_at_ms;
 	struct emse_keyprov_stats st;
 	struct emse_keyprov_result res[EMSE_KEYPROV_BATCH_MAX];
 };
@@ -82,6 +84,7 @@ void emse_emks_config_default(struct emse_emks_config *c)
 	c->breaker_threshold = 3;
 	c->breaker_open_ms = 1000;
 	c->max_requests = 64;
+	c->max_requests_per_s = 500;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -409,6 +412,25 @@ static unsigned start_due(struct eprov *p, uint64_t now)
 		}
 		if (p->n_inflight >= p->cfg.max_requests)
 			break; /* the rest waits for a free slot, in order */
+		/* Requests per second: a token bucket holding one second's worth. */
+		double rate = p->cfg.max_requests_per_s;
+		p->tokens += (double)(now - p->tokens_at_ms) * rate / 1000.0;
+		if (p->tokens > rate)
+			p->tokens = rate;
+		p->tokens_at_ms = now;
+		if (p->tokens < 1.0) {
+			uint64_t wait_ms = (uint64_t)((1.0 - p->tokens) * 1000.0 / rate) + 1;
+			if (now + wait_ms >= b->deadline_ms) {
+				p->st.errors[EMSE_PERR_RATE_LIMIT]++;
+				finish(p, b, EMSE_FETCH_OVERLOAD);
+				work++;
+				continue;
+			}
+			p->st.rate_limited++;
+			b->next_try_ms = now + wait_ms;
+			break; /* in order: the rest waits too */
+		}
+		p->tokens -= 1.0;
 		if (p->breaker == EMSE_BREAKER_HALF_OPEN) {
 			b->probe = 1;
 			p->probe_inflight = 1;
@@ -576,6 +598,7 @@ struct emse_keyprov *emse_keyprov_emks_create(const struct emse_emks_config *cfg
 	DEF(breaker_threshold);
 	DEF(breaker_open_ms);
 	DEF(max_requests);
+	DEF(max_requests_per_s);
 #undef DEF
 	size_t ulen = strlen(cfg->base_url) + sizeof(EMKS_PATH_RETRIEVE_BATCH);
 	p->url = malloc(ulen);

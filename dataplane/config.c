@@ -35,6 +35,7 @@ void emse_config_defaults(struct emse_config *c)
 	c->key_cache_capacity = 65536;
 	c->negative_ttl_s = 30;
 	c->emks_timeout_ms = 1000;
+	c->emks_max_requests_per_s = 500;
 }
 
 struct parser {
@@ -302,6 +303,8 @@ static int set_emks(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_str(p, k, v, c->emks_ca, sizeof(c->emks_ca));
 	if (!strcmp(k, "timeout_ms"))
 		return parse_u32(p, k, v, 10, 60000, &c->emks_timeout_ms);
+	if (!strcmp(k, "max_requests_per_s"))
+		return parse_u32(p, k, v, 1, 1000000, &c->emks_max_requests_per_s);
 	return fail(p, k, "unknown setting");
 }
 

@@ -81,6 +81,7 @@ static struct emse_keyprov *make_provider(const struct emse_config *c, char *err
 	ec.base_url = c->emks_url;
 	ec.ca_file = c->emks_ca;
 	ec.request_timeout_ms = c->emks_timeout_ms;
+	ec.max_requests_per_s = c->emks_max_requests_per_s;
 	for (unsigned i = 0; i < c->n_listeners; i++) {
 		const struct emse_listener_conf *l = &c->listeners[i];
 		bool seen = false;

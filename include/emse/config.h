@@ -73,6 +73,7 @@ struct emse_config {
 	char emks_url[EMSE_PATH_MAX];
 	char emks_cert[EMSE_PATH_MAX], emks_key[EMSE_PATH_MAX], emks_ca[EMSE_PATH_MAX];
 	uint32_t emks_timeout_ms;
+	uint32_t emks_max_requests_per_s;
 	/* [telemetry] */
 	char prometheus[64];            /* "127.0.0.1:9464", "" = off */
 	/* command line, not the file */

@@ -38,6 +38,7 @@ enum emse_keyprov_err {
 	EMSE_PERR_PARSE,       /* malformed body or result */
 	EMSE_PERR_BREAKER,     /* batch refused while the breaker was open */
 	EMSE_PERR_HELD_OFF,    /* batch refused: Retry-After holds requests back past its deadline */
+	EMSE_PERR_RATE_LIMIT,  /* batch refused: max_requests_per_s would hold it past its deadline */
 	EMSE_PERR_OTHER,       /* curl set-up, memory */
 	EMSE_PERR__COUNT
 };
@@ -53,6 +54,7 @@ enum emse_breaker_state { EMSE_BREAKER_CLOSED = 0, EMSE_BREAKER_OPEN, EMSE_BREAK
 struct emse_keyprov_stats {
 	uint64_t batches, items;                 /* accepted by submit */
 	uint64_t requests, retries;              /* HTTP requests sent (retries included) */
+	uint64_t rate_limited;                   /* batches that waited for a request token */
 	uint64_t responses_h2;                   /* answers that came over HTTP/2 */
 	uint64_t item_ok, item_no_key, item_forbidden, item_error;
 	uint64_t errors[EMSE_PERR__COUNT];
@@ -121,6 +123,9 @@ struct emse_emks_config {
 	uint32_t breaker_threshold;   /* consecutive failed requests that open it, default 3 */
 	uint32_t breaker_open_ms;     /* fail fast this long, then let one probe through, default 1000 */
 	uint32_t max_requests;        /* HTTP requests in flight at once, default 64 */
+	uint32_t max_requests_per_s;  /* HTTP requests started per second (token bucket, burst of one
+				       * second's worth), default 500; protects the EMKS from a flood
+				       * of unknown identities beyond what batching already does */
 	int verbose;                  /* curl verbose to stderr (never on in production: bodies are not
 				       * printed, but headers are) */
 };

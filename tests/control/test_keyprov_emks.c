@@ -523,6 +523,48 @@ static void test_retry_after_honoured(void **state)
 }
 
 
+/* max_requests_per_s: with 2 requests per second and one key per batch, three batches cannot all
+ * start at once: the third waits for a token (counted) and still succeeds within its deadline;
+ * with a deadline shorter than the wait it is refused as OVERLOAD (counted rate_limited). */
+static void test_request_rate_limited(void **state)
+{
+	(void)state;
+	if (skip_all)
+		skip();
+	struct emse_emks_config ec;
+	emse_emks_config_default(&ec);
+	ec.max_requests_per_s = 2;
+	struct emse_control *c = make(&ec, 1);
+	uint32_t st[64];
+	post(c, 1, 0, ues[0].key_id, ues[0].app_id);
+	post(c, 2, 0, ues[1].key_id, ues[1].app_id);
+	post(c, 3, 1, ues[2].key_id, ues[2].app_id);
+	run_until(c, 3, st);
+	for (int t = 1; t <= 3; t++)
+		assert_int_equal(st[t], EMSE_FETCH_OK);
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_true(s.prov.rate_limited >= 1);
+	assert_int_equal(s.prov.requests, 3);
+	emse_control_destroy(c);
+
+	ec.deadline_ms = 100; /* shorter than the half second the third request must wait */
+	ec.request_timeout_ms = 90;
+	ec.connect_timeout_ms = 90;
+	c = make(&ec, 1);
+	post(c, 1, 0, ues[0].key_id, ues[0].app_id);
+	post(c, 2, 0, ues[1].key_id, ues[1].app_id);
+	post(c, 3, 1, ues[2].key_id, ues[2].app_id);
+	run_until(c, 3, st);
+	emse_control_stats(c, &s);
+	assert_true(s.prov.errors[EMSE_PERR_RATE_LIMIT] >= 1);
+	unsigned overload = 0;
+	for (int t = 1; t <= 3; t++)
+		overload += st[t] == EMSE_FETCH_OVERLOAD;
+	assert_true(overload >= 1);
+	emse_control_destroy(c);
+}
+
 /* EMSE emse-2 presenting emse-1's certificate: the EMKS refuses every item with 403. */
 static void test_certificate_mismatch_forbidden(void **state)
 {
@@ -618,6 +660,7 @@ int main(void)
 		cmocka_unit_test(test_fetch_ok_and_batch),
 		cmocka_unit_test(test_down_breaker_back),
 		cmocka_unit_test(test_retry_after_honoured),
+		cmocka_unit_test(test_request_rate_limited),
 		cmocka_unit_test(test_certificate_mismatch_forbidden),
 		cmocka_unit_test(test_untrusted_server),
 		cmocka_unit_test(test_silent_server_timeout),
