@@ -179,6 +179,9 @@ FUZZ_SRC_record := dataplane/record.c
 FUZZ_USES_default := parsers crypto
 FUZZ_USES_identity := crypto
 FUZZ_USES_record := record crypto
+# the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
+FUZZ_USES_emks_response := control crypto
+FUZZ_LDLIBS_emks_response := -ljansson
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
 
 # Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a
