@@ -2,7 +2,7 @@
 # Issue 3 steering: two workers on a port without RSS (TAP, two queues). The kernel spreads the
 # flows over both queues; each UE's datagrams must still meet one worker, so every handshake
 # completes and echoes, and what one worker received for the other went through the steering
-# ring (steered out = steered in).
+# ring (steered out = steered in). Sessions left idle are closed by the idle timeout.
 source "$(dirname "$0")/lib.sh"
 e2e_init workers
 ID=e2m.ae47bf35@sensor-17@acme.example
@@ -10,7 +10,7 @@ KEY=48733b908aba6162f3cdb38d3055a6d7292367dda03e23fdae44e35c4e814dd6
 printf '%s %s\n' "$ID" "$KEY" > "$TMP/keys.txt"
 emse_config "[keys]
 source = file
-file = $TMP/keys.txt"
+file = $TMP/keys.txt" "idle_timeout_s = 3"
 # Two workers share core 1 here (2 cores): functional, not a benchmark.
 EMSE_LCORES="--lcores 0@0,1@1,2@1" emse_start || exit 1
 check "two workers" grep -q "running: 2 workers" "$TMP/emse.log"
@@ -28,5 +28,9 @@ echo "steered out $so, in $si"
 check "steered out = steered in" [ "$so" -eq "$si" ]
 check "the kernel used both queues: some datagrams were steered" [ "$so" -gt 0 ]
 check "no steering drops" [ "$(metric dp_drop steer_ring_full)" -eq 0 ]
+# s_client leaves without close_notify: the idle timeout ends those sessions.
+check "idle sessions are closed after idle_timeout_s (3 s)" wait_metric closed 1 idle 80
+sleep 3.5
+check "no established session left after the idle timeout" [ "$(metric established)" -eq 0 ]
 check "SIGTERM: emse exits 0" emse_stop
 e2e_done
