@@ -404,10 +404,15 @@ static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struc
 			  unsigned li, const uint8_t *data, size_t len, struct emse_session *old)
 {
 	struct dtls_client_hello ch;
+	struct dtls_record rec;
+	size_t used;
 	int r = dtls_parse_client_hello(data, len, &ch);
 	if (r != DTLS_PEEK_OK) {
-		w->stats.dp_drop[r == DTLS_PEEK_BAD_TYPE ? EMSE_DP_NOT_CLIENT_HELLO
-							 : EMSE_DP_CH_MALFORMED]++;
+		if (dtls_record_parse(data, len, &rec, &used) != DTLS_PEEK_OK)
+			w->stats.dp_drop[EMSE_DP_NOT_DTLS]++; /* not even a DTLS record header */
+		else
+			w->stats.dp_drop[r == DTLS_PEEK_BAD_TYPE ? EMSE_DP_NOT_CLIENT_HELLO
+								 : EMSE_DP_CH_MALFORMED]++;
 		goto out;
 	}
 	uint8_t blob[PEER_BLOB_LEN];
