@@ -44,9 +44,10 @@ CONF
 emse_start || exit 1
 ip -n "$NS" link set "$TAPIF" address 02:00:5e:00:00:02
 
-in_ns "$BUILD/proxy-v2-sink" --listen 198.18.0.2:7000 > "$TMP/sink4.out" 2>"$TMP/sink4.err" &
+# started with ip netns exec directly (not through a shell function) so that $! is the sink
+ip netns exec "$NS" "$BUILD/proxy-v2-sink" --listen 198.18.0.2:7000 > "$TMP/sink4.out" 2>"$TMP/sink4.err" &
 E2E_PIDS+=($!)
-in_ns "$BUILD/proxy-v2-sink" --listen "[2001:db8::2]:7000" > "$TMP/sink6.out" 2>"$TMP/sink6.err" &
+ip netns exec "$NS" "$BUILD/proxy-v2-sink" --listen "[2001:db8::2]:7000" > "$TMP/sink6.out" 2>"$TMP/sink6.err" &
 E2E_PIDS+=($!)
 sleep 0.5
 

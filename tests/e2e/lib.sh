@@ -25,6 +25,8 @@ e2e_init() {
 e2e_cleanup() {
 	local rc=$?
 	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null; done
+	# and whatever is still running inside the namespace (clients started through in_ns)
+	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
 	[ -n "${EMSE_PID:-}" ] && emse_stop >/dev/null 2>&1
 	ip netns del "$NS" 2>/dev/null
 	rm -rf "$TMP"
