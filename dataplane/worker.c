@@ -344,6 +344,9 @@ static void on_identity(struct emse_worker *w, struct emse_session *s, struct rt
 	park(w, s, m);
 }
 
+static void on_established(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			   size_t len);
+
 static void on_key_completion(struct emse_worker *w, const struct emse_key_completion *c)
 {
 	uint32_t idx = (uint32_t)c->token;
@@ -372,16 +375,21 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 			unsigned n = s->u.hs.n_parked;
 			memcpy(held, s->u.hs.parked, sizeof(held));
 			s->u.hs.n_parked = 0;
-			unsigned i = 0;
-			for (; i < n; i++) {
-				bool alive = feed_handshake(w, s, rte_pktmbuf_mtod(held[i], uint8_t *),
-							    rte_pktmbuf_data_len(held[i]));
+			uint32_t gen = s->gen;
+			for (unsigned i = 0; i < n; i++) {
+				const uint8_t *d = rte_pktmbuf_mtod(held[i], const uint8_t *);
+				size_t dl = rte_pktmbuf_data_len(held[i]);
+				/* The handshake may complete on one of them: what follows (a client
+				 * retransmission) then goes to the established session, whose union
+				 * now holds record state, not a wolfSSL object. */
+				if (s->gen != gen || s->state == EMSE_S_FREE)
+					;
+				else if (s->state == EMSE_S_HANDSHAKE)
+					feed_handshake(w, s, d, dl);
+				else if (emse_session_established(s))
+					on_established(w, s, d, dl);
 				rte_pktmbuf_free(held[i]);
-				if (!alive)
-					break;
 			}
-			for (i++; i < n; i++)
-				rte_pktmbuf_free(held[i]);
 			return;
 		}
 	} else if (c->status == EMSE_FETCH_NO_KEY) {
