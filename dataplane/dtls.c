@@ -66,13 +66,14 @@ static unsigned int psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned c
 {
 	struct emse_session *s = wolfSSL_GetIOReadCtx(ssl);
 	struct e2m_identity id;
-	if (!s || !s->u.hs.have_key || max_len < E2M_KEY_LEN || !identity)
+	if (!s || !s->u.hs.have_key || !s->u.hs.x || max_len < E2M_KEY_LEN || !identity)
 		return 0;
+	const struct emse_hs_extra *x = s->u.hs.x;
 	if (e2m_identity_parse((const uint8_t *)identity, strnlen(identity, 129), &id) != 0 ||
-	    id.key_id != s->id.key_id || id.app_id_len != s->id.app_id_len ||
-	    memcmp(id.app_id, s->id.app_id, id.app_id_len) != 0)
+	    id.key_id != x->id.key_id || id.app_id_len != x->id.app_id_len ||
+	    memcmp(id.app_id, x->id.app_id, id.app_id_len) != 0)
 		return 0;
-	memcpy(key, s->u.hs.key, E2M_KEY_LEN);
+	memcpy(key, x->key, E2M_KEY_LEN);
 	return E2M_KEY_LEN;
 }
 

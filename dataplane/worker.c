@@ -154,11 +154,27 @@ static uint64_t session_token(struct emse_worker *w, struct emse_session *s)
 	return ((uint64_t)s->gen << 32) | emse_session_idx(&w->sessions, s);
 }
 
-static void drop_parked(struct emse_session *s)
+static struct emse_hs_extra *extra_take(struct emse_worker *w)
 {
+	if (!w->n_free_extra)
+		return NULL;
+	struct emse_hs_extra *x = &w->extras[w->free_extra[--w->n_free_extra]];
+	memset(x, 0, sizeof(*x));
+	return x;
+}
+
+/* Held datagrams go, the PSK is wiped, the slot returns. */
+static void extra_give(struct emse_worker *w, struct emse_session *s)
+{
+	struct emse_hs_extra *x = s->u.hs.x;
+	if (!x)
+		return;
 	for (unsigned i = 0; i < s->u.hs.n_parked; i++)
-		rte_pktmbuf_free(s->u.hs.parked[i]);
+		rte_pktmbuf_free(x->parked[i]);
 	s->u.hs.n_parked = 0;
+	e2m_wipe(x, sizeof(*x));
+	w->free_extra[w->n_free_extra++] = (uint32_t)(x - w->extras);
+	s->u.hs.x = NULL;
 }
 
 /* Ends a session that never got established. */
@@ -167,7 +183,7 @@ static void hs_fail(struct emse_worker *w, struct emse_session *s, enum emse_hs_
 	w->stats.hs_failed[why]++;
 	if (s->state == EMSE_S_PARKED)
 		w->parked--;
-	drop_parked(s);
+	extra_give(w, s);
 	emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);
 	emse_session_release(&w->sessions, s);
 }
@@ -178,6 +194,8 @@ static void session_close(struct emse_worker *w, struct emse_session *s, enum em
 	w->stats.closed[why]++;
 	emse_fwd_port_free(&w->fwd, s->fwd_port);
 	s->fwd_port = 0;
+	emse_idarena_drop(&w->ids, s->id_ref);
+	s->id_ref = 0;
 	if (s->state == EMSE_S_ESTABLISHED) {
 		if (notify) {
 			uint8_t rec[64];
@@ -202,6 +220,12 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	struct emse_record_state rec;
 	w->stats.hs_completed++;
 	emse_list_remove(&w->sessions, &w->sessions.hs, s);
+	/* The identity moves to the arena (a reference in the session); the rest of what only the
+	 * handshake needed goes back to its table. */
+	s->id_ref = emse_idarena_put(&w->ids, &s->u.hs.x->id);
+	if (!s->id_ref)
+		w->stats.id_arena_full++;
+	extra_give(w, s);
 	WOLFSSL *ssl = s->u.hs.ssl;
 	int rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
 	if (rc == 0) {
@@ -286,7 +310,7 @@ static void park(struct emse_worker *w, struct emse_session *s, struct rte_mbuf 
 		rte_pktmbuf_free(m);
 		return;
 	}
-	s->u.hs.parked[s->u.hs.n_parked++] = m;
+	s->u.hs.x->parked[s->u.hs.n_parked++] = m;
 }
 
 /* m has been trimmed to the UDP payload (data, len). Consumes m. */
@@ -294,14 +318,14 @@ static void on_identity(struct emse_worker *w, struct emse_session *s, struct rt
 			const uint8_t *data, size_t len, const uint8_t *idp, uint16_t idl)
 {
 	const struct emse_listener_conf *l = &w->rt->cfg->listeners[s->listener];
-	if (e2m_identity_parse(idp, idl, &s->id) != E2M_ID_OK) {
+	if (e2m_identity_parse(idp, idl, &s->u.hs.x->id) != E2M_ID_OK) {
 		fail_with_alert(w, s, data, len, EMSE_HS_FAIL_NOT_E2M);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	struct emse_keycache *kc = emse_control_cache(w->rt->control, l->emse_idx);
-	switch (emse_keycache_lookup(kc, w->id, s->id.key_id, s->id.app_id, s->id.app_id_len,
-				     unix_now(w), s->u.hs.key)) {
+	switch (emse_keycache_lookup(kc, w->id, s->u.hs.x->id.key_id, s->u.hs.x->id.app_id, s->u.hs.x->id.app_id_len,
+				     unix_now(w), s->u.hs.x->key)) {
 	case EMSE_KC_HIT:
 		w->stats.key_hits++;
 		s->u.hs.have_key = 1;
@@ -325,12 +349,12 @@ static void on_identity(struct emse_worker *w, struct emse_session *s, struct rt
 	}
 	struct emse_key_request req = {
 		.token = session_token(w, s),
-		.key_id = s->id.key_id,
+		.key_id = s->u.hs.x->id.key_id,
 		.emse_idx = l->emse_idx,
 		.worker = (uint8_t)w->id,
-		.app_id_len = s->id.app_id_len,
+		.app_id_len = s->u.hs.x->id.app_id_len,
 	};
-	memcpy(req.app_id, s->id.app_id, s->id.app_id_len);
+	memcpy(req.app_id, s->u.hs.x->id.app_id, s->u.hs.x->id.app_id_len);
 	if (emse_control_post(w->rt->control, &req) != 0) {
 		w->stats.dp_drop[EMSE_DP_CONTROL_FULL]++;
 		fail_with_alert(w, s, data, len, EMSE_HS_FAIL_KEY_UNAVAILABLE);
@@ -357,7 +381,7 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 		return; /* the handshake timed out or was replaced meanwhile */
 	w->parked--;
 	s->state = EMSE_S_HANDSHAKE;
-	struct rte_mbuf *first = s->u.hs.parked[0];
+	struct rte_mbuf *first = s->u.hs.x->parked[0];
 	const uint8_t *d0 = rte_pktmbuf_mtod(first, const uint8_t *);
 	size_t l0 = rte_pktmbuf_data_len(first);
 	enum emse_hs_fail why = EMSE_HS_FAIL_KEY_UNAVAILABLE;
@@ -365,15 +389,15 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 	if (c->status == EMSE_FETCH_OK) {
 		const struct emse_listener_conf *l = &w->rt->cfg->listeners[s->listener];
 		struct emse_keycache *kc = emse_control_cache(w->rt->control, l->emse_idx);
-		if (emse_keycache_lookup(kc, w->id, s->id.key_id, s->id.app_id, s->id.app_id_len,
-					 unix_now(w), s->u.hs.key) == EMSE_KC_HIT) {
+		if (emse_keycache_lookup(kc, w->id, s->u.hs.x->id.key_id, s->u.hs.x->id.app_id, s->u.hs.x->id.app_id_len,
+					 unix_now(w), s->u.hs.x->key) == EMSE_KC_HIT) {
 			w->stats.key_parked_resumed++;
 			s->u.hs.have_key = 1;
 			s->u.hs.rtx_at = 0;
 			/* Feed what was held, in arrival order; stop if the session ends. */
 			struct rte_mbuf *held[EMSE_PARK_DGRAMS];
 			unsigned n = s->u.hs.n_parked;
-			memcpy(held, s->u.hs.parked, sizeof(held));
+			memcpy(held, s->u.hs.x->parked, sizeof(held));
 			s->u.hs.n_parked = 0;
 			uint32_t gen = s->gen;
 			for (unsigned i = 0; i < n; i++) {
@@ -397,8 +421,8 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 	} else if (c->status == EMSE_FETCH_FORBIDDEN) {
 		why = EMSE_HS_FAIL_KEY_FORBIDDEN;
 	}
-	s->u.hs.parked[0] = NULL;
-	memmove(s->u.hs.parked, s->u.hs.parked + 1, sizeof(s->u.hs.parked[0]) * (EMSE_PARK_DGRAMS - 1));
+	s->u.hs.x->parked[0] = NULL;
+	memmove(s->u.hs.x->parked, s->u.hs.x->parked + 1, sizeof(s->u.hs.x->parked[0]) * (EMSE_PARK_DGRAMS - 1));
 	s->u.hs.n_parked--;
 	fail_with_alert(w, s, d0, l0, why);
 	rte_pktmbuf_free(first);
@@ -453,9 +477,13 @@ static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struc
 	}
 	s->flow = *flow;
 	s->listener = (uint8_t)li;
-	s->u.hs.ssl = emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN, blob, sizeof(blob));
+	s->u.hs.x = extra_take(w);
+	s->u.hs.ssl = s->u.hs.x ? emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN,
+						     blob, sizeof(blob))
+				: NULL;
 	if (!s->u.hs.ssl) {
 		w->stats.dp_drop[EMSE_DP_POOL_EMPTY]++;
+		extra_give(w, s);
 		emse_session_release(&w->sessions, s);
 		goto out;
 	}
@@ -540,8 +568,11 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 	size_t cap = EMSE_PP2_MAX + len;
 	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
 						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
-	int n = p ? emse_proxy_v2_write(p + hl, EMSE_PP2_MAX, &s->flow, EMSE_PP2_DGRAM,
-					s->id.app_id, s->id.app_id_len, s->id.key_id)
+	struct e2m_identity id;
+	if (emse_idarena_get(&w->ids, s->id_ref, &id) != 0)
+		memset(&id, 0, sizeof(id)); /* arena was full: the header goes without the TLVs */
+	int n = p ? emse_proxy_v2_write(p + hl, EMSE_PP2_MAX, &s->flow, EMSE_PP2_DGRAM, id.app_id,
+					id.app_id_len, id.key_id)
 		  : -1;
 	if (n < 0) {
 		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
@@ -979,6 +1010,16 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 				}
 		}
 	}
+	w->extras = rte_zmalloc_socket("emse_hs", sizeof(*w->extras) * c->half_open_max, 64, socket);
+	w->free_extra = rte_malloc_socket("emse_hs", sizeof(uint32_t) * c->half_open_max, 64, socket);
+	if (!w->extras || !w->free_extra)
+		goto fail;
+	for (uint32_t i = 0; i < c->half_open_max; i++)
+		w->free_extra[i] = c->half_open_max - 1 - i;
+	w->n_free_extra = c->half_open_max;
+	/* identities: two chunks per session on average is room enough (a typical one takes one) */
+	if (emse_idarena_init(&w->ids, c->max_sessions * 2, socket) != 0)
+		goto fail;
 	if (emse_cookie_init(&w->cookie, 0) != 0 ||
 	    emse_record_ctx_init(&w->rc, c->flights_held) != 0)
 		goto fail;
@@ -1004,7 +1045,7 @@ void emse_worker_drain(struct emse_worker *w)
 		if (emse_session_established(s)) {
 			session_close(w, s, EMSE_CLOSE_SHUTDOWN, true);
 		} else {
-			drop_parked(s);
+			extra_give(w, s);
 			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);
 			w->stats.closed[EMSE_CLOSE_SHUTDOWN]++;
 			emse_session_release(t, s);
@@ -1028,7 +1069,7 @@ void emse_worker_destroy(struct emse_worker *w)
 		if (s->state == EMSE_S_ESTABLISHED) {
 			emse_record_wipe(&w->rc, &s->u.rec);
 		} else {
-			drop_parked(s);
+			extra_give(w, s);
 			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1,
 					   s->state == EMSE_S_ESTABLISHED_WOLFSSL);
 		}
@@ -1042,6 +1083,11 @@ void emse_worker_destroy(struct emse_worker *w)
 	emse_cookie_wipe(&w->cookie);
 	emse_record_ctx_fini(&w->rc);
 	emse_fwd_fini(&w->fwd);
+	emse_idarena_fini(&w->ids);
+	if (w->extras)
+		e2m_wipe(w->extras, sizeof(*w->extras) * w->rt->cfg->half_open_max);
+	rte_free(w->extras);
+	rte_free(w->free_extra);
 	emse_sessions_free(t);
 	rte_ring_free(w->steer);
 	rte_mempool_free(w->mp);

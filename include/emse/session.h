@@ -34,17 +34,24 @@ struct emse_session_key {
 	uint8_t addr[16];
 };
 
+/* What only a handshake needs: its held datagrams, the PSK and the identity. A per-worker table of
+ * half_open_max of these, so that an established session does not carry them. */
+struct emse_hs_extra {
+	struct rte_mbuf *parked[EMSE_PARK_DGRAMS];
+	uint8_t key[E2M_KEY_LEN];
+	struct e2m_identity id;
+};
+
 /* While wolfSSL runs the handshake (and for the rest of a session whose suite the compact record
- * layer does not handle: CBC). */
+ * layer does not handle: CBC, where x is NULL once established). */
 struct emse_hs_state {
 	WOLFSSL *ssl;
 	const uint8_t *in;  /* the datagram wolfSSL's receive callback hands over next */
 	uint64_t rtx_at;    /* tsc: next retransmission of our last flight; parked: its deadline */
+	struct emse_hs_extra *x;
 	uint16_t in_len;
 	uint8_t have_key;
 	uint8_t n_parked;
-	struct rte_mbuf *parked[EMSE_PARK_DGRAMS];
-	uint8_t key[E2M_KEY_LEN];
 };
 
 struct emse_session {
@@ -52,6 +59,7 @@ struct emse_session {
 	uint64_t deadline; /* tsc: handshake/parked/idle deadline, by state */
 	uint32_t gen;      /* bumped at each reuse: stale control completions are ignored */
 	uint32_t prev, next;
+	uint32_t id_ref;   /* established: the identity in the worker's arena (idarena.h), 0 if none */
 	uint8_t state;
 	uint8_t listener;
 	uint16_t fwd_port; /* forward mode: our port towards the backend for this session */
@@ -59,7 +67,6 @@ struct emse_session {
 		struct emse_hs_state hs;     /* HANDSHAKE, PARKED, ESTABLISHED_WOLFSSL */
 		struct emse_record_state rec; /* ESTABLISHED: compact, no wolfSSL object */
 	} u;
-	struct e2m_identity id;
 };
 
 struct emse_list {

@@ -12,6 +12,7 @@
 #include "emse/cookie.h"
 #include "emse/dtls.h"
 #include "emse/forward.h"
+#include "emse/idarena.h"
 #include "emse/record.h"
 #include "emse/session.h"
 #include "emse/stats.h"
@@ -57,6 +58,10 @@ struct emse_worker {
 	struct emse_dtls_pool pool;
 	struct emse_cookie_keys cookie;
 	struct emse_fwd fwd;        /* forward mode: ports towards backends, their MACs */
+	struct emse_idarena ids;    /* identities of established sessions */
+	struct emse_hs_extra *extras; /* half_open_max: what only handshakes carry */
+	uint32_t *free_extra;
+	uint32_t n_free_extra;
 	struct emse_record_ctx rc;  /* compact sessions: AES scratch, held last flights, counters */
 	bool capture, flight_ok;    /* capturing what wolfSSL sends while a handshake completes */
 	uint8_t flight_n;

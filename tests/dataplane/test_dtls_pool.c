@@ -62,7 +62,10 @@ static enum emse_dtls_rc one_handshake(struct emse_dtls_pool *p, struct emse_coo
 	const uint8_t *secret = emse_cookie_verify(ck, peer, sizeof(peer), &ch);
 	assert_non_null(secret);
 	static struct emse_session s;
+	static struct emse_hs_extra x;
 	memset(&s, 0, sizeof(s));
+	memset(&x, 0, sizeof(x));
+	s.u.hs.x = &x;
 	s.u.hs.ssl = emse_dtls_pool_get(p, &s, secret, EMSE_COOKIE_SECRET_LEN, peer, sizeof(peer));
 	assert_non_null(s.u.hs.ssl);
 	int err = 0;
@@ -75,8 +78,8 @@ static enum emse_dtls_rc one_handshake(struct emse_dtls_pool *p, struct emse_coo
 		const uint8_t *idp;
 		uint16_t idl;
 		if (!s.u.hs.have_key && dtls_peek_psk_identity(dg, n, &idp, &idl) == DTLS_PEEK_OK) {
-			assert_int_equal(e2m_identity_parse(idp, idl, &s.id), E2M_ID_OK);
-			memcpy(s.u.hs.key, key, 32);
+			assert_int_equal(e2m_identity_parse(idp, idl, &x.id), E2M_ID_OK);
+			memcpy(x.key, key, 32);
 			s.u.hs.have_key = 1;
 		}
 		uint32_t drops = emse_dtls_mac_drops(s.u.hs.ssl);
@@ -214,7 +217,10 @@ static void test_reused_object_accepts_renegotiation_info(void **state)
 		const uint8_t *secret = emse_cookie_verify(&ck, peer, sizeof(peer), &pch);
 		assert_non_null(secret);
 		static struct emse_session s;
+		static struct emse_hs_extra x;
 		memset(&s, 0, sizeof(s));
+		memset(&x, 0, sizeof(x));
+		s.u.hs.x = &x;
 		s.u.hs.ssl = emse_dtls_pool_get(&p, &s, secret, EMSE_COOKIE_SECRET_LEN, peer, sizeof(peer));
 		assert_non_null(s.u.hs.ssl);
 		int err = 0;
