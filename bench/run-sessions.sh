@@ -3,7 +3,8 @@
 # sessions (CCM-8) that the generator opened and then forgot (emse-bench --hold: no close_notify);
 # emse's VmRSS is read before and after.
 #   bench/run-sessions.sh [N]          (N default 1000000; e.g. 100000 for a quick run)
-# Environment: C (generator concurrency, 128; emse half_open_max is 1024 in both runs), UES (population, 10000: sessions reuse identities,
+# Environment: PER_SOURCE (emse max_sessions_per_source, 1024; 0 turns the per-address table off),
+# C (generator concurrency, 128; emse half_open_max is 1024 in both runs), UES (population, 10000: sessions reuse identities,
 #   each on its own (address, port)), ADDRS (UE addresses, min(N, 65536), from 198.19.0.0),
 #   EMSE_MB (emse -m, 512 + N/1000), EMSE_LCORES (0-1: one worker), GEN_LCORE (0),
 #   BASELINE (1: also start emse with max_sessions = 1024 to see what the tables sized for N
@@ -92,6 +93,7 @@ half_open_max = 1024
 idle_timeout_s = 86400
 handshake_timeout_ms = 10000
 suites = ccm8
+max_sessions_per_source = ${PER_SOURCE:-1024}
 [port]
 address = 198.18.0.1
 [listener v4]

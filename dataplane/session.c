@@ -99,16 +99,19 @@ struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse
 	*per_source_full = false;
 	if (!t->n_free)
 		return NULL;
-	src_key_of(k, &sk);
-	uintptr_t n = src_count(t, &sk);
-	if (t->max_per_source && n >= t->max_per_source) {
-		*per_source_full = true;
-		return NULL;
+	uintptr_t n = 0;
+	if (t->max_per_source) { /* 0: no limit, and no table to keep (it costs ~40 B per address) */
+		src_key_of(k, &sk);
+		n = src_count(t, &sk);
+		if (n >= t->max_per_source) {
+			*per_source_full = true;
+			return NULL;
+		}
 	}
 	uint32_t i = t->free_stack[t->n_free - 1];
 	if (rte_hash_add_key_data(t->h, k, (void *)(uintptr_t)i) < 0)
 		return NULL;
-	if (rte_hash_add_key_data(t->per_src, &sk, (void *)(n + 1)) < 0) {
+	if (t->max_per_source && rte_hash_add_key_data(t->per_src, &sk, (void *)(n + 1)) < 0) {
 		rte_hash_del_key(t->h, k);
 		return NULL;
 	}
@@ -129,12 +132,14 @@ void emse_session_release(struct emse_sessions *t, struct emse_session *s)
 	struct src_key sk;
 	emse_session_key_of(&s->flow, s->listener, &k);
 	rte_hash_del_key(t->h, &k);
-	src_key_of(&k, &sk);
-	uintptr_t n = src_count(t, &sk);
-	if (n > 1)
-		rte_hash_add_key_data(t->per_src, &sk, (void *)(n - 1));
-	else
-		rte_hash_del_key(t->per_src, &sk);
+	if (t->max_per_source) {
+		src_key_of(&k, &sk);
+		uintptr_t n = src_count(t, &sk);
+		if (n > 1)
+			rte_hash_add_key_data(t->per_src, &sk, (void *)(n - 1));
+		else
+			rte_hash_del_key(t->per_src, &sk);
+	}
 	if (emse_session_established(s))
 		emse_list_remove(t, &t->est, s);
 	else if (s->state != EMSE_S_FREE)
