@@ -143,10 +143,24 @@ run: all certs
 bench-crypto: all
 	$(BUILD)/crypto-bench
 
+# Benchmarks (root; memif between emse and the generator; numbers into build/bench/, see
+# docs/bench.md). BENCH_ARGS go to the generator.
+bench-memif: all
+	bench/run-memif.sh --duration 10 --concurrency 64 $(BENCH_ARGS)
+bench-sweep: all
+	CONCS="1 4 16 64 256" DURATION=3 bench/run-sweep.sh
+bench-sessions: all
+	bench/run-sessions.sh $(or $(SESSIONS),1000000)
+bench-records: all
+	bench/run-sessions.sh records gcm 10
+bench-all: all
+	bench/run-all.sh
+
 clean:
 	rm -rf $(BUILD)
 
-.PHONY: all deps test test-unit certs run bench-crypto clean
+.PHONY: all deps test test-unit certs run bench-crypto bench-memif bench-sweep bench-sessions \
+  bench-records bench-all clean
 .SECONDARY:
 .DELETE_ON_ERROR:
 -include $(shell find $(BUILD) -name '*.d' 2>/dev/null)
