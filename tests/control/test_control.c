@@ -11,6 +11,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "eal_cleanup.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <rte_eal.h>
@@ -92,27 +94,6 @@ static int eal_up(void **state)
 	char *argv[] = {"test_control", "-l", "0-1", "--no-huge", "-m", "256", "--no-pci",
 			"--file-prefix", prefix, "--log-level=lib.eal:error", NULL};
 	return rte_eal_init(9 + 1, argv) < 0 ? -1 : 0;
-}
-
-/* EAL leaves its runtime directory behind (one per --file-prefix): remove ours. */
-static void eal_cleanup_all(void)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char f[PATH_MAX + 256];
-		snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
-		unlink(f);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 static int eal_down(void **state)

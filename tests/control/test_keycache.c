@@ -10,6 +10,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "eal_cleanup.h"
+
 #include <dirent.h>
 #include <limits.h>
 #include <rte_eal.h>
@@ -33,27 +35,6 @@ static int eal_up(void **state)
 			"--file-prefix", prefix, "--log-level=lib.eal:error", NULL};
 	int argc = (int)(sizeof(argv) / sizeof(argv[0])) - 1;
 	return rte_eal_init(argc, argv) < 0 ? -1 : 0;
-}
-
-/* EAL leaves its runtime directory behind (one per --file-prefix): remove ours. */
-static void eal_cleanup_all(void)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char f[PATH_MAX + 256];
-		snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
-		unlink(f);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 static int eal_down(void **state)

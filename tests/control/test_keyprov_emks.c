@@ -24,6 +24,8 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "eal_cleanup.h"
+
 #include <jansson.h>
 #include <dirent.h>
 #include <limits.h>
@@ -221,27 +223,6 @@ static int group_setup(void **state)
 	if (rte_eal_init(10, argv) < 0)
 		return -1;
 	return 0;
-}
-
-/* EAL leaves its runtime directory behind (one per --file-prefix): remove ours. */
-static void eal_cleanup_all(void)
-{
-	char dir[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", rte_eal_get_runtime_dir());
-	rte_eal_cleanup();
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	struct dirent *e;
-	while ((e = readdir(d)) != NULL) {
-		if (e->d_name[0] == '.')
-			continue;
-		char f[PATH_MAX + 256];
-		snprintf(f, sizeof(f), "%s/%s", dir, e->d_name);
-		unlink(f);
-	}
-	closedir(d);
-	rmdir(dir);
 }
 
 static int group_teardown(void **state)

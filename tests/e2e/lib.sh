@@ -29,7 +29,7 @@ e2e_cleanup() {
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
 	[ -n "${EMSE_PID:-}" ] && emse_stop >/dev/null 2>&1
 	ip netns del "$NS" 2>/dev/null
-	rm -rf "$TMP"
+	rm -rf "$TMP" "/var/run/dpdk/$E2E_PREFIX" # EAL leaves its runtime directory behind
 	exit $rc
 }
 
