@@ -26,6 +26,7 @@ void emse_config_defaults(struct emse_config *c)
 	c->fwd_count = 40000;
 	c->suites = EMSE_SUITE_CCM8 | EMSE_SUITE_GCM | EMSE_SUITE_CBC;
 	c->psk_hint[0] = '\0';
+	c->hs_native = true;
 	e2m_params_default(&c->e2m);
 	c->port_id = 0;
 	c->rx_desc = 1024;
@@ -143,6 +144,12 @@ static int set_emse(struct parser *p, struct emse_config *c, const char *k, cons
 		if (strcmp(v, "") && strcmp(v, "none") && strcmp(v, "e2m"))
 			return fail(p, k, "expected 'none' or 'e2m', got '%s'", v);
 		strcpy(c->psk_hint, strcmp(v, "e2m") ? "" : "e2m");
+		return 0;
+	}
+	if (!strcmp(k, "handshake_engine")) {
+		if (strcmp(v, "native") && strcmp(v, "wolfssl"))
+			return fail(p, k, "expected 'native' or 'wolfssl', got '%s'", v);
+		c->hs_native = !strcmp(v, "native");
 		return 0;
 	}
 	if (!strcmp(k, "suites")) {

@@ -483,6 +483,8 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 		c->st.alerts++;
 		return EMSE_REC_ALERT;
 	case EMSE_REC_CT_HANDSHAKE:
+		if (st->flags & EMSE_REC_F_HANDSHAKE)
+			return EMSE_REC_HANDSHAKE;
 		/* A Finished (type 20) in the new epoch after the handshake can only be the peer
 		 * repeating its last flight: it never saw ours. Anything else (renegotiation) is
 		 * not served by the compact layer. */

@@ -45,6 +45,20 @@ static const char *const close_names[EMSE_CLOSE__COUNT] = {
 	[EMSE_CLOSE_SHUTDOWN] = "shutdown",
 };
 
+static const char *const hs12_skip_names[EMSE_HS12_SKIP__COUNT] = {
+	[EMSE_HS12_OK] = "none",
+	[EMSE_HS12_SKIP_VERSION] = "version",
+	[EMSE_HS12_SKIP_SUITE] = "suite",
+	[EMSE_HS12_SKIP_EXTENSIONS] = "extensions",
+	[EMSE_HS12_SKIP_COMPRESSION] = "compression",
+	[EMSE_HS12_SKIP_ENGINE] = "engine_wolfssl",
+};
+
+const char *emse_hs12_skip_name(enum emse_hs12_skip k)
+{
+	return (unsigned)k < EMSE_HS12_SKIP__COUNT ? hs12_skip_names[k] : "?";
+}
+
 const char *emse_dp_drop_name(enum emse_dp_drop d)
 {
 	return (unsigned)d < EMSE_DP__COUNT ? dp_drop_names[d] : "?";
@@ -76,7 +90,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(rx_pkts); C(rx_bytes); C(tx_pkts); C(tx_bytes);
 	C(arp_replies); C(icmp_replies); C(steered_out); C(steered_in);
 	C(hvr_sent); C(cookie_valid); C(cookie_invalid);
-	C(hs_started); C(hs_completed); C(retransmits);
+	C(hs_started); C(hs_completed); C(hs_native); C(retransmits);
 	C(key_hits); C(key_misses); C(key_negative); C(key_requests); C(key_parked_resumed);
 	C(app_rx); C(app_tx); C(app_rx_bytes); C(alerts_sent); C(pool_refills);
 	C(fwd_tx); C(fwd_rx); C(arp_requests);
@@ -95,6 +109,9 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	for (int i = 0; i < EMSE_HS_FAIL__COUNT; i++)
 		emit(ctx, "hs_failed", "reason", emse_hs_fail_name((enum emse_hs_fail)i),
 		     s->hs_failed[i], 1);
+	for (int i = 1; i < EMSE_HS12_SKIP__COUNT; i++)
+		emit(ctx, "hs12_skip", "reason", emse_hs12_skip_name((enum emse_hs12_skip)i),
+		     s->hs12_skip[i], 1);
 	for (int i = 0; i < EMSE_REC_DROP_MAX; i++)
 		emit(ctx, "record_drop", "reason", emse_rec_drop_names[i], s->rec_drop[i], 1);
 	for (int i = 0; i < EMSE_CLOSE__COUNT; i++)

@@ -184,7 +184,7 @@ static void hs_fail(struct emse_worker *w, struct emse_session *s, enum emse_hs_
 	if (s->state == EMSE_S_PARKED)
 		w->parked--;
 	extra_give(w, s);
-	emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);
+	emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0); /* NULL-safe: none for hs12.c */
 	emse_session_release(&w->sessions, s);
 }
 
@@ -225,9 +225,15 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	s->id_ref = emse_idarena_put(&w->ids, &s->u.hs.x->id);
 	if (!s->id_ref)
 		w->stats.id_arena_full++;
-	extra_give(w, s);
 	WOLFSSL *ssl = s->u.hs.ssl;
-	int rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
+	int rc;
+	if (s->u.hs.native) {
+		rec = s->u.hs.x->n.rec; /* hs12.c ends in the compact state itself */
+		rc = 0;
+	} else {
+		rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
+	}
+	extra_give(w, s);
 	if (rc == 0) {
 		const uint8_t *dg[EMSE_FLIGHT_MAX_DG];
 		size_t len[EMSE_FLIGHT_MAX_DG], off = 0;
@@ -254,11 +260,48 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	emse_list_push(&w->sessions, &w->sessions.est, s);
 }
 
-/* Feeds one datagram of the handshake to wolfSSL. Returns false if the session is gone. */
+/* hs12.c: one datagram of the client's flight. Returns false if the session is gone. */
+static bool feed_native(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			size_t len)
+{
+	struct emse_hs_extra *x = s->u.hs.x;
+	uint8_t out[EMSE_HS12_OUT_MAX];
+	size_t n;
+	enum emse_hs_fail why;
+	switch (emse_hs12_input(&x->n, &w->rc, x->key, s->u.hs.have_key ? sizeof(x->key) : 0, data,
+				len, out, &n, &why)) {
+	case EMSE_HS12_WANT:
+		return true;
+	case EMSE_HS12_RESEND: {
+		const uint8_t *f = emse_hs12_flight(&x->n, &n);
+		send_datagram(w, &s->flow, f, n);
+		w->stats.retransmits++;
+		return true;
+	}
+	case EMSE_HS12_DONE:
+		send_datagram(w, &s->flow, out, n);
+		/* our last flight, for a client that repeats its Finished (record.c) */
+		memcpy(w->flight, out, n);
+		w->flight_len[0] = (uint16_t)n;
+		w->flight_n = 1;
+		established(w, s);
+		return true;
+	case EMSE_HS12_FATAL:
+		break;
+	}
+	if (n && send_datagram(w, &s->flow, out, n) == 0)
+		w->stats.alerts_sent++;
+	hs_fail(w, s, why);
+	return false;
+}
+
+/* Feeds one datagram of the handshake to its engine. Returns false if the session is gone. */
 static bool feed_handshake(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
 			   size_t len)
 {
 	int err = 0;
+	if (s->u.hs.native)
+		return feed_native(w, s, data, len);
 	uint32_t drops = s->u.hs.have_key ? emse_dtls_mac_drops(s->u.hs.ssl) : 0;
 	w->capture = true;
 	w->flight_ok = true;
@@ -295,8 +338,14 @@ static void fail_with_alert(struct emse_worker *w, struct emse_session *s, const
 {
 	int err = 0;
 	s->u.hs.have_key = 0;
-	if (emse_dtls_handshake(s->u.hs.ssl, s, cke, len, &err) == EMSE_DTLS_FATAL)
+	if (s->u.hs.native) {
+		uint8_t alert[16];
+		size_t n = emse_hs12_alert(&s->u.hs.x->n, 115 /* unknown_psk_identity */, alert);
+		if (send_datagram(w, &s->flow, alert, n) == 0)
+			w->stats.alerts_sent++;
+	} else if (emse_dtls_handshake(s->u.hs.ssl, s, cke, len, &err) == EMSE_DTLS_FATAL) {
 		w->stats.alerts_sent++;
+	}
 	if (s->state != EMSE_S_FREE)
 		hs_fail(w, s, why);
 }
@@ -430,6 +479,33 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 
 /* ---- datagrams -------------------------------------------------------------------------------- */
 
+/* hs12.c takes the handshake if it serves what the ClientHello asks for: true if it did (flight 2
+ * sent, or the session already failed). */
+static bool start_native(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
+			 size_t len, const struct dtls_client_hello *ch)
+{
+	const struct emse_config *c = w->rt->cfg;
+	struct emse_hs12_hello hello;
+	enum emse_hs12_skip k = c->hs_native ? emse_hs12_parse_hello(data, len, ch, c->suites, &hello)
+					     : EMSE_HS12_SKIP_ENGINE;
+	if (k != EMSE_HS12_OK) {
+		w->stats.hs12_skip[k]++;
+		return false;
+	}
+	struct emse_hs12 *h = &s->u.hs.x->n;
+	s->u.hs.native = 1;
+	s->u.hs.ssl = NULL;
+	w->stats.hs_started++;
+	w->stats.hs_native++;
+	if (emse_hs12_start(h, &hello, c->psk_hint) != 0) {
+		hs_fail(w, s, EMSE_HS_FAIL_PROTOCOL);
+		return true;
+	}
+	send_datagram(w, &s->flow, h->flight, h->flight_len);
+	s->u.hs.rtx_at = w->now + w->rt->hz; /* RFC 6347 4.2.4.1: 1 s, doubling */
+	return true;
+}
+
 /* No session for this peer: only a ClientHello may pass, and only with a valid cookie does it
  * create state. Consumes m. */
 static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
@@ -478,6 +554,8 @@ static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struc
 	s->flow = *flow;
 	s->listener = (uint8_t)li;
 	s->u.hs.x = extra_take(w);
+	if (s->u.hs.x && start_native(w, s, data, len, &ch))
+		goto out;
 	s->u.hs.ssl = s->u.hs.x ? emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN,
 						     blob, sizeof(blob))
 				: NULL;
@@ -640,6 +718,7 @@ static void on_established_compact(struct emse_worker *w, struct emse_session *s
 			break;
 		}
 		case EMSE_REC_DROP:
+		case EMSE_REC_HANDSHAKE: /* not while established: F_HANDSHAKE is off */
 			break; /* counted by record.c under its reason */
 		}
 		off += used;
@@ -805,6 +884,24 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 
 /* ---- timers ----------------------------------------------------------------------------------- */
 
+/* Our flight 2 is the only one the client answers with a flight of its own: resend it until the
+ * ClientKeyExchange comes. After that the client's timer drives (it repeats its flight 3). */
+static void retransmit_native(struct emse_worker *w, struct emse_session *s)
+{
+	struct emse_hs12 *h = &s->u.hs.x->n;
+	if (h->phase != EMSE_HS12_WAIT_CKE) {
+		s->u.hs.rtx_at = 0;
+		return;
+	}
+	size_t n;
+	const uint8_t *f = emse_hs12_flight(h, &n);
+	send_datagram(w, &s->flow, f, n);
+	w->stats.retransmits++;
+	if (h->rtx < 6)
+		h->rtx++;
+	s->u.hs.rtx_at = w->now + (w->rt->hz << h->rtx);
+}
+
 void emse_worker_timers(struct emse_worker *w)
 {
 	struct emse_sessions *t = &w->sessions;
@@ -821,6 +918,8 @@ void emse_worker_timers(struct emse_worker *w)
 		if (s->u.hs.rtx_at && s->u.hs.rtx_at <= w->now) {
 			if (s->state == EMSE_S_PARKED) {
 				hs_fail(w, s, EMSE_HS_FAIL_PARKED_TIMEOUT);
+			} else if (s->u.hs.native) {
+				retransmit_native(w, s);
 			} else if (emse_dtls_retransmit(s->u.hs.ssl) != 0) {
 				hs_fail(w, s, EMSE_HS_FAIL_TIMEOUT);
 			} else {

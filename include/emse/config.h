@@ -52,6 +52,7 @@ struct emse_config {
 	uint16_t fwd_first, fwd_count;  /* forward mode: the local UDP ports towards backends */
 	uint32_t suites;                /* EMSE_SUITE_* */
 	char psk_hint[8];               /* "" = no hint, or "e2m" */
+	bool hs_native;                 /* handshake_engine: hs12.c where it can, else wolfSSL */
 	struct e2m_params e2m;
 	/* [port] */
 	uint16_t port_id;

@@ -30,6 +30,8 @@ enum emse_rec_cipher {
 
 enum emse_rec_flag {
 	EMSE_REC_F_FLIGHT = 1,     /* our last handshake flight is held in the ctx's flight table */
+	EMSE_REC_F_HANDSHAKE = 2,  /* hs12.c is still running the handshake: a handshake record
+				    * (the peer's Finished) is handed back as EMSE_REC_HANDSHAKE */
 };
 
 /* Everything an established session needs for its records. Keys are wiped by
@@ -72,6 +74,8 @@ enum emse_rec_rc {
 	EMSE_REC_RETX,             /* the peer retransmitted its Finished: our last flight was lost;
 				    * resend emse_record_flight() */
 	EMSE_REC_DROP,             /* dropped and counted; *reason says why */
+	EMSE_REC_HANDSHAKE,        /* with EMSE_REC_F_HANDSHAKE: a handshake record, *plain_len
+				    * bytes in out */
 };
 
 /* Import errors. */

@@ -9,6 +9,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "emse/e2m.h"
+#include "emse/hs12.h"
 #include "emse/net.h"
 #include "emse/record.h"
 
@@ -21,7 +22,7 @@ typedef struct WOLFSSL WOLFSSL;
 
 enum emse_session_state {
 	EMSE_S_FREE = 0,
-	EMSE_S_HANDSHAKE,   /* wolfSSL is running the handshake */
+	EMSE_S_HANDSHAKE,   /* wolfSSL or hs12.c is running the handshake */
 	EMSE_S_PARKED,      /* waiting for the key; datagrams held in parked[] */
 	EMSE_S_ESTABLISHED,         /* compact: records opened and sealed by record.c */
 	EMSE_S_ESTABLISHED_WOLFSSL, /* a suite record.c does not handle: wolfSSL keeps it */
@@ -40,6 +41,7 @@ struct emse_hs_extra {
 	struct rte_mbuf *parked[EMSE_PARK_DGRAMS];
 	uint8_t key[E2M_KEY_LEN];
 	struct e2m_identity id;
+	struct emse_hs12 n;   /* the native engine's handshake (hs12.h), when it runs this one */
 };
 
 /* While wolfSSL runs the handshake (and for the rest of a session whose suite the compact record
@@ -52,6 +54,7 @@ struct emse_hs_state {
 	uint16_t in_len;
 	uint8_t have_key;
 	uint8_t n_parked;
+	uint8_t native;     /* hs12.c runs the handshake (ssl is NULL) */
 };
 
 struct emse_session {

@@ -46,6 +46,17 @@ enum emse_hs_fail {
 	EMSE_HS_FAIL__COUNT
 };
 
+/* Why a ClientHello with a valid cookie went to wolfSSL instead of hs12.c. */
+enum emse_hs12_skip {
+	EMSE_HS12_OK = 0,
+	EMSE_HS12_SKIP_VERSION,     /* not DTLS 1.2, or DTLS 1.3 offered */
+	EMSE_HS12_SKIP_SUITE,       /* the suite the server prefers is one hs12.c does not do */
+	EMSE_HS12_SKIP_EXTENSIONS,  /* extensions block malformed or repeated, or renegotiation */
+	EMSE_HS12_SKIP_COMPRESSION, /* null compression not offered */
+	EMSE_HS12_SKIP_ENGINE,      /* handshake_engine = wolfssl */
+	EMSE_HS12_SKIP__COUNT
+};
+
 enum emse_close {
 	EMSE_CLOSE_NOTIFY = 0, /* the client said close_notify */
 	EMSE_CLOSE_IDLE,       /* idle_timeout_s */
@@ -63,6 +74,8 @@ struct emse_worker_stats {
 	uint64_t steered_out, steered_in;
 	uint64_t hvr_sent, cookie_valid, cookie_invalid;
 	uint64_t hs_started, hs_completed;
+	uint64_t hs_native;       /* handshakes run by hs12.c (the rest by wolfSSL) */
+	uint64_t hs12_skip[EMSE_HS12_SKIP__COUNT];
 	uint64_t hs_failed[EMSE_HS_FAIL__COUNT];
 	uint64_t closed[EMSE_CLOSE__COUNT];
 	uint64_t retransmits;
@@ -86,5 +99,6 @@ struct emse_worker_stats {
 const char *emse_dp_drop_name(enum emse_dp_drop d);
 const char *emse_hs_fail_name(enum emse_hs_fail f);
 const char *emse_close_name(enum emse_close c);
+const char *emse_hs12_skip_name(enum emse_hs12_skip k);
 
 #endif

@@ -37,7 +37,7 @@ static void test_good_file(void **state)
 	static struct emse_config c;
 	char err[256] = "";
 	assert_int_equal(load("# comment\n[emse]\nmax_sessions = 1000\nhalf_open_max = 10\n"
-			      "suites = gcm, ccm8\npsk_hint = e2m\n" BASE
+			      "suites = gcm, ccm8\npsk_hint = e2m\nhandshake_engine = wolfssl\n" BASE
 			      "[listener b]\naddress = 2001:db8::1\nport = 5684\nemse_id = emse-2\n"
 			      "[listener c]\naddress = 198.18.0.1\nport = 5685\nemse_id = emse-1\n",
 			      &c, err, sizeof(err)),
@@ -46,6 +46,7 @@ static void test_good_file(void **state)
 	assert_int_equal(c.half_open_max, 10);
 	assert_int_equal(c.suites, EMSE_SUITE_GCM | EMSE_SUITE_CCM8);
 	assert_string_equal(c.psk_hint, "e2m");
+	assert_false(c.hs_native);
 	assert_int_equal(c.n_listeners, 3);
 	assert_int_equal(c.iface.n4, 1);
 	assert_int_equal(c.iface.n6, 1);
@@ -75,6 +76,7 @@ static void test_bad_settings_are_named(void **state)
 	expect_error("[emse]\nhandshake_timeout_ms = -5\n" BASE, "handshake_timeout_ms");
 	expect_error("[emse]\nsuites = rc4\n" BASE, "suites");
 	expect_error("[emse]\npsk_hint = hello\n" BASE, "psk_hint");
+	expect_error("[emse]\nhandshake_engine = openssl\n" BASE, "handshake_engine");
 	expect_error("[emse]\nno_such_thing = 1\n" BASE, "no_such_thing");
 	expect_error("[emse]\nhalf_open_max = 100\nmax_sessions = 10\n" BASE, "half_open_max");
 	expect_error("[nonsense]\n" BASE, "nonsense");

@@ -1,0 +1,483 @@
+/* emse's own DTLS 1.2 PSK server handshake (include/emse/hs12.h): RFC 6347 over RFC 5246 with
+ * RFC 4279 PSK key exchange, RFC 7627 extended master secret and RFC 5746 renegotiation_info for the
+ * initial handshake. Crypto: wolfCrypt SHA-256/HMAC (SHA-NI here), records through record.c. */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/hmac.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include <openssl/crypto.h>
+#include <string.h>
+
+#include "emse/config.h"
+#include "emse/hs12.h"
+#include "emse/rng.h"
+
+enum {
+	HS_SERVER_HELLO = 2, HS_SERVER_KEY_EXCHANGE = 12, HS_SERVER_HELLO_DONE = 14,
+	HS_FINISHED = 20,
+	EXT_EMS = 0x0017, EXT_SUPPORTED_VERSIONS = 0x002b, EXT_RENEGOTIATION_INFO = 0xff01,
+	ALERT_UNEXPECTED_MESSAGE = 10, ALERT_BAD_RECORD_MAC = 20, ALERT_DECODE_ERROR = 50,
+	ALERT_DECRYPT_ERROR = 51,
+	FINISHED_LEN = 12,
+};
+
+static inline uint16_t be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t be24(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+}
+static inline void put16(uint8_t *p, uint32_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void put24(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)(v >> 16);
+	put16(p + 1, v);
+}
+static inline void put48(uint8_t *p, uint64_t v)
+{
+	for (int i = 5; i >= 0; i--, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* ---- TLS 1.2 PRF ------------------------------------------------------------------------------ */
+
+/* HMAC keeps its keyed inner/outer state across Final: one key set-up per PRF call. */
+static int hmac_msg(Hmac *h, const uint8_t *a, size_t alen, const char *label, size_t llen,
+		    const uint8_t *s1, size_t s1len, const uint8_t *s2, size_t s2len, uint8_t *out)
+{
+	if (a && wc_HmacUpdate(h, a, (word32)alen) != 0)
+		return -1;
+	if (wc_HmacUpdate(h, (const byte *)label, (word32)llen) != 0 ||
+	    wc_HmacUpdate(h, s1, (word32)s1len) != 0 ||
+	    (s2len && wc_HmacUpdate(h, s2, (word32)s2len) != 0))
+		return -1;
+	return wc_HmacFinal(h, out) == 0 ? 0 : -1;
+}
+
+int emse_tls12_prf(const uint8_t *secret, size_t slen, const char *label, const uint8_t *seed1,
+		   size_t s1len, const uint8_t *seed2, size_t s2len, uint8_t *out, size_t outlen)
+{
+	Hmac h;
+	uint8_t a[WC_SHA256_DIGEST_SIZE], blk[WC_SHA256_DIGEST_SIZE];
+	size_t llen = strlen(label);
+	int r = -1;
+	if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
+		return -1;
+	if (wc_HmacSetKey(&h, WC_SHA256, secret, (word32)slen) != 0)
+		goto out;
+	/* A(1) = HMAC(secret, label || seed); block i = HMAC(secret, A(i) || label || seed) */
+	if (hmac_msg(&h, NULL, 0, label, llen, seed1, s1len, seed2, s2len, a) != 0)
+		goto out;
+	for (size_t done = 0; done < outlen;) {
+		if (hmac_msg(&h, a, sizeof(a), label, llen, seed1, s1len, seed2, s2len, blk) != 0)
+			goto out;
+		size_t n = outlen - done < sizeof(blk) ? outlen - done : sizeof(blk);
+		memcpy(out + done, blk, n);
+		done += n;
+		if (done < outlen &&
+		    (wc_HmacUpdate(&h, a, sizeof(a)) != 0 || wc_HmacFinal(&h, a) != 0))
+			goto out;
+	}
+	r = 0;
+out:
+	wc_HmacFree(&h);
+	explicit_bzero(&h, sizeof(h));
+	explicit_bzero(a, sizeof(a));
+	explicit_bzero(blk, sizeof(blk));
+	if (r != 0)
+		explicit_bzero(out, outlen);
+	return r;
+}
+
+/* ---- the ClientHello -------------------------------------------------------------------------- */
+
+static const struct {
+	uint32_t bit;
+	uint8_t id[2];
+	uint8_t cipher; /* 0: not served here */
+} server_order[] = {
+	/* wolfSSL's list in dtls.c, in the same order, so both engines pick alike */
+	{EMSE_SUITE_CCM8, {0xc0, 0xa8}, EMSE_REC_AES128_CCM8},
+	{EMSE_SUITE_GCM, {0x00, 0xa8}, EMSE_REC_AES128_GCM},
+	{EMSE_SUITE_CBC, {0x00, 0xae}, 0},
+};
+
+static int offers(const uint8_t *list, size_t len, uint8_t a, uint8_t b)
+{
+	for (size_t i = 0; i + 1 < len; i += 2)
+		if (list[i] == a && list[i + 1] == b)
+			return 1;
+	return 0;
+}
+
+enum emse_hs12_skip emse_hs12_parse_hello(const uint8_t *dg, size_t len,
+					  const struct dtls_client_hello *ch, uint32_t suites,
+					  struct emse_hs12_hello *out)
+{
+	struct dtls_record rec;
+	size_t used;
+	memset(out, 0, sizeof(*out));
+	if (dtls_record_parse(dg, len, &rec, &used) != DTLS_PEEK_OK || rec.len < DTLS_HS_HDR)
+		return EMSE_HS12_SKIP_EXTENSIONS;
+	const uint8_t *m = rec.frag;
+	size_t body = be24(m + 1);
+	if (DTLS_HS_HDR + body > rec.len)
+		return EMSE_HS12_SKIP_EXTENSIONS;
+	const uint8_t *end = m + DTLS_HS_HDR + body;
+	if (ch->version[0] != 0xfe || ch->version[1] != 0xfd)
+		return EMSE_HS12_SKIP_VERSION;
+	if (!memchr(ch->compression, 0, ch->compression_len))
+		return EMSE_HS12_SKIP_COMPRESSION;
+
+	unsigned i;
+	for (i = 0; i < sizeof(server_order) / sizeof(server_order[0]); i++)
+		if ((suites & server_order[i].bit) &&
+		    offers(ch->suites, ch->suites_len, server_order[i].id[0], server_order[i].id[1]))
+			break;
+	if (i == sizeof(server_order) / sizeof(server_order[0]) || !server_order[i].cipher)
+		return EMSE_HS12_SKIP_SUITE; /* wolfSSL answers: handshake_failure, or CBC */
+	memcpy(out->suite, server_order[i].id, 2);
+	out->cipher = server_order[i].cipher;
+	out->ri = (uint8_t)offers(ch->suites, ch->suites_len, 0x00, 0xff); /* the SCSV */
+
+	/* Extensions: optional; if present they must fill the message exactly. */
+	const uint8_t *p = ch->compression + ch->compression_len;
+	if (p < end) {
+		if (end - p < 2 || be16(p) != (size_t)(end - p - 2))
+			return EMSE_HS12_SKIP_EXTENSIONS;
+		p += 2;
+		unsigned seen = 0; /* the three we act on may appear once each */
+		while (p < end) {
+			if (end - p < 4)
+				return EMSE_HS12_SKIP_EXTENSIONS;
+			uint16_t type = be16(p), elen = be16(p + 2);
+			const uint8_t *e = p + 4;
+			if (elen > end - e)
+				return EMSE_HS12_SKIP_EXTENSIONS;
+			p = e + elen;
+			unsigned bit = type == EXT_EMS ? 1u : type == EXT_RENEGOTIATION_INFO ? 2u
+				     : type == EXT_SUPPORTED_VERSIONS ? 4u : 0u;
+			if (bit & seen)
+				return EMSE_HS12_SKIP_EXTENSIONS;
+			seen |= bit;
+			if (type == EXT_EMS) {
+				if (elen != 0)
+					return EMSE_HS12_SKIP_EXTENSIONS;
+				out->ems = 1;
+			} else if (type == EXT_RENEGOTIATION_INFO) {
+				/* initial handshake: an empty renegotiated_connection */
+				if (elen != 1 || e[0] != 0)
+					return EMSE_HS12_SKIP_EXTENSIONS;
+				out->ri = 1;
+			} else if (type == EXT_SUPPORTED_VERSIONS) {
+				if (elen < 1 || e[0] != elen - 1 || (e[0] & 1))
+					return EMSE_HS12_SKIP_EXTENSIONS;
+				if (offers(e + 1, e[0], 0xfe, 0xfc))
+					return EMSE_HS12_SKIP_VERSION; /* DTLS 1.3: wolfSSL's */
+			}
+		}
+	}
+	out->msg = m;
+	out->msg_len = DTLS_HS_HDR + body;
+	out->random = ch->random;
+	out->record_seq = ch->record_seq;
+	out->message_seq = ch->message_seq;
+	return EMSE_HS12_OK;
+}
+
+/* ---- our messages ----------------------------------------------------------------------------- */
+
+/* The header of our next plaintext (epoch 0) record; returns where its fragment goes. */
+static uint8_t *put_record0(struct emse_hs12 *h, uint8_t *p, uint8_t type, size_t len)
+{
+	p[0] = type;
+	p[1] = 0xfe;
+	p[2] = 0xfd;
+	put16(p + 3, 0);
+	put48(p + 5, h->tx_seq++);
+	put16(p + 11, (uint32_t)len);
+	return p + DTLS_RECORD_HDR;
+}
+
+/* One handshake message in its own epoch-0 record at p; added to the transcript. */
+static uint8_t *put_message(struct emse_hs12 *h, uint8_t *p, uint8_t type, uint16_t mseq,
+			    const uint8_t *body, size_t blen)
+{
+	uint8_t *m = put_record0(h, p, DTLS_CT_HANDSHAKE, DTLS_HS_HDR + blen);
+	m[0] = type;
+	put24(m + 1, (uint32_t)blen);
+	put16(m + 4, mseq);
+	put24(m + 6, 0);
+	put24(m + 9, (uint32_t)blen);
+	if (blen)
+		memcpy(m + DTLS_HS_HDR, body, blen);
+	wc_Sha256Update(&h->transcript, m, (word32)(DTLS_HS_HDR + blen));
+	return m + DTLS_HS_HDR + blen;
+}
+
+int emse_hs12_start(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint)
+{
+	size_t hl = strlen(hint);
+	memset(h, 0, sizeof(*h));
+	if (hl > EMSE_HS12_HINT_MAX || emse_random(h->server_random, 32) != 0)
+		return -1;
+	if (wc_InitSha256(&h->transcript) != 0)
+		return -1;
+	memcpy(h->client_random, hello->random, 32);
+	wc_Sha256Update(&h->transcript, hello->msg, (word32)hello->msg_len);
+	h->ch_msg_seq = hello->message_seq;
+	h->rx_msg_seq = (uint16_t)(hello->message_seq + 1);
+	/* RFC 6347 4.2.1: the ServerHello continues from the ClientHello's record sequence number,
+	 * so it is always newer than the HelloVerifyRequest that answered ClientHello 1. */
+	h->tx_seq = hello->record_seq;
+	h->ems = hello->ems;
+	h->rec.cipher = hello->cipher;
+	memcpy(h->rec.suite, hello->suite, 2);
+
+	uint16_t mseq = hello->message_seq;
+	uint8_t sh[2 + 32 + 1 + 2 + 1 + 2 + 5 + 4], *q = sh;
+	*q++ = 0xfe;
+	*q++ = 0xfd;
+	memcpy(q, h->server_random, 32);
+	q += 32;
+	*q++ = 0; /* empty session id: nothing to resume */
+	*q++ = hello->suite[0];
+	*q++ = hello->suite[1];
+	*q++ = 0; /* null compression */
+	size_t ext = (hello->ri ? 5 : 0) + (hello->ems ? 4 : 0);
+	if (ext) {
+		put16(q, (uint32_t)ext);
+		q += 2;
+		if (hello->ri) {
+			static const uint8_t ri[5] = {0xff, 0x01, 0x00, 0x01, 0x00};
+			memcpy(q, ri, sizeof(ri));
+			q += sizeof(ri);
+		}
+		if (hello->ems) {
+			static const uint8_t ems[4] = {0x00, 0x17, 0x00, 0x00};
+			memcpy(q, ems, sizeof(ems));
+			q += sizeof(ems);
+		}
+	}
+	uint8_t *p = put_message(h, h->flight, HS_SERVER_HELLO, mseq++, sh, (size_t)(q - sh));
+	if (hl) {
+		uint8_t ske[2 + EMSE_HS12_HINT_MAX];
+		put16(ske, (uint32_t)hl);
+		memcpy(ske + 2, hint, hl);
+		p = put_message(h, p, HS_SERVER_KEY_EXCHANGE, mseq++, ske, 2 + hl);
+	}
+	p = put_message(h, p, HS_SERVER_HELLO_DONE, mseq++, NULL, 0);
+	h->flight_len = (uint16_t)(p - h->flight);
+	h->tx_msg_seq = mseq;
+	h->phase = EMSE_HS12_WAIT_CKE;
+	return 0;
+}
+
+const uint8_t *emse_hs12_flight(struct emse_hs12 *h, size_t *len)
+{
+	/* RFC 6347 4.2.4: a retransmitted record gets a new sequence number (else the client's
+	 * replay window could drop it as a copy of one it already has). */
+	for (size_t off = 0; off + DTLS_RECORD_HDR <= h->flight_len;) {
+		put48(h->flight + off + 5, h->tx_seq++);
+		off += DTLS_RECORD_HDR + be16(h->flight + off + 11);
+	}
+	*len = h->flight_len;
+	return h->flight;
+}
+
+size_t emse_hs12_alert(struct emse_hs12 *h, uint8_t description, uint8_t *out)
+{
+	uint8_t *a = put_record0(h, out, DTLS_CT_ALERT, 2);
+	a[0] = 2; /* fatal */
+	a[1] = description;
+	return DTLS_RECORD_HDR + 2;
+}
+
+void emse_hs12_wipe(struct emse_hs12 *h)
+{
+	wc_Sha256Free(&h->transcript);
+	explicit_bzero(h, sizeof(*h));
+}
+
+/* ---- the client's flight ---------------------------------------------------------------------- */
+
+/* From the PSK to the epoch-1 record state (RFC 4279 2, RFC 7627 4, RFC 5246 6.3). */
+static int derive_keys(struct emse_hs12 *h, const uint8_t *psk, size_t psk_len)
+{
+	uint8_t pms[2 + 64 + 2 + 64], kb[40], sh[WC_SHA256_DIGEST_SIZE];
+	int r = -1;
+	if (psk_len == 0 || psk_len > 64)
+		return -1;
+	size_t n = 0;
+	put16(pms, (uint32_t)psk_len);
+	memset(pms + 2, 0, psk_len);
+	n = 2 + psk_len;
+	put16(pms + n, (uint32_t)psk_len);
+	memcpy(pms + n + 2, psk, psk_len);
+	n += 2 + psk_len;
+	if (h->ems) {
+		if (wc_Sha256GetHash(&h->transcript, sh) != 0)
+			goto out;
+		r = emse_tls12_prf(pms, n, "extended master secret", sh, sizeof(sh), NULL, 0, h->ms,
+				   sizeof(h->ms));
+	} else {
+		r = emse_tls12_prf(pms, n, "master secret", h->client_random, 32, h->server_random,
+				   32, h->ms, sizeof(h->ms));
+	}
+	if (r == 0)
+		r = emse_tls12_prf(h->ms, sizeof(h->ms), "key expansion", h->server_random, 32,
+				   h->client_random, 32, kb, sizeof(kb));
+	if (r == 0) {
+		/* client_write_key, server_write_key, client_write_IV, server_write_IV */
+		memcpy(h->rec.rkey, kb, 16);
+		memcpy(h->rec.wkey, kb + 16, 16);
+		memcpy(h->rec.rsalt, kb + 32, 4);
+		memcpy(h->rec.wsalt, kb + 36, 4);
+		h->rec.repoch = h->rec.wepoch = 1;
+		h->rec.rnext = h->rec.window = h->rec.wseq = 0;
+		h->rec.flags = EMSE_REC_F_HANDSHAKE;
+	}
+out:
+	explicit_bzero(pms, sizeof(pms));
+	explicit_bzero(kb, sizeof(kb));
+	return r;
+}
+
+static int finished_data(struct emse_hs12 *h, const char *label, uint8_t out[FINISHED_LEN])
+{
+	uint8_t hash[WC_SHA256_DIGEST_SIZE];
+	if (wc_Sha256GetHash(&h->transcript, hash) != 0)
+		return -1;
+	return emse_tls12_prf(h->ms, sizeof(h->ms), label, hash, sizeof(hash), NULL, 0, out,
+			      FINISHED_LEN);
+}
+
+static enum emse_hs12_rc fatal(struct emse_hs12 *h, uint8_t alert, enum emse_hs_fail reason,
+			       uint8_t *out, size_t *out_len, enum emse_hs_fail *why)
+{
+	*out_len = alert ? emse_hs12_alert(h, alert, out) : 0;
+	*why = reason;
+	h->phase = 0;
+	return EMSE_HS12_FATAL;
+}
+
+/* The ClientKeyExchange (one unfragmented message m of mlen bytes with its header). */
+static enum emse_hs12_rc on_cke(struct emse_hs12 *h, const uint8_t *m, size_t mlen,
+				const uint8_t *psk, size_t psk_len, uint8_t *out, size_t *out_len,
+				enum emse_hs_fail *why)
+{
+	size_t body = mlen - DTLS_HS_HDR;
+	if (body < 2 || (size_t)be16(m + DTLS_HS_HDR) + 2 != body)
+		return fatal(h, ALERT_DECODE_ERROR, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	wc_Sha256Update(&h->transcript, m, (word32)mlen);
+	if (derive_keys(h, psk, psk_len) != 0)
+		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	h->rx_msg_seq++;
+	h->phase = EMSE_HS12_WAIT_CCS;
+	return EMSE_HS12_WANT;
+}
+
+/* The client's Finished, opened: check it, answer with ChangeCipherSpec + our Finished. */
+static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx *rc,
+				     const uint8_t *fin, size_t n, uint8_t *out, size_t *out_len,
+				     enum emse_hs_fail *why)
+{
+	uint8_t expect[FINISHED_LEN], msg[DTLS_HS_HDR + FINISHED_LEN];
+	if (n != DTLS_HS_HDR + FINISHED_LEN || fin[0] != HS_FINISHED ||
+	    be24(fin + 1) != FINISHED_LEN || be16(fin + 4) != h->rx_msg_seq || be24(fin + 6) != 0 ||
+	    be24(fin + 9) != FINISHED_LEN)
+		return fatal(h, ALERT_UNEXPECTED_MESSAGE, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	if (finished_data(h, "client finished", expect) != 0)
+		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	if (CRYPTO_memcmp(expect, fin + DTLS_HS_HDR, FINISHED_LEN) != 0)
+		return fatal(h, ALERT_DECRYPT_ERROR, EMSE_HS_FAIL_BAD_FINISHED, out, out_len, why);
+	wc_Sha256Update(&h->transcript, fin, (word32)n);
+
+	uint16_t mseq = h->tx_msg_seq;
+	msg[0] = HS_FINISHED;
+	put24(msg + 1, FINISHED_LEN);
+	put16(msg + 4, mseq);
+	put24(msg + 6, 0);
+	put24(msg + 9, FINISHED_LEN);
+	if (finished_data(h, "server finished", msg + DTLS_HS_HDR) != 0)
+		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	/* ChangeCipherSpec (epoch 0), then Finished as the first record of epoch 1 */
+	put_record0(h, out, DTLS_CT_CCS, 1)[0] = 1;
+	size_t sealed;
+	if (emse_record_seal(rc, &h->rec, DTLS_CT_HANDSHAKE, msg, sizeof(msg), out + 14,
+			     EMSE_HS12_OUT_MAX - 14, &sealed) != 0)
+		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	explicit_bzero(expect, sizeof(expect));
+	*out_len = 14 + sealed;
+	h->rec.flags &= (uint8_t)~EMSE_REC_F_HANDSHAKE;
+	h->phase = 0;
+	return EMSE_HS12_DONE;
+}
+
+enum emse_hs12_rc emse_hs12_input(struct emse_hs12 *h, struct emse_record_ctx *rc,
+				  const uint8_t *psk, size_t psk_len, const uint8_t *dg,
+				  size_t len, uint8_t *out, size_t *out_len,
+				  enum emse_hs_fail *why)
+{
+	enum emse_hs12_rc result = EMSE_HS12_WANT;
+	*out_len = 0;
+	*why = EMSE_HS_FAIL_PROTOCOL;
+	if (!h->phase)
+		return EMSE_HS12_WANT; /* over: nothing more is read */
+	for (size_t off = 0; off < len;) {
+		struct dtls_record r;
+		size_t used;
+		if (dtls_record_parse(dg + off, len - off, &r, &used) != DTLS_PEEK_OK)
+			break; /* the rest of the datagram cannot be framed */
+		const uint8_t *rp = dg + off;
+		off += used;
+		if (r.epoch == 0 && r.type == DTLS_CT_HANDSHAKE && r.len >= DTLS_HS_HDR) {
+			const uint8_t *m = r.frag;
+			uint32_t mlen = be24(m + 1);
+			uint16_t mseq = be16(m + 4);
+			if (m[0] == DTLS_HS_CLIENT_HELLO) {
+				if (mseq == h->ch_msg_seq && h->phase == EMSE_HS12_WAIT_CKE)
+					result = EMSE_HS12_RESEND;
+				continue;
+			}
+			/* one unfragmented ClientKeyExchange, the next message */
+			if (m[0] != DTLS_HS_CLIENT_KEY_EXCHANGE || h->phase != EMSE_HS12_WAIT_CKE ||
+			    mseq != h->rx_msg_seq || be24(m + 6) != 0 || be24(m + 9) != mlen ||
+			    DTLS_HS_HDR + mlen != r.len)
+				continue;
+			enum emse_hs12_rc x = on_cke(h, m, r.len, psk, psk_len, out, out_len, why);
+			if (x != EMSE_HS12_WANT)
+				return x;
+			result = EMSE_HS12_WANT;
+		} else if (r.epoch == 0 && r.type == DTLS_CT_CCS) {
+			if (h->phase == EMSE_HS12_WAIT_CCS && r.len == 1 && r.frag[0] == 1)
+				h->phase = EMSE_HS12_WAIT_FIN;
+		} else if (r.epoch == 0 && r.type == DTLS_CT_ALERT) {
+			/* fatal, or close_notify: the client gave up */
+			if (r.len == 2 && (r.frag[0] == 2 || r.frag[1] == 0))
+				return fatal(h, 0, EMSE_HS_FAIL_ALERT, out, out_len, why);
+		} else if (r.epoch == 1 && h->phase == EMSE_HS12_WAIT_FIN) {
+			uint8_t plain[64];
+			size_t used1, n;
+			uint8_t type;
+			enum emse_rec_drop drop;
+			if (used > sizeof(plain))
+				continue; /* no Finished is this long */
+			switch (emse_record_open(rc, &h->rec, rp, used, &used1, plain, &n, &type,
+						 &drop)) {
+			case EMSE_REC_HANDSHAKE:
+				return on_finished(h, rc, plain, n, out, out_len, why);
+			case EMSE_REC_ALERT:
+				return fatal(h, 0, EMSE_HS_FAIL_ALERT, out, out_len, why);
+			case EMSE_REC_DROP:
+				/* under another key: the client holds a different PSK */
+				if (drop == EMSE_REC_BAD_TAG)
+					return fatal(h, ALERT_BAD_RECORD_MAC, EMSE_HS_FAIL_BAD_FINISHED,
+						     out, out_len, why);
+				break;
+			default:
+				break;
+			}
+		}
+	}
+	return result;
+}
