@@ -193,6 +193,10 @@ FUZZ_SRC_record := dataplane/record.c
 FUZZ_USES_default := parsers crypto
 FUZZ_USES_identity := crypto
 FUZZ_USES_record := record crypto
+# the native handshake engine (tests/fuzz/fuzz_hs12.c)
+FUZZ_LIBS += hs12
+FUZZ_SRC_hs12 := dataplane/hs12.c
+FUZZ_USES_hs12 := hs12 record parsers crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson
