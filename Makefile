@@ -61,8 +61,8 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   crypto-bench:bench/crypto_bench.c:crypto \
   emse-bench:bench/gen/main.c:bench \
   peer-wolfssl-server:bench/peers/wolfssl_server.c:bench \
-  bench-floor:bench/floor.c:crypto \
-  bench-inproc:bench/inproc.c:crypto \
+  bench-floor:bench/floor.c:dataplane \
+  bench-inproc:bench/inproc.c:dataplane \
   dtls-probe:tools/dtls_probe.c:crypto \
   bench-record:bench/record_bench.c:dataplane \
   proxy-v2-sink:tools/proxy_v2_sink.c:crypto \

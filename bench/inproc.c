@@ -4,15 +4,21 @@
  * around the server's calls only, so the client's share does not count against it.
  *   bench-inproc [handshakes per case (20000)] [ccm8|gcm|cbc ...]
  * Cases: objects created and freed per handshake, and pooled (wolfSSL_clear + import of a
- * never-used state, WOLFSSL-NOTES.md). */
+ * never-used state, WOLFSSL-NOTES.md); and emse's own engine as the server (dataplane/hs12.c with
+ * the worker's cookie and record layer, no DPDK): what emse's worker costs beyond it is the
+ * dataplane's share. */
 #include <wolfssl/options.h>
 #include <wolfssl/ssl.h>
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "emse/config.h"
+#include "emse/cookie.h"
+#include "emse/hs12.h"
 #include "emse/rng.h"
 
 #define QLEN 16
@@ -178,6 +184,138 @@ static double one(struct side *c, struct side *s, int pool, int *hvr)
 	return cdone && sdone ? srv : -1;
 }
 
+/* The server side as emse's worker runs it: cookie gate, hs12.c, then the client's close_notify
+ * opened and answered by the compact session. */
+struct native {
+	struct emse_cookie_keys ck;
+	struct emse_record_ctx rc;
+	struct emse_hs12 h;
+	uint32_t suites;
+};
+
+static void q_put(struct dgram_queue *q, const uint8_t *p, size_t n)
+{
+	q_send(NULL, (char *)(uintptr_t)p, (int)n, q);
+}
+
+/* One datagram from the client; returns 1 when the session is established. */
+static int native_rx(struct native *nv, int *started, const uint8_t *dg, size_t n, int *hvr)
+{
+	static const uint8_t peer[19] = {4, 198, 19, 0, 1, 0x12, 0x34};
+	if (!*started) {
+		struct dtls_client_hello ch;
+		struct emse_hs12_hello hello;
+		if (dtls_parse_client_hello(dg, n, &ch) != DTLS_PEEK_OK)
+			return -1;
+		if (!ch.cookie_len || !emse_cookie_verify(&nv->ck, peer, sizeof(peer), &ch)) {
+			uint8_t out[EMSE_HVR_MAX];
+			q_put(&to_client, out, emse_cookie_build_hvr(nv->ck.cur, peer, sizeof(peer), &ch, out));
+			(*hvr)++;
+			return 0;
+		}
+		if (emse_hs12_parse_hello(dg, n, &ch, nv->suites, &hello) != EMSE_HS12_OK ||
+		    emse_hs12_start(&nv->h, &hello, "") != 0)
+			return -1;
+		*started = 1;
+		q_put(&to_client, nv->h.flight, nv->h.flight_len);
+		return 0;
+	}
+	uint8_t out[EMSE_HS12_OUT_MAX];
+	size_t on;
+	enum emse_hs_fail why;
+	switch (emse_hs12_input(&nv->h, &nv->rc, psk, sizeof(psk), dg, n, out, &on, &why)) {
+	case EMSE_HS12_DONE:
+		q_put(&to_client, out, on);
+		return 1;
+	case EMSE_HS12_FATAL:
+		return -1;
+	default:
+		return 0;
+	}
+}
+
+static double one_native(struct side *c, struct native *nv, int *hvr)
+{
+	to_server.head = to_server.tail = to_client.head = to_client.tail = 0;
+	WOLFSSL *cl = take(c, 1);
+	double srv = 0, t0;
+	int cdone = 0, sdone = 0, started = 0;
+	uint8_t dg[1500];
+	for (int round = 0; round < 16 && !cdone; round++) {
+		int r = wolfSSL_connect(cl);
+		if (r == WOLFSSL_SUCCESS)
+			cdone = 1;
+		else if (wolfSSL_get_error(cl, r) != WOLFSSL_ERROR_WANT_READ)
+			break;
+		while (to_server.head != to_server.tail) {
+			int n = q_recv(NULL, (char *)dg, sizeof(dg), &to_server);
+			t0 = now_ns();
+			int x = native_rx(nv, &started, dg, (size_t)n, hvr);
+			srv += now_ns() - t0;
+			if (x < 0)
+				break;
+			sdone |= x;
+		}
+	}
+	/* the client says close_notify; the compact session opens it and answers */
+	wolfSSL_shutdown(cl);
+	if (cdone && sdone && to_server.head != to_server.tail) {
+		int n = q_recv(NULL, (char *)dg, sizeof(dg), &to_server);
+		t0 = now_ns();
+		uint8_t plain[64], type;
+		size_t used, pl;
+		enum emse_rec_drop why;
+		if (emse_record_open(&nv->rc, &nv->h.rec, dg, (size_t)n, &used, plain, &pl, &type,
+				     &why) != EMSE_REC_ALERT)
+			sdone = 0;
+		uint8_t rec[64];
+		size_t rl;
+		emse_record_seal_close_notify(&nv->rc, &nv->h.rec, rec, sizeof(rec), &rl);
+		emse_hs12_wipe(&nv->h);
+		srv += now_ns() - t0;
+	}
+	give_back(c, cl, cdone);
+	return cdone && sdone ? srv : -1;
+}
+
+/* The hs12.c case: the client pooled as in the other cases. */
+static int run_native(const char *name, long n)
+{
+	struct side c = { .rx = &to_client, .tx = &to_server };
+	struct native *nv = calloc(1, sizeof(*nv));
+	if (!nv || setup(&c, wolfDTLSv1_2_client_method(), name, 0) ||
+	    emse_cookie_init(&nv->ck, 0) || emse_record_ctx_init(&nv->rc, 0)) {
+		fprintf(stderr, "set-up failed for %s (native)\n", name);
+		return 1;
+	}
+	nv->suites = EMSE_SUITE_CCM8 | EMSE_SUITE_GCM;
+	int hvr = 0, fails = 0;
+	for (long i = 0; i < n / 10; i++)
+		one_native(&c, nv, &hvr);
+	hvr = 0;
+	double srv = 0, t0 = now_ns(), c0 = cpu_ns();
+	for (long i = 0; i < n; i++) {
+		double t = one_native(&c, nv, &hvr);
+		if (t < 0)
+			fails++;
+		else
+			srv += t;
+	}
+	double wall = now_ns() - t0, cpu = cpu_ns() - c0;
+	double both = cpu / (double)n, per = srv * (cpu / wall) / (double)(n - fails);
+	printf("%-22s %-10s %12.2f %14.0f %12.2f %8d%s\n", name, "emse hs12", per / 1e3, 1e9 / per,
+	       both / 1e3, hvr, fails ? " FAILURES" : "");
+	if (fails)
+		printf("  %d of %ld handshakes failed\n", fails, n);
+	if (c.pooled)
+		wolfSSL_free(c.pooled);
+	wolfSSL_CTX_free(c.ctx);
+	emse_record_ctx_fini(&nv->rc);
+	emse_cookie_wipe(&nv->ck);
+	free(nv);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 20000;
@@ -199,7 +337,14 @@ int main(int argc, char **argv)
 	for (int si = 0; si < nsuites; si++) {
 		const char *name = !strcmp(suites[si], "gcm") ? "PSK-AES128-GCM-SHA256" :
 				   !strcmp(suites[si], "cbc") ? "PSK-AES128-CBC-SHA256" : "PSK-AES128-CCM-8";
-		for (int pool = 0; pool <= 1; pool++) {
+		for (int pool = 0; pool <= 2; pool++) {
+			if (pool == 2) {
+				if (!strcmp(suites[si], "cbc"))
+					continue; /* not served by hs12.c */
+				if (run_native(name, n))
+					return 1;
+				continue;
+			}
 			struct side c = { .rx = &to_client, .tx = &to_server };
 			struct side s = { .rx = &to_server, .tx = &to_client };
 			if (setup(&c, wolfDTLSv1_2_client_method(), name, 0) ||
