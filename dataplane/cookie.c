@@ -6,21 +6,18 @@
  * DTLS 1.2 for wolfDTLSv1_2_server_method; record sequence and message_seq copied from the
  * ClientHello by DtlsSetSeqNumForReply; server_version DTLS_MAJOR/DTLS_MINOR = 0xfe 0xff). */
 
-/* SHA256_Init & co are deprecated in OpenSSL 3 but are the one alloc-free, lock-free way to
- * hash there: EVP_MAC_init / HMAC() allocate (measured: 10 allocator calls per cookie). */
-#define OPENSSL_SUPPRESS_DEPRECATED
 #include <string.h>
 #include <openssl/crypto.h>
-#include <openssl/sha.h>
 
 #include "emse/cookie.h"
+#include "emse/hmac256.h"
 #include "emse/rng.h"
 
-/* HMAC-SHA-256 (RFC 2104) keyed states of the secrets last used on this thread: the ipad/opad
- * blocks are hashed once per secret (two compressions saved per cookie). Two slots, because
- * verification alternates between the current and the previous secret. */
+/* Keyed HMAC states of the secrets last used on this thread (hmac256.h: two compressions saved
+ * per cookie). Two slots, because verification alternates between the current and the previous
+ * secret. */
 struct keyed {
-	SHA256_CTX inner, outer;
+	struct emse_hmac256 k;
 	uint8_t secret[EMSE_COOKIE_SECRET_LEN];
 	int used;
 };
@@ -34,18 +31,7 @@ static const struct keyed *keyed_for(const uint8_t secret[EMSE_COOKIE_SECRET_LEN
 		    memcmp(key_cache[i].secret, secret, EMSE_COOKIE_SECRET_LEN) == 0)
 			return &key_cache[i];
 	struct keyed *k = &key_cache[key_next++ & 1];
-	uint8_t pad[SHA256_CBLOCK];
-	memset(pad, 0x36, sizeof(pad));
-	for (int i = 0; i < EMSE_COOKIE_SECRET_LEN; i++)
-		pad[i] ^= secret[i];
-	SHA256_Init(&k->inner);
-	SHA256_Update(&k->inner, pad, sizeof(pad));
-	memset(pad, 0x5c, sizeof(pad));
-	for (int i = 0; i < EMSE_COOKIE_SECRET_LEN; i++)
-		pad[i] ^= secret[i];
-	SHA256_Init(&k->outer);
-	SHA256_Update(&k->outer, pad, sizeof(pad));
-	OPENSSL_cleanse(pad, sizeof(pad));
+	emse_hmac256_key(&k->k, secret, EMSE_COOKIE_SECRET_LEN);
 	memcpy(k->secret, secret, EMSE_COOKIE_SECRET_LEN);
 	k->used = 1;
 	return k;
@@ -55,21 +41,15 @@ static void cookie_mac(const uint8_t secret[EMSE_COOKIE_SECRET_LEN], const uint8
 		       size_t peer_len, const struct dtls_client_hello *ch,
 		       uint8_t out[EMSE_COOKIE_LEN])
 {
-	const struct keyed *k = keyed_for(secret);
-	SHA256_CTX c = k->inner;
-	uint8_t ih[SHA256_DIGEST_LENGTH];
-	SHA256_Update(&c, peer, peer_len);
-	SHA256_Update(&c, ch->version, 2);
-	SHA256_Update(&c, ch->random, 32);
-	SHA256_Update(&c, ch->session_id, ch->session_id_len);
-	SHA256_Update(&c, ch->suites, ch->suites_len);
-	SHA256_Update(&c, ch->compression, ch->compression_len);
-	SHA256_Final(ih, &c);
-	c = k->outer;
-	SHA256_Update(&c, ih, sizeof(ih));
-	SHA256_Final(out, &c);
-	OPENSSL_cleanse(&c, sizeof(c));
-	OPENSSL_cleanse(ih, sizeof(ih));
+	const struct emse_part parts[] = {
+		{peer, peer_len},
+		{ch->version, 2},
+		{ch->random, 32},
+		{ch->session_id, ch->session_id_len},
+		{ch->suites, ch->suites_len},
+		{ch->compression, ch->compression_len},
+	};
+	emse_hmac256(&keyed_for(secret)->k, parts, sizeof(parts) / sizeof(parts[0]), out);
 }
 
 int emse_cookie_init(struct emse_cookie_keys *k, uint64_t now)

@@ -2,13 +2,13 @@
  * RFC 4279 PSK key exchange, RFC 7627 extended master secret and RFC 5746 renegotiation_info for the
  * initial handshake. Crypto: wolfCrypt SHA-256/HMAC (SHA-NI here), records through record.c. */
 #include <wolfssl/options.h>
-#include <wolfssl/wolfcrypt/hmac.h>
 #include <wolfssl/wolfcrypt/sha256.h>
 
 #include <openssl/crypto.h>
 #include <string.h>
 
 #include "emse/config.h"
+#include "emse/hmac256.h"
 #include "emse/hs12.h"
 #include "emse/rng.h"
 
@@ -40,52 +40,14 @@ static inline void put48(uint8_t *p, uint64_t v)
 
 /* ---- TLS 1.2 PRF ------------------------------------------------------------------------------ */
 
-/* HMAC keeps its keyed inner/outer state across Final: one key set-up per PRF call. */
-static int hmac_msg(Hmac *h, const uint8_t *a, size_t alen, const char *label, size_t llen,
-		    const uint8_t *s1, size_t s1len, const uint8_t *s2, size_t s2len, uint8_t *out)
-{
-	if (a && wc_HmacUpdate(h, a, (word32)alen) != 0)
-		return -1;
-	if (wc_HmacUpdate(h, (const byte *)label, (word32)llen) != 0 ||
-	    wc_HmacUpdate(h, s1, (word32)s1len) != 0 ||
-	    (s2len && wc_HmacUpdate(h, s2, (word32)s2len) != 0))
-		return -1;
-	return wc_HmacFinal(h, out) == 0 ? 0 : -1;
-}
-
 int emse_tls12_prf(const uint8_t *secret, size_t slen, const char *label, const uint8_t *seed1,
 		   size_t s1len, const uint8_t *seed2, size_t s2len, uint8_t *out, size_t outlen)
 {
-	Hmac h;
-	uint8_t a[WC_SHA256_DIGEST_SIZE], blk[WC_SHA256_DIGEST_SIZE];
-	size_t llen = strlen(label);
-	int r = -1;
-	if (wc_HmacInit(&h, NULL, INVALID_DEVID) != 0)
-		return -1;
-	if (wc_HmacSetKey(&h, WC_SHA256, secret, (word32)slen) != 0)
-		goto out;
-	/* A(1) = HMAC(secret, label || seed); block i = HMAC(secret, A(i) || label || seed) */
-	if (hmac_msg(&h, NULL, 0, label, llen, seed1, s1len, seed2, s2len, a) != 0)
-		goto out;
-	for (size_t done = 0; done < outlen;) {
-		if (hmac_msg(&h, a, sizeof(a), label, llen, seed1, s1len, seed2, s2len, blk) != 0)
-			goto out;
-		size_t n = outlen - done < sizeof(blk) ? outlen - done : sizeof(blk);
-		memcpy(out + done, blk, n);
-		done += n;
-		if (done < outlen &&
-		    (wc_HmacUpdate(&h, a, sizeof(a)) != 0 || wc_HmacFinal(&h, a) != 0))
-			goto out;
-	}
-	r = 0;
-out:
-	wc_HmacFree(&h);
-	explicit_bzero(&h, sizeof(h));
-	explicit_bzero(a, sizeof(a));
-	explicit_bzero(blk, sizeof(blk));
-	if (r != 0)
-		explicit_bzero(out, outlen);
-	return r;
+	struct emse_hmac256 k;
+	emse_hmac256_key(&k, secret, slen);
+	emse_tls12_prf_keyed(&k, label, seed1, s1len, seed2, s2len, out, outlen);
+	emse_hmac256_wipe(&k);
+	return 0;
 }
 
 /* ---- the ClientHello -------------------------------------------------------------------------- */
@@ -300,55 +262,78 @@ void emse_hs12_wipe(struct emse_hs12 *h)
 
 /* ---- the client's flight ---------------------------------------------------------------------- */
 
-/* From the PSK to the epoch-1 record state (RFC 4279 2, RFC 7627 4, RFC 5246 6.3). */
+static void put_finished_header(uint8_t *m, uint16_t mseq)
+{
+	m[0] = HS_FINISHED;
+	put24(m + 1, FINISHED_LEN);
+	put16(m + 4, mseq);
+	put24(m + 6, 0);
+	put24(m + 9, FINISHED_LEN);
+}
+
+/* Once the ClientKeyExchange is in the transcript, everything else follows from the PSK (RFC 4279
+ * 2, RFC 7627 4, RFC 5246 6.3 and 7.4.9): the epoch-1 keys, the client's Finished we expect and
+ * the one we answer with (its transcript is ours plus the client's Finished, which is known once
+ * we know what it must say). Two HMAC key set-ups in all; the master secret and the transcript
+ * are not needed afterwards and are wiped here. */
 static int derive_keys(struct emse_hs12 *h, const uint8_t *psk, size_t psk_len)
 {
-	uint8_t pms[2 + 64 + 2 + 64], kb[40], sh[WC_SHA256_DIGEST_SIZE];
+	uint8_t pms[2 + 64 + 2 + 64], ms[48], kb[40], th[WC_SHA256_DIGEST_SIZE];
+	uint8_t fin[DTLS_HS_HDR + FINISHED_LEN];
+	struct emse_hmac256 k;
+	wc_Sha256 t2;
 	int r = -1;
 	if (psk_len == 0 || psk_len > 64)
 		return -1;
-	size_t n = 0;
 	put16(pms, (uint32_t)psk_len);
 	memset(pms + 2, 0, psk_len);
-	n = 2 + psk_len;
+	size_t n = 2 + psk_len;
 	put16(pms + n, (uint32_t)psk_len);
 	memcpy(pms + n + 2, psk, psk_len);
 	n += 2 + psk_len;
-	if (h->ems) {
-		if (wc_Sha256GetHash(&h->transcript, sh) != 0)
-			goto out;
-		r = emse_tls12_prf(pms, n, "extended master secret", sh, sizeof(sh), NULL, 0, h->ms,
-				   sizeof(h->ms));
-	} else {
-		r = emse_tls12_prf(pms, n, "master secret", h->client_random, 32, h->server_random,
-				   32, h->ms, sizeof(h->ms));
-	}
-	if (r == 0)
-		r = emse_tls12_prf(h->ms, sizeof(h->ms), "key expansion", h->server_random, 32,
-				   h->client_random, 32, kb, sizeof(kb));
-	if (r == 0) {
-		/* client_write_key, server_write_key, client_write_IV, server_write_IV */
-		memcpy(h->rec.rkey, kb, 16);
-		memcpy(h->rec.wkey, kb + 16, 16);
-		memcpy(h->rec.rsalt, kb + 32, 4);
-		memcpy(h->rec.wsalt, kb + 36, 4);
-		h->rec.repoch = h->rec.wepoch = 1;
-		h->rec.rnext = h->rec.window = h->rec.wseq = 0;
-		h->rec.flags = EMSE_REC_F_HANDSHAKE;
-	}
+	if (wc_Sha256GetHash(&h->transcript, th) != 0) /* up to the ClientKeyExchange */
+		goto out;
+	emse_hmac256_key(&k, pms, n);
+	if (h->ems)
+		emse_tls12_prf_keyed(&k, "extended master secret", th, sizeof(th), NULL, 0, ms,
+				     sizeof(ms));
+	else
+		emse_tls12_prf_keyed(&k, "master secret", h->client_random, 32, h->server_random, 32,
+				     ms, sizeof(ms));
+	emse_hmac256_key(&k, ms, sizeof(ms));
+	emse_tls12_prf_keyed(&k, "key expansion", h->server_random, 32, h->client_random, 32, kb,
+			     sizeof(kb));
+	emse_tls12_prf_keyed(&k, "client finished", th, sizeof(th), NULL, 0, h->client_vd,
+			     FINISHED_LEN);
+	put_finished_header(fin, (uint16_t)(h->rx_msg_seq + 1));
+	memcpy(fin + DTLS_HS_HDR, h->client_vd, FINISHED_LEN);
+	if (wc_Sha256Copy(&h->transcript, &t2) != 0)
+		goto out;
+	r = wc_Sha256Update(&t2, fin, sizeof(fin));
+	r = r == 0 ? wc_Sha256Final(&t2, th) : r;
+	wc_Sha256Free(&t2);
+	if (r != 0)
+		goto out;
+	emse_tls12_prf_keyed(&k, "server finished", th, sizeof(th), NULL, 0, h->server_vd,
+			     FINISHED_LEN);
+	/* client_write_key, server_write_key, client_write_IV, server_write_IV */
+	memcpy(h->rec.rkey, kb, 16);
+	memcpy(h->rec.wkey, kb + 16, 16);
+	memcpy(h->rec.rsalt, kb + 32, 4);
+	memcpy(h->rec.wsalt, kb + 36, 4);
+	h->rec.repoch = h->rec.wepoch = 1;
+	h->rec.rnext = h->rec.window = h->rec.wseq = 0;
+	h->rec.flags = EMSE_REC_F_HANDSHAKE;
+	wc_Sha256Free(&h->transcript);
+	explicit_bzero(&h->transcript, sizeof(h->transcript));
 out:
+	emse_hmac256_wipe(&k);
+	explicit_bzero(&t2, sizeof(t2));
 	explicit_bzero(pms, sizeof(pms));
+	explicit_bzero(ms, sizeof(ms));
 	explicit_bzero(kb, sizeof(kb));
+	explicit_bzero(th, sizeof(th));
 	return r;
-}
-
-static int finished_data(struct emse_hs12 *h, const char *label, uint8_t out[FINISHED_LEN])
-{
-	uint8_t hash[WC_SHA256_DIGEST_SIZE];
-	if (wc_Sha256GetHash(&h->transcript, hash) != 0)
-		return -1;
-	return emse_tls12_prf(h->ms, sizeof(h->ms), label, hash, sizeof(hash), NULL, 0, out,
-			      FINISHED_LEN);
 }
 
 static enum emse_hs12_rc fatal(struct emse_hs12 *h, uint8_t alert, enum emse_hs_fail reason,
@@ -381,32 +366,22 @@ static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx
 				     const uint8_t *fin, size_t n, uint8_t *out, size_t *out_len,
 				     enum emse_hs_fail *why)
 {
-	uint8_t expect[FINISHED_LEN], msg[DTLS_HS_HDR + FINISHED_LEN];
-	if (n != DTLS_HS_HDR + FINISHED_LEN || fin[0] != HS_FINISHED ||
-	    be24(fin + 1) != FINISHED_LEN || be16(fin + 4) != h->rx_msg_seq || be24(fin + 6) != 0 ||
-	    be24(fin + 9) != FINISHED_LEN)
+	uint8_t hdr[DTLS_HS_HDR], msg[DTLS_HS_HDR + FINISHED_LEN];
+	put_finished_header(hdr, h->rx_msg_seq);
+	if (n != DTLS_HS_HDR + FINISHED_LEN || memcmp(fin, hdr, DTLS_HS_HDR) != 0)
 		return fatal(h, ALERT_UNEXPECTED_MESSAGE, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
-	if (finished_data(h, "client finished", expect) != 0)
-		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
-	if (CRYPTO_memcmp(expect, fin + DTLS_HS_HDR, FINISHED_LEN) != 0)
+	if (CRYPTO_memcmp(h->client_vd, fin + DTLS_HS_HDR, FINISHED_LEN) != 0)
 		return fatal(h, ALERT_DECRYPT_ERROR, EMSE_HS_FAIL_BAD_FINISHED, out, out_len, why);
-	wc_Sha256Update(&h->transcript, fin, (word32)n);
-
-	uint16_t mseq = h->tx_msg_seq;
-	msg[0] = HS_FINISHED;
-	put24(msg + 1, FINISHED_LEN);
-	put16(msg + 4, mseq);
-	put24(msg + 6, 0);
-	put24(msg + 9, FINISHED_LEN);
-	if (finished_data(h, "server finished", msg + DTLS_HS_HDR) != 0)
-		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
+	put_finished_header(msg, h->tx_msg_seq);
+	memcpy(msg + DTLS_HS_HDR, h->server_vd, FINISHED_LEN);
 	/* ChangeCipherSpec (epoch 0), then Finished as the first record of epoch 1 */
 	put_record0(h, out, DTLS_CT_CCS, 1)[0] = 1;
 	size_t sealed;
-	if (emse_record_seal(rc, &h->rec, DTLS_CT_HANDSHAKE, msg, sizeof(msg), out + 14,
-			     EMSE_HS12_OUT_MAX - 14, &sealed) != 0)
+	int r = emse_record_seal(rc, &h->rec, DTLS_CT_HANDSHAKE, msg, sizeof(msg), out + 14,
+				 EMSE_HS12_OUT_MAX - 14, &sealed);
+	explicit_bzero(msg, sizeof(msg));
+	if (r != 0)
 		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
-	explicit_bzero(expect, sizeof(expect));
 	*out_len = 14 + sealed;
 	h->rec.flags &= (uint8_t)~EMSE_REC_F_HANDSHAKE;
 	h->phase = 0;

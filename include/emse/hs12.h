@@ -55,9 +55,11 @@ struct emse_hs12_hello {
 enum emse_hs12_phase { EMSE_HS12_WAIT_CKE = 1, EMSE_HS12_WAIT_CCS, EMSE_HS12_WAIT_FIN };
 
 struct emse_hs12 {
-	wc_Sha256 transcript;          /* running SHA-256 of the handshake messages since ClientHello 2 */
+	wc_Sha256 transcript;          /* SHA-256 of the handshake messages since ClientHello 2, up to
+					* the ClientKeyExchange (then wiped) */
 	struct emse_record_state rec;  /* epoch 1 once the ClientKeyExchange is in: the session */
-	uint8_t ms[48];
+	uint8_t client_vd[12];         /* the client's Finished we expect, and ours */
+	uint8_t server_vd[12];
 	uint8_t client_random[32], server_random[32];
 	uint64_t tx_seq;               /* next epoch-0 record sequence number we write */
 	uint16_t ch_msg_seq;           /* message_seq of the ClientHello we answered */
@@ -110,7 +112,7 @@ size_t emse_hs12_alert(struct emse_hs12 *h, uint8_t description, uint8_t *out);
 /* Wipes the master secret, keys and transcript. */
 void emse_hs12_wipe(struct emse_hs12 *h);
 
-/* TLS 1.2 PRF with SHA-256 (RFC 5246 5). Exposed for bench-floor, which measures the same code. */
+/* TLS 1.2 PRF with SHA-256 (RFC 5246 5), keying included (hmac256.h). For tests and benchmarks. */
 int emse_tls12_prf(const uint8_t *secret, size_t slen, const char *label, const uint8_t *seed1,
 		   size_t s1len, const uint8_t *seed2, size_t s2len, uint8_t *out, size_t outlen);
 
