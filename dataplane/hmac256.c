@@ -12,9 +12,13 @@ void emse_hmac256_key(struct emse_hmac256 *k, const uint8_t *key, size_t len)
 {
 	uint8_t kb[SHA256_CBLOCK], pad[SHA256_CBLOCK];
 	memset(kb, 0, sizeof(kb));
-	if (len > sizeof(kb))
-		SHA256(key, len, kb); /* RFC 2104: a key longer than a block is hashed first */
-	else
+	if (len > sizeof(kb)) { /* RFC 2104: a key longer than a block is hashed first */
+		SHA256_CTX c; /* not SHA256(): in OpenSSL 3 that fetches an EVP method (locks) */
+		SHA256_Init(&c);
+		SHA256_Update(&c, key, len);
+		SHA256_Final(kb, &c);
+		OPENSSL_cleanse(&c, sizeof(c));
+	} else
 		memcpy(kb, key, len);
 	for (size_t i = 0; i < sizeof(pad); i++)
 		pad[i] = kb[i] ^ 0x36;

@@ -74,6 +74,15 @@ const char *emse_close_name(enum emse_close c)
 	return (unsigned)c < EMSE_CLOSE__COUNT ? close_names[c] : "?";
 }
 
+uint64_t emse_busy_ns(const struct emse_worker_stats *s, uint64_t hz)
+{
+	if (!s->idle_clean_n || !hz)
+		return s->cpu_ns;
+	double idle_ns = (double)s->idle_loops * (double)s->idle_clean_cycles /
+			 (double)s->idle_clean_n * 1e9 / (double)hz;
+	return idle_ns >= (double)s->cpu_ns ? 0 : s->cpu_ns - (uint64_t)idle_ns;
+}
+
 void emse_stats_add(struct emse_worker_stats *sum, const struct emse_worker_stats *s)
 {
 	const uint64_t *a = (const uint64_t *)s;
@@ -97,7 +106,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(compacted); C(kept_on_wolfssl); C(flight_not_held); C(id_arena_full);
 	C(rec_opened); C(rec_sealed); C(rec_alerts); C(rec_retx); C(flights_evicted);
 	G(sessions); G(half_open); G(parked); G(established);
-	C(busy_cycles); C(total_cycles); C(loops); C(cpu_ns);
+	C(busy_cycles); C(total_cycles); C(loops); C(cpu_ns); C(busy_ns);
 #undef C
 #undef G
 	for (int i = 1; i < EMSE_DROP__COUNT; i++)

@@ -948,6 +948,7 @@ void emse_worker_timers(struct emse_worker *w)
 	struct timespec ts;
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
 		w->stats.cpu_ns = (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+	w->stats.busy_ns = emse_busy_ns(&w->stats, w->rt->hz);
 	w->stats.sessions = t->max - t->n_free;
 	w->stats.half_open = t->hs.n;
 	w->stats.established = t->est.n;
@@ -1058,8 +1059,17 @@ end_of_loop:
 		uint64_t dt = rte_rdtsc() - t0;
 		w->stats.total_cycles += dt;
 		w->stats.loops++;
-		if (work)
+		if (work) {
 			w->stats.busy_cycles += dt;
+		} else {
+			/* What an idle poll costs, from the polls the machine did not interrupt:
+			 * the thread's CPU time minus the idle polls is its busy CPU time. */
+			w->stats.idle_loops++;
+			if (dt < w->idle_clean_max) {
+				w->stats.idle_clean_cycles += dt;
+				w->stats.idle_clean_n++;
+			}
+		}
 	}
 	emse_control_worker_unregister(rt->control, w->id);
 	return 0;
@@ -1083,6 +1093,7 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 	w->idle_ticks = (uint64_t)c->idle_timeout_s * rt->hz;
 	w->cookie_ticks = (uint64_t)c->cookie_rotate_s * rt->hz;
 	w->tick_ticks = rt->hz / (1000000 / TICK_US);
+	w->idle_clean_max = rt->hz / 50000; /* 20 us: longer idle polls were interrupted */
 
 	snprintf(name, sizeof(name), "emse_mbuf_%u", id);
 	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);

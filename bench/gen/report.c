@@ -88,6 +88,10 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	bool f1 = false, f2 = false, f3 = false;
 	double srv_hs = td ? json_find(td, hs_names, &f1) : 0;
 	double srv_busy = td ? json_find(td, busy_names, &f2) : 0;
+	static const char *const ns_names[] = { "busy_ns", NULL };
+	if (td && !f2) {
+		srv_busy = json_find(td, ns_names, &f2) / 1e9;
+	}
 	if (td && !f2) {
 		double cyc = json_find(td, cyc_names, &f2);
 		double hz = json_find(ta, hz_names, &f3);

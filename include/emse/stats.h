@@ -94,11 +94,17 @@ struct emse_worker_stats {
 	/* busy time: cycles of loop iterations that did work, and all cycles; cpu_ns is the thread's
 	 * CPU time (a shared machine preempts the worker, and TSC cycles would count that) */
 	uint64_t busy_cycles, total_cycles, loops, cpu_ns;
+	/* busy CPU time without counting turns the machine gave to others (emse_busy_ns) */
+	uint64_t idle_loops, idle_clean_cycles, idle_clean_n, busy_ns;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);
 const char *emse_hs_fail_name(enum emse_hs_fail f);
 const char *emse_close_name(enum emse_close c);
 const char *emse_hs12_skip_name(enum emse_hs12_skip k);
+/* The worker's busy CPU time: its thread CPU time minus its idle polls, each costed at the mean of
+ * the idle polls that ran uninterrupted. Unlike busy_cycles (wall clock of the busy iterations),
+ * it does not grow when the core is taken away mid-iteration on a shared machine. */
+uint64_t emse_busy_ns(const struct emse_worker_stats *s, uint64_t hz);
 
 #endif

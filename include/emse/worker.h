@@ -72,6 +72,7 @@ struct emse_worker {
 	uint64_t next_tick, cookie_next;
 	uint64_t hs_ticks, park_ticks, idle_ticks, cookie_ticks, tick_ticks;
 	uint32_t parked;
+	uint64_t idle_clean_max; /* cycles: an idle poll longer than this was interrupted */
 	uint64_t replay_idle;    /* empty polls since the last packet */
 	volatile bool replay_done;
 	uint16_t n_tx;
