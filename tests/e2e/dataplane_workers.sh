@@ -3,6 +3,9 @@
 # flows over both queues; each UE's datagrams must still meet one worker, so every handshake
 # completes and echoes, and what one worker received for the other went through the steering
 # ring (steered out = steered in). Sessions left idle are closed by the idle timeout.
+# This test runs the wolfSSL handshake engine (handshake_engine = wolfssl): its GCM sessions must
+# leave wolfSSL for the compact record layer through the session export. The interop test runs
+# the default native engine (hs12.c).
 source "$(dirname "$0")/lib.sh"
 e2e_init workers
 ID=e2m.ae47bf35@sensor-17@acme.example
@@ -10,7 +13,7 @@ KEY=48733b908aba6162f3cdb38d3055a6d7292367dda03e23fdae44e35c4e814dd6
 printf '%s %s\n' "$ID" "$KEY" > "$TMP/keys.txt"
 emse_config "[keys]
 source = file
-file = $TMP/keys.txt" "idle_timeout_s = 3"
+file = $TMP/keys.txt" "idle_timeout_s = 3" "handshake_engine = wolfssl"
 # Two workers share core 1 here (2 cores): functional, not a benchmark.
 EMSE_LCORES="--lcores 0@0,1@1,2@1" emse_start || exit 1
 check "two workers" grep -q "running: 2 workers" "$TMP/emse.log"
@@ -23,6 +26,9 @@ for i in $(seq 1 16); do
 	grep -q "$msg" <<<"$out" && ok=$((ok + 1))
 done
 check "16 of 16 handshakes from distinct ports completed and echoed ($ok)" [ "$ok" -eq 16 ]
+check "wolfSSL ran them (hs_native 0, hs12_skip{engine_wolfssl} 16)" \
+	[ "$(metric hs_native)" -eq 0 -a "$(metric hs12_skip engine_wolfssl)" -eq 16 ]
+check "and all 16 went compact through the export" [ "$(metric compacted)" -eq 16 ]
 so=$(metric steered_out); si=$(metric steered_in)
 echo "steered out $so, in $si"
 check "steered out = steered in" [ "$so" -eq "$si" ]
