@@ -36,10 +36,12 @@ run tap-wolfssl bench/run-tap.sh wolfssl -- --concurrency 16
 row "tap -> peer-wolfssl-server, C=16" "$OUT/all-tap-wolfssl.json" "$(peer_cpu wolfssl)"
 run tap-coap bench/run-tap.sh coap -- --concurrency 16
 row "tap -> coap-server-openssl, C=16" "$OUT/all-tap-coap.json"
-for c in 1 16 256; do
+for c in 1 16 64 256; do
 	run memif-c$c bench/run-memif.sh --concurrency $c
 	row "memif -> emse, warm, C=$c" "$OUT/all-memif-c$c.json"
 done
+EMSE_EXTRA="handshake_engine = wolfssl" run memif-wolfssl bench/run-memif.sh --concurrency 64
+row "memif -> emse, warm, C=64, wolfSSL engine" "$OUT/all-memif-wolfssl.json"
 run memif-gcm bench/run-memif.sh --concurrency 16 --suite gcm
 row "memif -> emse, warm, C=16, GCM" "$OUT/all-memif-gcm.json"
 run memif-v6 bench/run-memif.sh --concurrency 16 --server-ip 2001:db8::1
@@ -67,13 +69,16 @@ build/bench-inproc 10000 >"$OUT/inproc.txt"
 floor=$(awk '/^PSK-AES128-CCM-8:/ {print $6}' "$OUT/floor.txt")
 inproc=$(awk '/^PSK-AES128-CCM-8 +pooled/ {print $4}' "$OUT/inproc.txt")
 peer=$(jq -r '.handshakes_per_cpu_s // empty' "$OUT/peer-wolfssl.json" 2>/dev/null)
-emse=$(jq -r '.server_handshakes_per_busy_core_s // empty | floor' "$OUT/all-memif-c256.json" 2>/dev/null)
+native=$(awk '/^PSK-AES128-CCM-8 +emse hs12/ {print $5}' "$OUT/inproc.txt")
+emse=$(jq -r '.server_handshakes_per_busy_core_s // empty | floor' "$OUT/all-memif-c64.json" 2>/dev/null)
+emse_w=$(jq -r '.server_handshakes_per_busy_core_s // empty | floor' "$OUT/all-memif-wolfssl.json" 2>/dev/null)
 {
 	echo
-	echo "Handshakes per core-second, CCM-8: emse (C=256, busy worker) ${emse:-?}; floor ${floor:-?};"
-	echo "wolfSSL in-memory loop, server share, pooled ${inproc:-?}; kernel-socket peer-wolfssl-server ${peer:-?}."
+	echo "Handshakes per core-second, CCM-8: emse (C=64, busy worker) ${emse:-?}, with the wolfSSL"
+	echo "engine ${emse_w:-?}; floor ${floor:-?}; in memory, no network: hs12.c ${native:-?}, wolfSSL's"
+	echo "own loop (server share, pooled) ${inproc:-?}; kernel-socket peer-wolfssl-server ${peer:-?}."
 	if [ -n "$emse" ] && [ -n "$floor" ] && [ -n "$inproc" ]; then
-		echo "emse = $(echo "scale=2; 100 * $emse / $floor" | bc) % of the floor, $(echo "scale=2; $emse / $inproc" | bc) x wolfSSL's own loop${peer:+, $(echo "scale=2; $emse / $peer" | bc) x the kernel-socket peer}."
+		echo "emse = $(echo "scale=2; $emse / $floor" | bc) x the floor, $(echo "scale=2; $emse / $inproc" | bc) x wolfSSL's own loop${peer:+, $(echo "scale=2; $emse / $peer" | bc) x the kernel-socket peer}."
 	fi
 } >>"$SUM"
 {
