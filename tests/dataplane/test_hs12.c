@@ -343,7 +343,8 @@ static size_t make_ch(uint8_t *b, const uint8_t *ext, size_t elen, int with_ext_
 	if (with_ext_block) {
 		*p++ = (uint8_t)(elen >> 8);
 		*p++ = (uint8_t)elen;
-		memcpy(p, ext, elen);
+		if (elen)
+			memcpy(p, ext, elen);
 		p += elen;
 	}
 	return (size_t)(p - b);
