@@ -248,6 +248,87 @@ static void test_in_place_ccm8(void **state)
 	in_place("PSK-AES128-CCM-8");
 }
 
+/* The worker's echo of a one-record datagram: opened in place, the same plaintext sealed in place
+ * over the same buffer with exactly the record's length as room. Out of order, a replay and a
+ * forged tag in between: our sequence numbers go up by one per echo and only per echo, the window
+ * takes what was opened and nothing else, and the client reads every echo. */
+static void echo_in_place(const char *suite)
+{
+	struct pair *p = compact_pair(suite);
+	static uint8_t dg[8][WM_DG_SIZE];
+	uint8_t keep[WM_DG_SIZE], got[200], msg[8][100];
+	size_t dn[8], used, plain, sl;
+	uint8_t ct;
+	enum emse_rec_drop why;
+	for (unsigned i = 0; i < 8; i++) {
+		fill(msg[i], 100, i);
+		dn[i] = client_send(p, msg[i], 100, dg[i]);
+	}
+	uint64_t wseq = p->st.wseq, rnext = p->st.rnext;
+	memcpy(keep, dg[2], dn[2]);
+	static const unsigned order[8] = {0, 2, 1, 4, 3, 7, 5, 6};
+	for (unsigned k = 0; k < 8; k++) {
+		unsigned i = order[k];
+		uint8_t *rec = dg[i], *payload = rec + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
+		if (k == 3) { /* a forged tag on record 4: dropped, payload wiped, nothing moves */
+			uint8_t bad[WM_DG_SIZE];
+			memcpy(bad, rec, dn[i]);
+			bad[dn[i] - 1] ^= 0x80;
+			uint64_t w0 = p->st.window;
+			assert_int_equal(emse_record_open(&p->rc, &p->st, bad, dn[i], &used,
+							  bad + EMSE_REC_HDR + EMSE_REC_EXPLICIT,
+							  &plain, &ct, &why), EMSE_REC_DROP);
+			assert_int_equal(why, EMSE_REC_BAD_TAG);
+			for (size_t b = 0; b < 100; b++)
+				assert_int_equal(bad[EMSE_REC_HDR + EMSE_REC_EXPLICIT + b], 0);
+			assert_int_equal(p->st.window, w0);
+			assert_int_equal(p->st.wseq, wseq + k);
+		}
+		assert_int_equal(emse_record_open(&p->rc, &p->st, rec, dn[i], &used, payload, &plain,
+						  &ct, &why), EMSE_REC_DATA);
+		assert_int_equal(plain, 100);
+		assert_memory_equal(payload, msg[i], 100);
+		assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, payload, plain, rec,
+						  dn[i], &sl), 0);
+		assert_int_equal(sl, dn[i]);
+		/* our header: epoch 1, sequence wseq + k */
+		uint64_t seq = 0;
+		for (int b = 5; b < 11; b++)
+			seq = seq << 8 | rec[b];
+		assert_int_equal(seq, wseq + k);
+		assert_int_equal(p->st.wseq, wseq + k + 1);
+		wm_push(&p->s2c, rec, sl);
+		assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), 100);
+		assert_memory_equal(got, msg[i], 100);
+		if (k == 1) { /* the client's record 2 again (kept before it was overwritten) */
+			assert_int_equal(emse_record_open(&p->rc, &p->st, keep, dn[2], &used,
+							  keep + EMSE_REC_HDR + EMSE_REC_EXPLICIT,
+							  &plain, &ct, &why), EMSE_REC_DROP);
+			assert_int_equal(why, EMSE_REC_REPLAY);
+			assert_int_equal(p->st.wseq, wseq + 2);
+		}
+	}
+	assert_int_equal(p->st.rnext, rnext + 8);
+	assert_int_equal(p->st.window & 0xff, 0xff); /* all 8 opened */
+	assert_int_equal(p->rc.st.opened, 8);
+	assert_int_equal(p->rc.st.sealed, 8);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_REPLAY], 1);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_BAD_TAG], 1);
+	pair_free(p);
+}
+
+static void test_echo_in_place_gcm(void **state)
+{
+	(void)state;
+	echo_in_place("PSK-AES128-GCM-SHA256");
+}
+
+static void test_echo_in_place_ccm8(void **state)
+{
+	(void)state;
+	echo_in_place("PSK-AES128-CCM-8");
+}
+
 static void test_replay_dropped(void **state)
 {
 	(void)state;
@@ -678,6 +759,8 @@ int main(void)
 		cmocka_unit_test(test_gcm_documented_setup),
 		cmocka_unit_test(test_in_place_gcm),
 		cmocka_unit_test(test_in_place_ccm8),
+		cmocka_unit_test(test_echo_in_place_gcm),
+		cmocka_unit_test(test_echo_in_place_ccm8),
 		cmocka_unit_test(test_replay_dropped),
 		cmocka_unit_test(test_bad_tag_gcm),
 		cmocka_unit_test(test_bad_tag_ccm8),
