@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -327,6 +328,92 @@ static void test_echo_in_place_ccm8(void **state)
 {
 	(void)state;
 	echo_in_place("PSK-AES128-CCM-8");
+}
+
+static int key_in(const struct emse_record_ctx *c, const uint8_t key[16])
+{
+	const uint8_t *b = (const uint8_t *)c->keys;
+	size_t n = emse_record_keys_bytes(c);
+	for (size_t i = 0; i + 16 <= n; i++)
+		if (memcmp(b + i, key, 16) == 0)
+			return 1;
+	return 0;
+}
+
+/* The per-worker key cache: more sessions than slots (every record a miss, each still right);
+ * a state whose memory now holds another session's keys while its hint still points at the old
+ * slot; and a wipe leaves neither the raw key nor its schedule (round key 0 is the key) in the
+ * cache. */
+static void test_key_cache(void **state)
+{
+	(void)state;
+	struct pair *p[3];
+	for (int i = 0; i < 3; i++)
+		p[i] = compact_pair(i == 1 ? "PSK-AES128-CCM-8" : "PSK-AES128-GCM-SHA256");
+	struct emse_record_ctx c;
+	assert_int_equal(emse_record_ctx_init_keys(&c, 4, 2), 0);
+	assert_int_equal(c.n_keys, 2);
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE], got[64];
+	size_t used, plain, sl;
+	uint8_t ct;
+	enum emse_rec_drop why;
+	for (unsigned r = 0; r < 12; r++) {
+		struct pair *q = p[r % 3];
+		char msg[16];
+		int n = snprintf(msg, sizeof(msg), "round %u", r);
+		size_t dn = client_send(q, msg, (size_t)n, dg);
+		assert_int_equal(emse_record_open(&c, &q->st, dg, dn, &used, out, &plain, &ct, &why),
+				 EMSE_REC_DATA);
+		assert_int_equal(plain, (size_t)n);
+		assert_memory_equal(out, msg, (size_t)n);
+		assert_int_equal(emse_record_seal(&c, &q->st, EMSE_REC_CT_APP, out, plain, dg,
+						  sizeof(dg), &sl), 0);
+		wm_push(&q->s2c, dg, sl);
+		assert_int_equal(wolfSSL_read(q->cl, got, sizeof(got)), n);
+		assert_memory_equal(got, msg, (size_t)n);
+	}
+	assert_int_equal(c.st.keys_expanded, 12); /* 3 sessions over 2 slots: each open a miss */
+	assert_int_equal(c.st.sealed, 12);
+
+	/* a hit: p[2] was last, twice in a row costs one expansion */
+	size_t dn = client_send(p[2], "hit", 3, dg);
+	assert_int_equal(emse_record_open(&c, &p[2]->st, dg, dn, &used, out, &plain, &ct, &why),
+			 EMSE_REC_DATA);
+	assert_int_equal(c.st.keys_expanded, 12);
+	assert_true(key_in(&c, p[2]->st.rkey));
+
+	/* p[2]'s state memory now holds p[0]'s session, with p[2]'s hint: the slot's keys differ */
+	uint32_t hint = p[2]->st.kslot;
+	struct emse_record_state saved = p[2]->st;
+	p[2]->st = p[0]->st;
+	p[2]->st.kslot = hint;
+	dn = client_send(p[0], "moved", 5, dg);
+	assert_int_equal(emse_record_open(&c, &p[2]->st, dg, dn, &used, out, &plain, &ct, &why),
+			 EMSE_REC_DATA);
+	assert_memory_equal(out, "moved", 5);
+	assert_int_equal(p[2]->st.kslot, hint); /* its own stale slot was re-keyed */
+	assert_false(key_in(&c, saved.rkey));
+	assert_false(key_in(&c, saved.wkey));
+	p[0]->st = p[2]->st;
+	p[0]->st.kslot = 0;
+	emse_record_wipe(&c, &p[2]->st); /* its slot, holding p[0]'s keys now */
+	p[2]->st = saved;
+	p[2]->st.kslot = 0;
+
+	/* wipe: nothing of the session stays in the cache */
+	uint8_t rk[16], wk[16];
+	memcpy(rk, p[0]->st.rkey, 16);
+	memcpy(wk, p[0]->st.wkey, 16);
+	dn = client_send(p[0], "last", 4, dg);
+	assert_int_equal(emse_record_open(&c, &p[0]->st, dg, dn, &used, out, &plain, &ct, &why),
+			 EMSE_REC_DATA);
+	assert_true(key_in(&c, rk));
+	emse_record_wipe(&c, &p[0]->st);
+	assert_false(key_in(&c, rk));
+	assert_false(key_in(&c, wk));
+	emse_record_ctx_fini(&c);
+	for (int i = 0; i < 3; i++)
+		pair_free(p[i]);
 }
 
 static void test_replay_dropped(void **state)
@@ -761,6 +848,7 @@ int main(void)
 		cmocka_unit_test(test_in_place_ccm8),
 		cmocka_unit_test(test_echo_in_place_gcm),
 		cmocka_unit_test(test_echo_in_place_ccm8),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_replay_dropped),
 		cmocka_unit_test(test_bad_tag_gcm),
 		cmocka_unit_test(test_bad_tag_ccm8),
