@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "emse/session.h"
@@ -36,7 +36,10 @@ int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max,
 		.name = name,
 		.entries = max < 8 ? 8 : max,
 		.key_len = sizeof(struct emse_session_key),
-		.hash_func = rte_jhash,
+		/* CRC32-C instructions: ~3 ns for the 20-byte key, against ~11 ns for rte_jhash
+		 * (perf, records benchmark); neither is keyed, neither was meant to resist chosen
+		 * collisions (the cookie and max_sessions_per_source bound who can insert) */
+		.hash_func = rte_hash_crc,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
