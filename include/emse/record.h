@@ -1,8 +1,9 @@
 /* Compact record layer for established DTLS 1.2 sessions (issue 6): once a handshake is done, the
  * keys, sequence numbers and replay window are taken out of wolfSSL's session export, the WOLFSSL
  * object is freed, and records are opened and sealed here. An idle session then costs
- * sizeof(struct emse_record_state) (80 B); the AES key schedules are expanded per record into one
- * per-worker scratch (docs/record.md has the measurements behind that choice).
+ * sizeof(struct emse_record_state) (80 B); the AES key schedules of the worker's 64 most recent
+ * sessions are kept in a per-worker cache, others expanded when needed (docs/record.md has the
+ * measurements behind that choice).
  *
  * Supported: AEAD suites with AES-128-GCM and AES-128-CCM-8 (PSK, ECDHE-PSK alike). Anything else
  * (CBC-SHA256, AES-256, ChaCha) makes import fail with EMSE_REC_E_UNSUPPORTED: keep wolfSSL then.
