@@ -1,7 +1,10 @@
 /* bench-record: what an established session's record costs, compact layer vs wolfSSL.
  * Per suite (AES-128-GCM, AES-128-CCM-8), 100-byte plaintext, CPU ns per record (this thread's
  * CPU time, so other processes on the shared machine do not count):
- *   ours seal / open       dataplane/record.c: key schedule expanded per record (the choice made)
+ *   ours seal / open       dataplane/record.c without its key cache: key schedule expanded per
+ *                          record (the floor bench/run-sessions.sh records compares with)
+ *   key cache seal / open  the same with the per-worker key cache the worker uses, the session
+ *                          hot in it
  *   ours, GCM table        the same with wolfCrypt's documented GCM set-up (GHASH 4-bit table)
  *   wolfCrypt, preset key  the AEAD alone with a kept key schedule (what 2 x ~880 B per session
  *                          would buy)
@@ -53,6 +56,40 @@ static void die(const char *what)
 {
 	fprintf(stderr, "bench-record: %s\n", what);
 	exit(1);
+}
+
+/* CPU ns per record: srv seals n records, then opens n records cli sealed (in batches). */
+static void measure(struct emse_record_ctx *rc, struct emse_record_state *srv,
+		    struct emse_record_state *cli, long n, double *seal, double *open)
+{
+	uint8_t out[PLAIN + 64], msg[PLAIN] = {0};
+	size_t sl;
+	double t = cpu_ns();
+	for (long i = 0; i < n; i++)
+		if (emse_record_seal(rc, srv, EMSE_REC_CT_APP, msg, PLAIN, out, sizeof(out), &sl))
+			die("seal");
+	*seal = (cpu_ns() - t) / (double)n;
+
+	*open = 0;
+	for (long done = 0; done < n;) {
+		int k = 0;
+		for (; k < BATCH && done + k < n; k++)
+			if (emse_record_seal(rc, cli, EMSE_REC_CT_APP, msg, PLAIN, recs[k],
+					     sizeof(recs[k]), &rec_len[k]))
+				die("client seal");
+		t = cpu_ns();
+		for (int j = 0; j < k; j++) {
+			size_t used, pl;
+			uint8_t ct;
+			enum emse_rec_drop why;
+			if (emse_record_open(rc, srv, recs[j], rec_len[j], &used, out, &pl, &ct,
+					     &why) != EMSE_REC_DATA)
+				die("open");
+		}
+		*open += cpu_ns() - t;
+		done += k;
+	}
+	*open /= (double)n;
 }
 
 static void run_suite(const char *suite, long n)
@@ -112,7 +149,7 @@ static void run_suite(const char *suite, long n)
 	/* both ends compact: the client's state produces the records our server side opens */
 	struct emse_record_ctx rc;
 	struct emse_record_state srv, cli;
-	if (emse_record_ctx_init(&rc, 16) != 0)
+	if (emse_record_ctx_init_keys(&rc, 16, 0) != 0) /* no key cache: keyed per record */
 		die("ctx");
 	/* leaving wolfSSL: export + parse, once per session */
 	long n_imp = n / 100 ? n / 100 : 1;
@@ -127,32 +164,18 @@ static void run_suite(const char *suite, long n)
 	wolfSSL_free(cl);
 
 	size_t sl;
-	t = cpu_ns();
-	for (long i = 0; i < n; i++)
-		if (emse_record_seal(&rc, &srv, EMSE_REC_CT_APP, msg, PLAIN, out, sizeof(out), &sl))
-			die("seal");
-	double seal = (cpu_ns() - t) / (double)n;
-
-	double open = 0;
-	for (long done = 0; done < n;) {
-		int k = 0;
-		for (; k < BATCH && done + k < n; k++)
-			if (emse_record_seal(&rc, &cli, EMSE_REC_CT_APP, msg, PLAIN, recs[k],
-					     sizeof(recs[k]), &rec_len[k]))
-				die("client seal");
-		t = cpu_ns();
-		for (int j = 0; j < k; j++) {
-			size_t used, pl;
-			uint8_t ct;
-			enum emse_rec_drop why;
-			if (emse_record_open(&rc, &srv, recs[j], rec_len[j], &used, out, &pl, &ct,
-					     &why) != EMSE_REC_DATA)
-				die("open");
-		}
-		open += cpu_ns() - t;
-		done += k;
-	}
-	open /= (double)n;
+	double seal, open, seal_kc, open_kc;
+	measure(&rc, &srv, &cli, n, &seal, &open);
+	/* the same with the per-worker key cache the worker uses (both states stay in it), on
+	 * copies that carry on where these two are */
+	struct emse_record_ctx rck;
+	struct emse_record_state srv2 = srv, cli2 = cli;
+	if (emse_record_ctx_init(&rck, 16) != 0)
+		die("ctx");
+	measure(&rck, &srv2, &cli2, n, &seal_kc, &open_kc);
+	emse_record_wipe(&rck, &srv2);
+	emse_record_wipe(&rck, &cli2);
+	emse_record_ctx_fini(&rck);
 
 	/* the documented GCM set-up, for comparison */
 	double seal_tab = 0;
@@ -191,6 +214,7 @@ static void run_suite(const char *suite, long n)
 	printf("%-22s ours seal %6.1f  open %6.1f", suite, seal, open);
 	if (gcm)
 		printf("  seal/GCM table %6.1f", seal_tab);
+	printf("  | key cache seal %6.1f  open %6.1f", seal_kc, open_kc);
 	printf("  | wolfCrypt preset-key seal %6.1f | wolfSSL write %6.1f  read %6.1f  ns/record"
 	       "  | import %.0f ns/session  (gcm_fast=%d)\n", preset, wssl_write, wssl_read, import,
 	       fast);
@@ -264,10 +288,15 @@ int main(int argc, char **argv)
 	run_suite("PSK-AES128-GCM-SHA256", n);
 	run_suite("PSK-AES128-CCM-8", n);
 	session_memory(2000);
+	struct emse_record_ctx kc;
+	if (emse_record_ctx_init(&kc, 0) != 0)
+		die("ctx");
 	printf("bytes per idle session: sizeof(struct emse_record_state) = %zu; per worker: "
-	       "struct emse_record_ctx %zu + AES scratch %zu + %zu per held flight slot\n",
+	       "struct emse_record_ctx %zu + AES scratch %zu + key cache %zu (%u slots) + %zu per "
+	       "held flight slot\n",
 	       sizeof(struct emse_record_state), sizeof(struct emse_record_ctx), sizeof(Aes),
-	       sizeof(struct emse_flight_slot));
+	       emse_record_keys_bytes(&kc), kc.n_keys, sizeof(struct emse_flight_slot));
+	emse_record_ctx_fini(&kc);
 	wm_done(NULL);
 	return 0;
 }

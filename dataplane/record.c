@@ -42,11 +42,19 @@ static inline void put48(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-/* ---- crypto: one scratch Aes per worker, keyed per record ---------------------------------- */
+/* ---- crypto: a per-worker cache of expanded keys, or one scratch Aes keyed per record ------- */
 
-static int set_key(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[16])
+/* The schedules of one session, both directions. The raw keys say whose they are: a slot is used
+ * only for the state that owns it and still holds the same keys. */
+struct emse_key_slot {
+	Aes r, w;
+	const struct emse_record_state *owner;
+	uint8_t rkey[16], wkey[16];
+	uint8_t cipher;
+};
+
+static int set_key(struct emse_record_ctx *c, Aes *a, uint8_t cipher, const uint8_t key[16])
 {
-	Aes *a = c->aes;
 	if (cipher == EMSE_REC_AES128_CCM8)
 		return wc_AesCcmSetKey(a, key, 16);
 	/* wc_AesGcmSetKey also builds the 4-bit GHASH table (~250-400 ns here); the AES-NI GCM code
@@ -55,38 +63,99 @@ static int set_key(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[
 	return c->gcm_fast ? wc_AesSetKey(a, key, 16, NULL, AES_ENCRYPTION) : wc_AesGcmSetKey(a, key, 16);
 }
 
-/* The scratch must not keep a session's key schedule (or GHASH key) once the record is done. */
-static void scrub(struct emse_record_ctx *c)
+/* An Aes must not keep a session's key schedule (or GHASH key) once it is done with it. */
+static void scrub(const struct emse_record_ctx *c, Aes *a)
 {
-	Aes *a = c->aes;
 	explicit_bzero(a->key, sizeof(a->key));
 	if (!c->gcm_fast)
 		explicit_bzero(&a->gcm, sizeof(a->gcm));
 }
 
-static int aead_seal(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[16],
-		     const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
-		     uint8_t *out, uint8_t *tag)
+static void slot_wipe(const struct emse_record_ctx *c, struct emse_key_slot *k)
 {
-	int r = set_key(c, cipher, key);
-	if (r == 0)
-		r = cipher == EMSE_REC_AES128_GCM
-			? wc_AesGcmEncrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 16, aad, 13)
-			: wc_AesCcmEncrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 8, aad, 13);
-	scrub(c);
-	return r;
+	scrub(c, &k->r);
+	scrub(c, &k->w);
+	explicit_bzero(k->rkey, sizeof(k->rkey));
+	explicit_bzero(k->wkey, sizeof(k->wkey));
+	k->owner = NULL;
+	k->cipher = 0;
 }
 
-static int aead_open(struct emse_record_ctx *c, uint8_t cipher, const uint8_t key[16],
-		     const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
-		     const uint8_t *tag, uint8_t *out)
+/* No early exit on secret bytes. */
+static int same16(const uint8_t a[16], const uint8_t b[16])
 {
-	int r = set_key(c, cipher, key);
-	if (r == 0)
-		r = cipher == EMSE_REC_AES128_GCM
-			? wc_AesGcmDecrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 16, aad, 13)
-			: wc_AesCcmDecrypt(c->aes, out, in, (word32)n, nonce, 12, tag, 8, aad, 13);
-	scrub(c);
+	uint64_t x[2], y[2];
+	memcpy(x, a, 16);
+	memcpy(y, b, 16);
+	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+static struct emse_key_slot *slot_of(struct emse_record_ctx *c, const struct emse_record_state *st)
+{
+	uint32_t i = st->kslot - 1;
+	return i < c->n_keys && c->keys[i].owner == st ? &c->keys[i] : NULL;
+}
+
+/* The session's slot, keyed: a hit costs two 16-byte compares; a miss takes the state's own stale
+ * slot or the next one round-robin, wipes it and expands both keys. NULL if wolfCrypt refuses. */
+static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record_state *st)
+{
+	struct emse_key_slot *k = slot_of(c, st);
+	if (k && k->cipher == st->cipher && same16(k->rkey, st->rkey) && same16(k->wkey, st->wkey))
+		return k;
+	if (!k) {
+		k = &c->keys[c->key_next];
+		c->key_next = c->key_next + 1 == c->n_keys ? 0 : c->key_next + 1;
+	}
+	slot_wipe(c, k);
+	st->kslot = (uint32_t)(k - c->keys) + 1;
+	c->st.keys_expanded++;
+	if (set_key(c, &k->r, st->cipher, st->rkey) != 0 ||
+	    set_key(c, &k->w, st->cipher, st->wkey) != 0) {
+		slot_wipe(c, k);
+		return NULL;
+	}
+	k->owner = st;
+	k->cipher = st->cipher;
+	memcpy(k->rkey, st->rkey, 16);
+	memcpy(k->wkey, st->wkey, 16);
+	return k;
+}
+
+/* The Aes to seal (write) or open with: the session's cache slot, or the scratch keyed now (the
+ * caller scrubs it after: key_done). NULL if wolfCrypt refuses the key. */
+static Aes *key_for(struct emse_record_ctx *c, struct emse_record_state *st, int write)
+{
+	if (c->n_keys) {
+		struct emse_key_slot *k = keyed(c, st);
+		return k ? (write ? &k->w : &k->r) : NULL;
+	}
+	return set_key(c, c->aes, st->cipher, write ? st->wkey : st->rkey) == 0 ? c->aes : NULL;
+}
+
+static void key_done(struct emse_record_ctx *c)
+{
+	if (!c->n_keys)
+		scrub(c, c->aes);
+}
+
+/* seal: in -> out and the tag into tag; else open: in -> out, checked against tag. */
+static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
+		const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
+		uint8_t *out, uint8_t *tag)
+{
+	Aes *a = key_for(c, st, seal);
+	int gcm = st->cipher == EMSE_REC_AES128_GCM, r;
+	word32 tl = gcm ? 16 : 8;
+	if (!a)
+		r = BAD_FUNC_ARG;
+	else if (seal)
+		r = gcm ? wc_AesGcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
+			: wc_AesCcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
+	else
+		r = gcm ? wc_AesGcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
+			: wc_AesCcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
+	key_done(c);
 	return r;
 }
 
@@ -106,6 +175,11 @@ static int gcm_fast_selftest(Aes *a)
 }
 
 int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights)
+{
+	return emse_record_ctx_init_keys(c, n_flights, EMSE_REC_KEY_SLOTS);
+}
+
+int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uint32_t n_key_slots)
 {
 	memset(c, 0, sizeof(*c));
 	Aes *a = aligned_alloc(16, (sizeof(Aes) + 15) & ~(size_t)15);
@@ -129,7 +203,27 @@ int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights)
 	}
 	c->n_flights = n_flights;
 	c->next_handle = 1;
+	if (n_key_slots) {
+		c->keys = aligned_alloc(64, ((size_t)n_key_slots * sizeof(*c->keys) + 63) & ~(size_t)63);
+		if (!c->keys) {
+			emse_record_ctx_fini(c);
+			return -1;
+		}
+		memset(c->keys, 0, (size_t)n_key_slots * sizeof(*c->keys));
+		for (uint32_t i = 0; i < n_key_slots; i++)
+			if (wc_AesInit(&c->keys[i].r, NULL, INVALID_DEVID) != 0 ||
+			    wc_AesInit(&c->keys[i].w, NULL, INVALID_DEVID) != 0) {
+				emse_record_ctx_fini(c);
+				return -1;
+			}
+		c->n_keys = n_key_slots;
+	}
 	return 0;
+}
+
+size_t emse_record_keys_bytes(const struct emse_record_ctx *c)
+{
+	return (size_t)c->n_keys * sizeof(*c->keys);
 }
 
 void emse_record_ctx_fini(struct emse_record_ctx *c)
@@ -142,6 +236,15 @@ void emse_record_ctx_fini(struct emse_record_ctx *c)
 	if (c->flights) {
 		explicit_bzero(c->flights, (size_t)c->n_flights * sizeof(*c->flights));
 		free(c->flights);
+	}
+	if (c->keys) {
+		for (uint32_t i = 0; i < c->n_keys; i++) {
+			wc_AesFree(&c->keys[i].r);
+			wc_AesFree(&c->keys[i].w);
+		}
+		/* every schedule, GHASH key and raw key in the cache */
+		explicit_bzero(c->keys, (size_t)c->n_keys * sizeof(*c->keys));
+		free(c->keys);
 	}
 	memset(c, 0, sizeof(*c));
 }
@@ -330,8 +433,12 @@ int emse_record_import(struct emse_record_state *st, WOLFSSL *ssl)
 
 void emse_record_wipe(struct emse_record_ctx *c, struct emse_record_state *st)
 {
-	if (c)
+	if (c) {
 		emse_record_flight_release(c, st);
+		struct emse_key_slot *k = slot_of(c, st);
+		if (k)
+			slot_wipe(c, k);
+	}
 	explicit_bzero(st, sizeof(*st));
 }
 
@@ -454,7 +561,7 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	aad[10] = 0xfd;
 	put16(aad + 11, (uint16_t)n);
 	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
-	int r = aead_open(c, st->cipher, st->rkey, nonce, aad, ct, n, ct + n, out);
+	int r = aead(c, st, 0, nonce, aad, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
 	if (r != 0) {
 		explicit_bzero(out, n);
 		return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG
@@ -532,7 +639,7 @@ int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, ui
 	aad[10] = 0xfd;
 	put16(aad + 11, (uint16_t)len);
 	uint8_t *ct = out + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
-	if (aead_seal(c, st->cipher, st->wkey, nonce, aad, plain, len, ct, ct + len) != 0) {
+	if (aead(c, st, 1, nonce, aad, plain, len, ct, ct + len) != 0) {
 		c->st.drops[EMSE_REC_CRYPTO]++;
 		return -1;
 	}

@@ -2,7 +2,7 @@
 #include <string.h>
 
 #include <rte_hash.h>
-#include <rte_jhash.h>
+#include <rte_hash_crc.h>
 #include <rte_malloc.h>
 
 #include "emse/session.h"
@@ -22,6 +22,23 @@ static void src_key_of(const struct emse_session_key *k, struct src_key *sk)
 	memcpy(sk->addr, k->addr, 16);
 }
 
+_Static_assert(sizeof(struct emse_session_key) == 20, "key_cmp compares 20 bytes");
+
+/* rte_hash compares 16/32/48... byte keys inline and calls memcmp for the 20-byte session key
+ * (one libc call per datagram); this one is inline. 0 means equal, as for memcmp. */
+static int key_cmp(const void *a, const void *b, size_t len)
+{
+	const uint8_t *x = a, *y = b;
+	uint64_t p[2], q[2];
+	uint32_t r, t;
+	(void)len; /* always sizeof(struct emse_session_key) */
+	memcpy(p, x, 16);
+	memcpy(q, y, 16);
+	memcpy(&r, x + 16, 4);
+	memcpy(&t, y + 16, 4);
+	return ((p[0] ^ q[0]) | (p[1] ^ q[1]) | (r ^ t)) != 0;
+}
+
 int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max,
 		       uint32_t max_per_source, int socket)
 {
@@ -36,11 +53,16 @@ int emse_sessions_init(struct emse_sessions *t, const char *name, uint32_t max,
 		.name = name,
 		.entries = max < 8 ? 8 : max,
 		.key_len = sizeof(struct emse_session_key),
-		.hash_func = rte_jhash,
+		/* CRC32-C instructions: ~3 ns for the 20-byte key, against ~11 ns for rte_jhash
+		 * (perf, records benchmark); neither is keyed, neither was meant to resist chosen
+		 * collisions (the cookie and max_sessions_per_source bound who can insert) */
+		.hash_func = rte_hash_crc,
 		.socket_id = socket,
 		.extra_flag = RTE_HASH_EXTRA_FLAGS_EXT_TABLE,
 	};
 	t->h = rte_hash_create(&hp);
+	if (t->h)
+		rte_hash_set_cmp_func(t->h, key_cmp);
 	snprintf(sname, sizeof(sname), "%s_src", name);
 	hp.name = sname;
 	hp.key_len = sizeof(struct src_key);

@@ -691,6 +691,14 @@ static void on_backend_answer(struct emse_worker *w, const struct emse_flow *f, 
 	session_send_app(w, s, data, len);
 }
 
+/* LRU: the most recently active session goes to the tail. */
+static void session_touch(struct emse_worker *w, struct emse_session *s)
+{
+	emse_list_remove(&w->sessions, &w->sessions.est, s);
+	s->deadline = w->now + w->idle_ticks;
+	emse_list_push(&w->sessions, &w->sessions.est, s);
+}
+
 /* A compact session: each record of the datagram opened by record.c. */
 static void on_established_compact(struct emse_worker *w, struct emse_session *s,
 				   const uint8_t *data, size_t len)
@@ -748,10 +756,49 @@ static void on_established(struct emse_worker *w, struct emse_session *s, const 
 		break;
 	}
 touch:
-	/* LRU: the most recently active session goes to the tail. */
-	emse_list_remove(&w->sessions, &w->sessions.est, s);
-	s->deadline = w->now + w->idle_ticks;
-	emse_list_push(&w->sessions, &w->sessions.est, s);
+	session_touch(w, s);
+}
+
+/* The common case of a compact echo session, without a copy: a datagram that is exactly one
+ * application-data record is opened in place, its plaintext sealed in place over it (same length),
+ * and the received mbuf goes back with the reply's headers written over the old ones. Returns
+ * false, touching nothing, when the datagram is not that case (the copying path then takes it);
+ * true when m was consumed (sent, or dropped and counted by record.c). */
+static bool echo_in_place(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m)
+{
+	uint8_t *rec = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	uint16_t hl = emse_net_hdr_len(&s->flow);
+	if (s->state != EMSE_S_ESTABLISHED || len < EMSE_REC_HDR || rec[0] != EMSE_REC_CT_APP ||
+	    (size_t)(rec[11] << 8 | rec[12]) + EMSE_REC_HDR != len ||
+	    w->rt->cfg->listeners[s->listener].mode != EMSE_APP_ECHO ||
+	    !RTE_MBUF_DIRECT(m) || rte_mbuf_refcnt_read(m) != 1 || rte_pktmbuf_headroom(m) < hl)
+		return false;
+	uint8_t *plain = rec + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
+	size_t used, n, out_len;
+	uint8_t type;
+	enum emse_rec_drop why;
+	/* an application-data record opens as DATA or is dropped (counted), nothing else */
+	if (emse_record_open(&w->rc, &s->u.rec, rec, len, &used, plain, &n, &type, &why) ==
+	    EMSE_REC_DATA) {
+		w->stats.app_rx++;
+		w->stats.app_rx_bytes += n;
+		if (emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, plain, n, rec, len,
+				     &out_len) == 0) {
+			uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
+			rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
+			m->ol_flags = 0; /* what the port said about the received frame */
+			emse_net_write_udp(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
+			tx_enqueue(w, m);
+			w->stats.app_tx++;
+			m = NULL;
+		} else {
+			w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+		}
+	}
+	rte_pktmbuf_free(m);
+	session_touch(w, s);
+	return true;
 }
 
 static bool is_epoch0_client_hello(const uint8_t *d, size_t len)
@@ -792,6 +839,8 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 		return;
 	case EMSE_S_ESTABLISHED:
 	case EMSE_S_ESTABLISHED_WOLFSSL:
+		if (echo_in_place(w, s, m)) /* application data only: never a ClientHello */
+			return;
 		if (is_epoch0_client_hello(data, len)) {
 			new_handshake(w, m, flow, li, data, len, s);
 			return;
@@ -1022,44 +1071,18 @@ int emse_worker_main(void *arg)
 	w->next_tick = w->now + w->tick_ticks;
 	w->cookie_next = w->now + w->cookie_ticks;
 
+	/* One clock read per iteration: the time since the previous read is that iteration's, busy
+	 * if it had work. */
+	uint64_t prev = rte_rdtsc();
+	bool prev_work = false;
+	uint32_t iter = 0;
 	while (!rt->stop) {
 		uint64_t t0 = rte_rdtsc();
-		if (!rt->replay)
-			w->now = t0;
-		unsigned work = 0;
-
-		if (rt->replay) {
-			replay_step(w);
-			goto end_of_loop;
-		}
-		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, EMSE_BURST);
-		for (uint16_t i = 0; i < n; i++)
-			emse_worker_rx(w, pkts[i], true);
-		work += n;
-
-		n = (uint16_t)rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, EMSE_BURST, NULL);
-		w->stats.steered_in += n;
-		for (uint16_t i = 0; i < n; i++)
-			emse_worker_rx(w, pkts[i], false);
-		work += n;
-
-		unsigned nc = emse_control_poll(rt->control, w->id, done, EMSE_BURST);
-		for (unsigned i = 0; i < nc; i++)
-			on_key_completion(w, &done[i]);
-		work += nc;
-
-		if (w->now >= w->next_tick) {
-			emse_worker_timers(w);
-			w->next_tick = w->now + w->tick_ticks;
-		}
-		emse_worker_flush(w);
-end_of_loop:
-		rte_rcu_qsbr_quiescent(rt->qsbr, w->id);
-
-		uint64_t dt = rte_rdtsc() - t0;
+		uint64_t dt = t0 - prev;
+		prev = t0;
 		w->stats.total_cycles += dt;
 		w->stats.loops++;
-		if (work) {
+		if (prev_work) {
 			w->stats.busy_cycles += dt;
 		} else {
 			/* What an idle poll costs, from the polls the machine did not interrupt:
@@ -1070,6 +1093,47 @@ end_of_loop:
 				w->stats.idle_clean_n++;
 			}
 		}
+		if (!rt->replay)
+			w->now = t0;
+		unsigned work = 0;
+		iter++;
+
+		if (rt->replay) {
+			replay_step(w);
+			goto end_of_loop;
+		}
+		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, EMSE_BURST);
+		for (uint16_t i = 0; i < n; i++)
+			emse_worker_rx(w, pkts[i], true);
+		work += n;
+
+		/* Only other workers steer to this one. */
+		if (rt->n_workers > 1) {
+			n = (uint16_t)rte_ring_sc_dequeue_burst(w->steer, (void **)pkts, EMSE_BURST,
+								NULL);
+			w->stats.steered_in += n;
+			for (uint16_t i = 0; i < n; i++)
+				emse_worker_rx(w, pkts[i], false);
+			work += n;
+		}
+
+		/* A completion matters to a parked handshake only; with none parked, late ones
+		 * (their handshake timed out) are drained every 64 iterations. */
+		if (w->parked || (iter & 63) == 0) {
+			unsigned nc = emse_control_poll(rt->control, w->id, done, EMSE_BURST);
+			for (unsigned i = 0; i < nc; i++)
+				on_key_completion(w, &done[i]);
+			work += nc;
+		}
+
+		if (w->now >= w->next_tick) {
+			emse_worker_timers(w);
+			w->next_tick = w->now + w->tick_ticks;
+		}
+		emse_worker_flush(w);
+end_of_loop:
+		rte_rcu_qsbr_quiescent(rt->qsbr, w->id);
+		prev_work = work != 0;
 	}
 	emse_control_worker_unregister(rt->control, w->id);
 	return 0;

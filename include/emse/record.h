@@ -1,8 +1,9 @@
 /* Compact record layer for established DTLS 1.2 sessions (issue 6): once a handshake is done, the
  * keys, sequence numbers and replay window are taken out of wolfSSL's session export, the WOLFSSL
  * object is freed, and records are opened and sealed here. An idle session then costs
- * sizeof(struct emse_record_state) (80 B); the AES key schedules are expanded per record into one
- * per-worker scratch (docs/record.md has the measurements behind that choice).
+ * sizeof(struct emse_record_state) (80 B); the AES key schedules of the worker's 64 most recent
+ * sessions are kept in a per-worker cache, others expanded when needed (docs/record.md has the
+ * measurements behind that choice).
  *
  * Supported: AEAD suites with AES-128-GCM and AES-128-CCM-8 (PSK, ECDHE-PSK alike). Anything else
  * (CBC-SHA256, AES-256, ChaCha) makes import fail with EMSE_REC_E_UNSUPPORTED: keep wolfSSL then.
@@ -49,6 +50,8 @@ struct emse_record_state {
 	uint8_t cipher;            /* enum emse_rec_cipher */
 	uint8_t flags;             /* enum emse_rec_flag */
 	uint8_t suite[2];          /* IANA cipher suite, for logs and stats */
+	uint32_t kslot;            /* 1 + the ctx key-cache slot last given to it (0: none); a hint,
+				    * checked against the slot's owner and keys (fits the padding) */
 };
 
 /* Why a record was dropped or could not be sealed; each has a counter in the ctx. */
@@ -103,29 +106,44 @@ struct emse_record_stats {
 	uint64_t alerts;
 	uint64_t retx;             /* Finished retransmissions reported */
 	uint64_t flights_held, flights_released, flights_evicted;
+	uint64_t keys_expanded;    /* key-cache misses: a session's two schedules expanded */
 	uint64_t drops[EMSE_REC_DROP_MAX];
 };
 
-/* Per-worker: the AES scratch (~880 B, expanded per record), the flight table and the counters. */
+/* Expanded key schedules of the sessions that sent records last, per worker (~1.8 KB a slot). */
+#define EMSE_REC_KEY_SLOTS 64
+struct emse_key_slot;
+
+/* Per-worker: the AES scratch (~880 B, keyed per record when there is no key cache), the key
+ * cache, the flight table and the counters. */
 struct emse_record_ctx {
 	void *aes;                 /* wolfCrypt Aes, opaque here */
 	int gcm_fast;              /* 1: GCM keyed by the AES-NI schedule alone (self-tested) */
+	struct emse_key_slot *keys; /* n_keys slots; a slot is taken round-robin on a miss */
+	uint32_t n_keys, key_next;
 	struct emse_flight_slot *flights;
 	uint32_t n_flights;
 	uint32_t next_handle;
 	struct emse_record_stats st;
 };
 
-/* n_flights: flights held at once per worker (ring: the oldest is evicted). Returns 0 or -1. */
+/* n_flights: flights held at once per worker (ring: the oldest is evicted). Returns 0 or -1.
+ * With EMSE_REC_KEY_SLOTS key-cache slots. */
 int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights);
+/* The same with n_key_slots slots; 0: no cache, every record expands its key into the scratch
+ * and wipes it after (bench-record's floor). */
+int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uint32_t n_key_slots);
 void emse_record_ctx_fini(struct emse_record_ctx *c);
+/* Bytes the key cache takes (n_key_slots x ~1.8 KB), for memory reports and tests. */
+size_t emse_record_keys_bytes(const struct emse_record_ctx *c);
 
 /* From a wolfSSL_dtls_export blob (strictly parsed; nothing is kept on failure). */
 int emse_record_import_blob(struct emse_record_state *st, const uint8_t *blob, size_t len);
 /* Exports ssl (custom I/O needs the IOGetPeer callback on its CTX) and imports it; the caller may
  * free ssl afterwards. The temporary blob is wiped. */
 int emse_record_import(struct emse_record_state *st, WOLFSSL *ssl);
-/* Wipes keys and everything else; releases a held flight. */
+/* Wipes keys and everything else, and the key-cache slot holding its schedules; releases a held
+ * flight. */
 void emse_record_wipe(struct emse_record_ctx *c, struct emse_record_state *st);
 
 /* Keeps our last handshake flight (the datagrams wolfSSL sent while completing the handshake:

@@ -7,24 +7,8 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include <rte_eal.h>
-
+#include "eal.h"
 #include "emse/idarena.h"
-
-static int eal_up(void **state)
-{
-	(void)state;
-	char *argv[] = { "test", "--no-huge", "-m", "64", "--no-pci", "--no-shconf",
-			 "--log-level=lib.eal:error", "-l", "0" };
-	return rte_eal_init(9, argv) < 0 ? -1 : 0;
-}
-
-static int eal_down(void **state)
-{
-	(void)state;
-	rte_eal_cleanup();
-	return 0;
-}
 
 static void make_id(struct e2m_identity *id, uint32_t key_id, unsigned len, char fill)
 {

@@ -6,6 +6,7 @@
 #include <stddef.h>
 #include <setjmp.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -246,6 +247,173 @@ static void test_in_place_ccm8(void **state)
 {
 	(void)state;
 	in_place("PSK-AES128-CCM-8");
+}
+
+/* The worker's echo of a one-record datagram: opened in place, the same plaintext sealed in place
+ * over the same buffer with exactly the record's length as room. Out of order, a replay and a
+ * forged tag in between: our sequence numbers go up by one per echo and only per echo, the window
+ * takes what was opened and nothing else, and the client reads every echo. */
+static void echo_in_place(const char *suite)
+{
+	struct pair *p = compact_pair(suite);
+	static uint8_t dg[8][WM_DG_SIZE];
+	uint8_t keep[WM_DG_SIZE], got[200], msg[8][100];
+	size_t dn[8], used, plain, sl;
+	uint8_t ct;
+	enum emse_rec_drop why;
+	for (unsigned i = 0; i < 8; i++) {
+		fill(msg[i], 100, i);
+		dn[i] = client_send(p, msg[i], 100, dg[i]);
+	}
+	uint64_t wseq = p->st.wseq, rnext = p->st.rnext;
+	memcpy(keep, dg[2], dn[2]);
+	static const unsigned order[8] = {0, 2, 1, 4, 3, 7, 5, 6};
+	for (unsigned k = 0; k < 8; k++) {
+		unsigned i = order[k];
+		uint8_t *rec = dg[i], *payload = rec + EMSE_REC_HDR + EMSE_REC_EXPLICIT;
+		if (k == 3) { /* a forged tag on record 4: dropped, payload wiped, nothing moves */
+			uint8_t bad[WM_DG_SIZE];
+			memcpy(bad, rec, dn[i]);
+			bad[dn[i] - 1] ^= 0x80;
+			uint64_t w0 = p->st.window;
+			assert_int_equal(emse_record_open(&p->rc, &p->st, bad, dn[i], &used,
+							  bad + EMSE_REC_HDR + EMSE_REC_EXPLICIT,
+							  &plain, &ct, &why), EMSE_REC_DROP);
+			assert_int_equal(why, EMSE_REC_BAD_TAG);
+			for (size_t b = 0; b < 100; b++)
+				assert_int_equal(bad[EMSE_REC_HDR + EMSE_REC_EXPLICIT + b], 0);
+			assert_int_equal(p->st.window, w0);
+			assert_int_equal(p->st.wseq, wseq + k);
+		}
+		assert_int_equal(emse_record_open(&p->rc, &p->st, rec, dn[i], &used, payload, &plain,
+						  &ct, &why), EMSE_REC_DATA);
+		assert_int_equal(plain, 100);
+		assert_memory_equal(payload, msg[i], 100);
+		assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, payload, plain, rec,
+						  dn[i], &sl), 0);
+		assert_int_equal(sl, dn[i]);
+		/* our header: epoch 1, sequence wseq + k */
+		uint64_t seq = 0;
+		for (int b = 5; b < 11; b++)
+			seq = seq << 8 | rec[b];
+		assert_int_equal(seq, wseq + k);
+		assert_int_equal(p->st.wseq, wseq + k + 1);
+		wm_push(&p->s2c, rec, sl);
+		assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), 100);
+		assert_memory_equal(got, msg[i], 100);
+		if (k == 1) { /* the client's record 2 again (kept before it was overwritten) */
+			assert_int_equal(emse_record_open(&p->rc, &p->st, keep, dn[2], &used,
+							  keep + EMSE_REC_HDR + EMSE_REC_EXPLICIT,
+							  &plain, &ct, &why), EMSE_REC_DROP);
+			assert_int_equal(why, EMSE_REC_REPLAY);
+			assert_int_equal(p->st.wseq, wseq + 2);
+		}
+	}
+	assert_int_equal(p->st.rnext, rnext + 8);
+	assert_int_equal(p->st.window & 0xff, 0xff); /* all 8 opened */
+	assert_int_equal(p->rc.st.opened, 8);
+	assert_int_equal(p->rc.st.sealed, 8);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_REPLAY], 1);
+	assert_int_equal(p->rc.st.drops[EMSE_REC_BAD_TAG], 1);
+	pair_free(p);
+}
+
+static void test_echo_in_place_gcm(void **state)
+{
+	(void)state;
+	echo_in_place("PSK-AES128-GCM-SHA256");
+}
+
+static void test_echo_in_place_ccm8(void **state)
+{
+	(void)state;
+	echo_in_place("PSK-AES128-CCM-8");
+}
+
+static int key_in(const struct emse_record_ctx *c, const uint8_t key[16])
+{
+	const uint8_t *b = (const uint8_t *)c->keys;
+	size_t n = emse_record_keys_bytes(c);
+	for (size_t i = 0; i + 16 <= n; i++)
+		if (memcmp(b + i, key, 16) == 0)
+			return 1;
+	return 0;
+}
+
+/* The per-worker key cache: more sessions than slots (every record a miss, each still right);
+ * a state whose memory now holds another session's keys while its hint still points at the old
+ * slot; and a wipe leaves neither the raw key nor its schedule (round key 0 is the key) in the
+ * cache. */
+static void test_key_cache(void **state)
+{
+	(void)state;
+	struct pair *p[3];
+	for (int i = 0; i < 3; i++)
+		p[i] = compact_pair(i == 1 ? "PSK-AES128-CCM-8" : "PSK-AES128-GCM-SHA256");
+	struct emse_record_ctx c;
+	assert_int_equal(emse_record_ctx_init_keys(&c, 4, 2), 0);
+	assert_int_equal(c.n_keys, 2);
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE], got[64];
+	size_t used, plain, sl;
+	uint8_t ct;
+	enum emse_rec_drop why;
+	for (unsigned r = 0; r < 12; r++) {
+		struct pair *q = p[r % 3];
+		char msg[16];
+		int n = snprintf(msg, sizeof(msg), "round %u", r);
+		size_t dn = client_send(q, msg, (size_t)n, dg);
+		assert_int_equal(emse_record_open(&c, &q->st, dg, dn, &used, out, &plain, &ct, &why),
+				 EMSE_REC_DATA);
+		assert_int_equal(plain, (size_t)n);
+		assert_memory_equal(out, msg, (size_t)n);
+		assert_int_equal(emse_record_seal(&c, &q->st, EMSE_REC_CT_APP, out, plain, dg,
+						  sizeof(dg), &sl), 0);
+		wm_push(&q->s2c, dg, sl);
+		assert_int_equal(wolfSSL_read(q->cl, got, sizeof(got)), n);
+		assert_memory_equal(got, msg, (size_t)n);
+	}
+	assert_int_equal(c.st.keys_expanded, 12); /* 3 sessions over 2 slots: each open a miss */
+	assert_int_equal(c.st.sealed, 12);
+
+	/* a hit: p[2] was last, twice in a row costs one expansion */
+	size_t dn = client_send(p[2], "hit", 3, dg);
+	assert_int_equal(emse_record_open(&c, &p[2]->st, dg, dn, &used, out, &plain, &ct, &why),
+			 EMSE_REC_DATA);
+	assert_int_equal(c.st.keys_expanded, 12);
+	assert_true(key_in(&c, p[2]->st.rkey));
+
+	/* p[2]'s state memory now holds p[0]'s session, with p[2]'s hint: the slot's keys differ */
+	uint32_t hint = p[2]->st.kslot;
+	struct emse_record_state saved = p[2]->st;
+	p[2]->st = p[0]->st;
+	p[2]->st.kslot = hint;
+	dn = client_send(p[0], "moved", 5, dg);
+	assert_int_equal(emse_record_open(&c, &p[2]->st, dg, dn, &used, out, &plain, &ct, &why),
+			 EMSE_REC_DATA);
+	assert_memory_equal(out, "moved", 5);
+	assert_int_equal(p[2]->st.kslot, hint); /* its own stale slot was re-keyed */
+	assert_false(key_in(&c, saved.rkey));
+	assert_false(key_in(&c, saved.wkey));
+	p[0]->st = p[2]->st;
+	p[0]->st.kslot = 0;
+	emse_record_wipe(&c, &p[2]->st); /* its slot, holding p[0]'s keys now */
+	p[2]->st = saved;
+	p[2]->st.kslot = 0;
+
+	/* wipe: nothing of the session stays in the cache */
+	uint8_t rk[16], wk[16];
+	memcpy(rk, p[0]->st.rkey, 16);
+	memcpy(wk, p[0]->st.wkey, 16);
+	dn = client_send(p[0], "last", 4, dg);
+	assert_int_equal(emse_record_open(&c, &p[0]->st, dg, dn, &used, out, &plain, &ct, &why),
+			 EMSE_REC_DATA);
+	assert_true(key_in(&c, rk));
+	emse_record_wipe(&c, &p[0]->st);
+	assert_false(key_in(&c, rk));
+	assert_false(key_in(&c, wk));
+	emse_record_ctx_fini(&c);
+	for (int i = 0; i < 3; i++)
+		pair_free(p[i]);
 }
 
 static void test_replay_dropped(void **state)
@@ -678,6 +846,9 @@ int main(void)
 		cmocka_unit_test(test_gcm_documented_setup),
 		cmocka_unit_test(test_in_place_gcm),
 		cmocka_unit_test(test_in_place_ccm8),
+		cmocka_unit_test(test_echo_in_place_gcm),
+		cmocka_unit_test(test_echo_in_place_ccm8),
+		cmocka_unit_test(test_key_cache),
 		cmocka_unit_test(test_replay_dropped),
 		cmocka_unit_test(test_bad_tag_gcm),
 		cmocka_unit_test(test_bad_tag_ccm8),

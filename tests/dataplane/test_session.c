@@ -1,0 +1,87 @@
+/* dataplane/session.c: the session table finds each session by its whole key (family, listener,
+ * port, address) with its own hash (CRC32-C) and key compare; keys that differ in any one byte
+ * are different sessions; a released session is gone. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "eal.h"
+#include "emse/session.h"
+
+static struct emse_flow base_flow(void)
+{
+	struct emse_flow f = {0};
+	f.peer.family = 6;
+	for (int i = 0; i < 16; i++)
+		f.peer.a[i] = (uint8_t)(0x20 + i);
+	f.peer_port = 40000;
+	return f;
+}
+
+/* Variant v of the base key: 0 is the base; 1-16 flip one address byte; 17/18 the port's bytes;
+ * 19 the listener; 20 the family (4, same leading bytes). */
+static void variant(int v, struct emse_flow *f, uint8_t *listener)
+{
+	*f = base_flow();
+	*listener = 1;
+	if (v >= 1 && v <= 16)
+		f->peer.a[v - 1] ^= 0x01;
+	else if (v == 17)
+		f->peer_port ^= 0x0100;
+	else if (v == 18)
+		f->peer_port ^= 0x0001;
+	else if (v == 19)
+		*listener = 2;
+	else if (v == 20)
+		f->peer.family = 4;
+}
+
+static void test_every_byte_of_the_key_counts(void **state)
+{
+	(void)state;
+	struct emse_sessions t;
+	assert_int_equal(emse_sessions_init(&t, "test_sess", 64, 0, 0), 0);
+	struct emse_session *s[21];
+	struct emse_session_key k;
+	bool full;
+	for (int v = 0; v <= 20; v++) {
+		struct emse_flow f;
+		uint8_t li;
+		variant(v, &f, &li);
+		emse_session_key_of(&f, li, &k);
+		assert_null(emse_session_find(&t, &k));
+		s[v] = emse_session_new(&t, &k, 0, &full);
+		assert_non_null(s[v]);
+		s[v]->flow = f;
+		s[v]->listener = li;
+	}
+	for (int v = 0; v <= 20; v++) {
+		struct emse_flow f;
+		uint8_t li;
+		variant(v, &f, &li);
+		emse_session_key_of(&f, li, &k);
+		assert_ptr_equal(emse_session_find(&t, &k), s[v]);
+	}
+	/* released: gone, the others stay */
+	emse_session_release(&t, s[7]);
+	struct emse_flow f;
+	uint8_t li;
+	variant(7, &f, &li);
+	emse_session_key_of(&f, li, &k);
+	assert_null(emse_session_find(&t, &k));
+	variant(8, &f, &li);
+	emse_session_key_of(&f, li, &k);
+	assert_ptr_equal(emse_session_find(&t, &k), s[8]);
+	emse_sessions_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_every_byte_of_the_key_counts),
+	};
+	return cmocka_run_group_tests(tests, eal_up, eal_down);
+}
