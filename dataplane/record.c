@@ -431,6 +431,14 @@ int emse_record_import(struct emse_record_state *st, WOLFSSL *ssl)
 	return r;
 }
 
+void emse_record_moved(struct emse_record_ctx *c, const struct emse_record_state *from,
+		       struct emse_record_state *to)
+{
+	uint32_t i = to->kslot - 1;
+	if (i < c->n_keys && c->keys[i].owner == from)
+		c->keys[i].owner = to;
+}
+
 void emse_record_wipe(struct emse_record_ctx *c, struct emse_record_state *st)
 {
 	if (c) {

@@ -227,8 +227,10 @@ static void established(struct emse_worker *w, struct emse_session *s)
 		w->stats.id_arena_full++;
 	WOLFSSL *ssl = s->u.hs.ssl;
 	int rc;
+	const struct emse_record_state *native = NULL;
 	if (s->u.hs.native) {
-		rec = s->u.hs.x->n.rec; /* hs12.c ends in the compact state itself */
+		native = &s->u.hs.x->n.rec; /* hs12.c ends in the compact state itself */
+		rec = *native;
 		rc = 0;
 	} else {
 		rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
@@ -247,6 +249,8 @@ static void established(struct emse_worker *w, struct emse_session *s)
 		emse_dtls_pool_put(&w->pool, ssl, 0, 0);
 		e2m_wipe(&s->u, sizeof(s->u));
 		s->u.rec = rec;
+		if (native)
+			emse_record_moved(&w->rc, native, &s->u.rec);
 		e2m_wipe(&rec, sizeof(rec));
 		s->state = EMSE_S_ESTABLISHED;
 		w->stats.compacted++;

@@ -145,6 +145,11 @@ int emse_record_import(struct emse_record_state *st, WOLFSSL *ssl);
 /* Wipes keys and everything else, and the key-cache slot holding its schedules; releases a held
  * flight. */
 void emse_record_wipe(struct emse_record_ctx *c, struct emse_record_state *st);
+/* The state was copied from *from to *to (hs12.c's handshake state becoming the session): its
+ * key-cache slot follows it, so the session's next record finds its keys and emse_record_wipe(to)
+ * wipes them. */
+void emse_record_moved(struct emse_record_ctx *c, const struct emse_record_state *from,
+		       struct emse_record_state *to);
 
 /* Keeps our last handshake flight (the datagrams wolfSSL sent while completing the handshake:
  * ChangeCipherSpec + Finished) so it can be resent byte for byte if the peer retransmits its

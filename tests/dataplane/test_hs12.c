@@ -214,6 +214,38 @@ static void test_no_ems(void **state)
 	full("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM, (const uint8_t[]){0x00, 0xa8}, 0);
 }
 
+/* The worker copies the finished handshake's record state into the session: the key-cache slot
+ * the handshake used follows it (no second expansion, and wiping the session wipes the slot). */
+static void test_key_slot_follows_the_session(void **state)
+{
+	(void)state;
+	struct srv *s = srv_new("PSK-AES128-GCM-SHA256");
+	assert_int_equal(run(s), 1);
+	struct emse_record_state sess = s->h.rec;
+	emse_record_moved(&s->rc, &s->h.rec, &sess);
+	emse_hs12_wipe(&s->h);
+	uint64_t expanded = s->rc.st.keys_expanded;
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE], type;
+	size_t used, pl;
+	enum emse_rec_drop why;
+	assert_int_equal(wolfSSL_write(s->cl, "moved", 5), 5);
+	size_t n = wm_pop(&s->c2s, dg, sizeof(dg));
+	assert_int_equal(emse_record_open(&s->rc, &sess, dg, n, &used, out, &pl, &type, &why),
+			 EMSE_REC_DATA);
+	assert_memory_equal(out, "moved", 5);
+	assert_int_equal(s->rc.st.keys_expanded, expanded); /* the handshake's slot, found */
+	/* a copy that was not moved has to expand its own */
+	struct emse_record_state other = sess;
+	uint8_t rec[64];
+	size_t rl;
+	assert_int_equal(emse_record_seal(&s->rc, &other, EMSE_REC_CT_APP, (const uint8_t *)"x", 1,
+					  rec, sizeof(rec), &rl), 0);
+	assert_int_equal(s->rc.st.keys_expanded, expanded + 1);
+	emse_record_wipe(&s->rc, &other);
+	emse_record_wipe(&s->rc, &sess);
+	srv_free(s);
+}
+
 /* Server preference as wolfSSL's list: CCM-8 before GCM whatever the client's order. */
 static void test_server_preference(void **state)
 {
@@ -445,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_gcm),
 		cmocka_unit_test(test_no_ems),
 		cmocka_unit_test(test_server_preference),
+		cmocka_unit_test(test_key_slot_follows_the_session),
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_flight2_lost),
 		cmocka_unit_test(test_wrong_key),
