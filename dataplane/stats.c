@@ -105,6 +105,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(fwd_tx); C(fwd_rx); C(arp_requests);
 	C(compacted); C(kept_on_wolfssl); C(flight_not_held); C(id_arena_full);
 	C(rec_opened); C(rec_sealed); C(rec_alerts); C(rec_retx); C(flights_evicted);
+	C(keys_expanded);
 	G(sessions); G(half_open); G(parked); G(established);
 	C(busy_cycles); C(total_cycles); C(loops); C(cpu_ns); C(busy_ns);
 #undef C

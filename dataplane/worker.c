@@ -997,6 +997,7 @@ void emse_worker_timers(struct emse_worker *w)
 	w->stats.rec_alerts = rs->alerts;
 	w->stats.rec_retx = rs->retx;
 	w->stats.flights_evicted = rs->flights_evicted;
+	w->stats.keys_expanded = rs->keys_expanded;
 	memcpy(w->stats.rec_drop, rs->drops, sizeof(w->stats.rec_drop));
 	struct timespec ts;
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)

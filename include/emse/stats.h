@@ -87,7 +87,7 @@ struct emse_worker_stats {
 	uint64_t compacted, kept_on_wolfssl, flight_not_held; /* established sessions by kind */
 	uint64_t id_arena_full;   /* an established session whose identity found no room */
 	/* compact record layer (copied from record.c's counters on the timer tick) */
-	uint64_t rec_opened, rec_sealed, rec_alerts, rec_retx, flights_evicted;
+	uint64_t rec_opened, rec_sealed, rec_alerts, rec_retx, flights_evicted, keys_expanded;
 	uint64_t rec_drop[EMSE_REC_DROP_MAX];
 	/* gauges */
 	uint64_t sessions, half_open, parked, established;
