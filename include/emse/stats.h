@@ -102,9 +102,10 @@ const char *emse_dp_drop_name(enum emse_dp_drop d);
 const char *emse_hs_fail_name(enum emse_hs_fail f);
 const char *emse_close_name(enum emse_close c);
 const char *emse_hs12_skip_name(enum emse_hs12_skip k);
-/* The worker's busy CPU time: its thread CPU time minus its idle polls, each costed at the mean of
- * the idle polls that ran uninterrupted. Unlike busy_cycles (wall clock of the busy iterations),
- * it does not grow when the core is taken away mid-iteration on a shared machine. */
+/* The worker's busy time: the smaller of two upper bounds, the wall clock of the iterations that
+ * did work (busy_cycles: grows when the core is taken away mid-iteration on a shared machine) and
+ * the thread's CPU time minus its idle polls, each costed at the mean of the idle polls that ran
+ * uninterrupted (loose at low packet rates, where idle polls outnumber packets by 10^5). */
 uint64_t emse_busy_ns(const struct emse_worker_stats *s, uint64_t hz);
 
 #endif
