@@ -15,8 +15,8 @@
 #   bench/run-sessions.sh records [SUITE] [SECONDS]   (SUITE gcm (default) or ccm8, SECONDS 10)
 # Established-session record rate: 16 compact sessions (emse `suites = SUITE`) each sent 100-byte
 # records without end by emse-bench --blast (window 32), echoed by emse; the rate is emse's own
-# count, rec_opened per busy second of its worker (thread CPU time x share of busy loop cycles,
-# both as deltas over the run), compared with bench-record's floor (seal + open of one record).
+# count, rec_opened per busy second of its worker (busy_ns, as a delta over the run), compared
+# with bench-record's floor (seal + open of one record).
 # Writes $OUT/records-SUITE.json (the generator's) and $OUT/records-SUITE.md. Also needs
 # build/bench-record.
 set -euo pipefail
