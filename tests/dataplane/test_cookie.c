@@ -303,34 +303,7 @@ static void test_keys_lifecycle(void **state)
  * HMAC context) verify and build_hvr must not call the allocator at all. Counted by
  * interposing malloc and friends over glibc's, so only in the plain build: under ASan the
  * sanitizer owns the allocator and the test is skipped. */
-#ifndef __SANITIZE_ADDRESS__
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-extern void __libc_free(void *);
-static volatile int counting; /* volatile: gcc assumes malloc reads no globals */
-static volatile unsigned long n_alloc;
-void *malloc(size_t n)
-{
-	n_alloc += counting;
-	return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-	n_alloc += counting;
-	return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-	n_alloc += counting;
-	return __libc_realloc(p, n);
-}
-void free(void *p)
-{
-	n_alloc += counting && p;
-	__libc_free(p);
-}
-#endif
+#include "malloc_count.h"
 
 static void test_no_heap_per_call(void **state)
 {

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "wolfmem.h"
+#include "malloc_count.h"
 #include "emse/config.h"
 #include "emse/cookie.h"
 #include "emse/hs12.h"
@@ -78,8 +79,18 @@ static void push_out(struct srv *s, const uint8_t *p, size_t n)
 	wm_push(&s->s2c, p, n);
 }
 
-/* The server side of one datagram from the client, as the worker does it. */
+static void srv_datagram_(struct srv *s, const uint8_t *dg, size_t n);
+
+/* The server side of one datagram from the client, as the worker does it; the allocator calls it
+ * makes are counted (the client's are not). */
 static void srv_datagram(struct srv *s, const uint8_t *dg, size_t n)
+{
+	counting = 1;
+	srv_datagram_(s, dg, n);
+	counting = 0;
+}
+
+static void srv_datagram_(struct srv *s, const uint8_t *dg, size_t n)
 {
 	if (!s->started) {
 		struct dtls_client_hello ch;
@@ -292,6 +303,32 @@ static void test_flight2_lost(void **state)
 	srv_free(s);
 }
 
+/* The per-packet path allocates nothing: cookie gate, hs12.c and the compact session's records,
+ * over whole handshakes after a first one (which creates the thread's RNG context). */
+static void test_no_heap_on_the_server_side(void **state)
+{
+	(void)state;
+	if (!MALLOC_COUNT_AVAILABLE)
+		skip();
+	struct srv *s = srv_new("PSK-AES128-CCM-8");
+	assert_int_equal(run(s), 1);
+	srv_free(s);
+	/* the counter itself works */
+	counting = 1;
+	void *volatile probe = malloc(16);
+	free(probe);
+	counting = 0;
+	assert_int_equal(n_alloc, 2);
+	for (int i = 0; i < 3; i++) {
+		s = srv_new(i & 1 ? "PSK-AES128-GCM-SHA256" : "PSK-AES128-CCM-8");
+		n_alloc = 0;
+		assert_int_equal(run(s), 1);
+		echo(s, "no allocator here");
+		assert_int_equal(n_alloc, 0);
+		srv_free(s);
+	}
+}
+
 /* The client holds another PSK: its Finished does not open; it gets bad_record_mac. */
 static void test_wrong_key(void **state)
 {
@@ -481,6 +518,7 @@ int main(void)
 		cmocka_unit_test(test_hint),
 		cmocka_unit_test(test_flight2_lost),
 		cmocka_unit_test(test_wrong_key),
+		cmocka_unit_test(test_no_heap_on_the_server_side),
 		cmocka_unit_test(test_cbc_skipped),
 		cmocka_unit_test(test_dtls13_skipped),
 		cmocka_unit_test(test_hello_extensions),
