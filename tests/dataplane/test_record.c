@@ -786,28 +786,7 @@ static void test_state_size(void **state)
 }
 
 /* The per-packet path allocates nothing; the sanitizer owns the allocator, so skipped there. */
-#ifndef __SANITIZE_ADDRESS__
-extern void *__libc_malloc(size_t);
-extern void *__libc_calloc(size_t, size_t);
-extern void *__libc_realloc(void *, size_t);
-static volatile int counting; /* volatile: gcc assumes malloc reads no globals */
-static volatile unsigned long n_alloc;
-void *malloc(size_t n)
-{
-	n_alloc += counting;
-	return __libc_malloc(n);
-}
-void *calloc(size_t a, size_t b)
-{
-	n_alloc += counting;
-	return __libc_calloc(a, b);
-}
-void *realloc(void *p, size_t n)
-{
-	n_alloc += counting;
-	return __libc_realloc(p, n);
-}
-#endif
+#include "malloc_count.h"
 
 static void test_no_heap_per_record(void **state)
 {
