@@ -11,7 +11,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "eal_cleanup.h"
+#include "../eal_cleanup.h"
 
 #include <dirent.h>
 #include <limits.h>

@@ -24,7 +24,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "eal_cleanup.h"
+#include "../eal_cleanup.h"
 
 #include <jansson.h>
 #include <dirent.h>

@@ -1,5 +1,5 @@
 /* Test helper (header-only): EAL leaves its runtime directory behind (one per --file-prefix);
- * the control tests remove theirs when they end. */
+ * the control and dataplane tests remove theirs when they end. */
 #ifndef EMSE_TEST_EAL_CLEANUP_H
 #define EMSE_TEST_EAL_CLEANUP_H
 
