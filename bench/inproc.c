@@ -28,6 +28,7 @@ struct dgram_queue {
 	unsigned char buf[QLEN][1500];
 };
 static struct dgram_queue to_server, to_client;
+static int hvr_count; /* HelloVerifyRequests in the timed part of a case */
 static const unsigned char psk[32] = "inproc-bench-psk-0123456789abcd";
 static const char identity[] = "e2m.ae47bf35@sensor-17@acme.example";
 
@@ -213,7 +214,7 @@ static int native_rx(struct native *nv, int *started, const uint8_t *dg, size_t 
 			(*hvr)++;
 			return 0;
 		}
-		if (emse_hs12_parse_hello(dg, n, &ch, nv->suites, &hello) != EMSE_HS12_OK ||
+		if (emse_hs12_parse_hello(&ch, nv->suites, &hello) != EMSE_HS12_OK ||
 		    emse_hs12_start(&nv->h, &hello, "") != 0)
 			return -1;
 		*started = 1;
@@ -278,6 +279,52 @@ static double one_native(struct side *c, struct native *nv, int *hvr)
 	return cdone && sdone ? srv : -1;
 }
 
+/* One case: n/10 warm-up handshakes, then n timed; prints the row. one() returns the server's
+ * share of a handshake in wall ns, or < 0 on failure. Returns the failures. */
+static int measure(const char *name, const char *label, long n, double (*one_fn)(void *), void *arg)
+{
+	int fails = 0;
+	for (long i = 0; i < n / 10; i++)
+		one_fn(arg);
+	hvr_count = 0;
+	double srv = 0, t0 = now_ns(), c0 = cpu_ns();
+	for (long i = 0; i < n; i++) {
+		double t = one_fn(arg);
+		if (t < 0)
+			fails++;
+		else
+			srv += t;
+	}
+	/* The server's share is timed per call in wall time (a CPU-time clock is a system call, too
+	 * slow to wrap every call); scale it to the loop's CPU time. */
+	double wall = now_ns() - t0, cpu = cpu_ns() - c0;
+	double both = cpu / (double)n, per = srv * (cpu / wall) / (double)(n - fails);
+	printf("%-22s %-10s %12.2f %14.0f %12.2f %8d%s\n", name, label, per / 1e3, 1e9 / per,
+	       both / 1e3, hvr_count, fails ? " FAILURES" : "");
+	if (fails)
+		printf("  %d of %ld handshakes failed\n", fails, n);
+	return fails;
+}
+
+struct wolf_case {
+	struct side *c, *s;
+	int pool;
+};
+static double one_wolf(void *arg)
+{
+	struct wolf_case *k = arg;
+	return one(k->c, k->s, k->pool, &hvr_count);
+}
+struct native_case {
+	struct side *c;
+	struct native *nv;
+};
+static double one_native_case(void *arg)
+{
+	struct native_case *k = arg;
+	return one_native(k->c, k->nv, &hvr_count);
+}
+
 /* The hs12.c case: the client pooled as in the other cases. */
 static int run_native(const char *name, long n)
 {
@@ -289,24 +336,7 @@ static int run_native(const char *name, long n)
 		return 1;
 	}
 	nv->suites = EMSE_SUITE_CCM8 | EMSE_SUITE_GCM;
-	int hvr = 0, fails = 0;
-	for (long i = 0; i < n / 10; i++)
-		one_native(&c, nv, &hvr);
-	hvr = 0;
-	double srv = 0, t0 = now_ns(), c0 = cpu_ns();
-	for (long i = 0; i < n; i++) {
-		double t = one_native(&c, nv, &hvr);
-		if (t < 0)
-			fails++;
-		else
-			srv += t;
-	}
-	double wall = now_ns() - t0, cpu = cpu_ns() - c0;
-	double both = cpu / (double)n, per = srv * (cpu / wall) / (double)(n - fails);
-	printf("%-22s %-10s %12.2f %14.0f %12.2f %8d%s\n", name, "emse hs12", per / 1e3, 1e9 / per,
-	       both / 1e3, hvr, fails ? " FAILURES" : "");
-	if (fails)
-		printf("  %d of %ld handshakes failed\n", fails, n);
+	measure(name, "emse hs12", n, one_native_case, &(struct native_case){&c, nv});
 	if (c.pooled)
 		wolfSSL_free(c.pooled);
 	wolfSSL_CTX_free(c.ctx);
@@ -352,26 +382,8 @@ int main(int argc, char **argv)
 				fprintf(stderr, "set-up failed for %s\n", name);
 				return 1;
 			}
-			int hvr = 0, fails = 0;
-			for (long i = 0; i < n / 10; i++)
-				one(&c, &s, pool, &hvr);
-			hvr = 0;
-			double srv = 0, t0 = now_ns(), c0 = cpu_ns();
-			for (long i = 0; i < n; i++) {
-				double t = one(&c, &s, pool, &hvr);
-				if (t < 0)
-					fails++;
-				else
-					srv += t;
-			}
-			/* The server's share is timed per call in wall time (a CPU-time clock is a system
-			 * call, too slow to wrap every call); scale it to the loop's CPU time. */
-			double wall = now_ns() - t0, cpu = cpu_ns() - c0;
-			double both = cpu / (double)n, per = srv * (cpu / wall) / (double)(n - fails);
-			printf("%-22s %-10s %12.2f %14.0f %12.2f %8d%s\n", name, pool ? "pooled" : "new/free",
-			       per / 1e3, 1e9 / per, both / 1e3, hvr, fails ? " FAILURES" : "");
-			if (fails)
-				printf("  %d of %ld handshakes failed\n", fails, n);
+			measure(name, pool ? "pooled" : "new/free", n, one_wolf,
+				&(struct wolf_case){&c, &s, pool});
 			if (c.pooled)
 				wolfSSL_free(c.pooled);
 			if (s.pooled)

@@ -149,6 +149,8 @@ int dtls_parse_client_hello(const uint8_t *datagram, size_t len, struct dtls_cli
 	const uint8_t *comp = b + i;
 	i += comp_len;
 
+	const uint8_t *ext = NULL;
+	uint16_t ext_total = 0;
 	if (i < n) {
 		/* Exactly as wolfSSL's ParseClientHello: a block of 2 bytes (an empty extension
 		 * list) is refused there, so it is refused here. */
@@ -158,6 +160,8 @@ int dtls_parse_client_hello(const uint8_t *datagram, size_t len, struct dtls_cli
 		i += 2;
 		if (ext_len != n - i)
 			return DTLS_PEEK_MALFORMED;
+		ext = b + i;
+		ext_total = ext_len;
 		/* Each extension: type(2), length(2), data; they must tile the block exactly. */
 		while (i < n) {
 			if (n - i < 4)
@@ -183,6 +187,10 @@ int dtls_parse_client_hello(const uint8_t *datagram, size_t len, struct dtls_cli
 	ch->suites_len = suites_len;
 	ch->compression = comp;
 	ch->compression_len = comp_len;
+	ch->extensions = ext;
+	ch->extensions_len = ext_total;
+	ch->msg = rec.frag;
+	ch->msg_len = DTLS_HS_HDR + n;
 	return DTLS_PEEK_OK;
 }
 

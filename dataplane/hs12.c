@@ -71,20 +71,10 @@ static int offers(const uint8_t *list, size_t len, uint8_t a, uint8_t b)
 	return 0;
 }
 
-enum emse_hs12_skip emse_hs12_parse_hello(const uint8_t *dg, size_t len,
-					  const struct dtls_client_hello *ch, uint32_t suites,
+enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, uint32_t suites,
 					  struct emse_hs12_hello *out)
 {
-	struct dtls_record rec;
-	size_t used;
 	memset(out, 0, sizeof(*out));
-	if (dtls_record_parse(dg, len, &rec, &used) != DTLS_PEEK_OK || rec.len < DTLS_HS_HDR)
-		return EMSE_HS12_SKIP_EXTENSIONS;
-	const uint8_t *m = rec.frag;
-	size_t body = be24(m + 1);
-	if (DTLS_HS_HDR + body > rec.len)
-		return EMSE_HS12_SKIP_EXTENSIONS;
-	const uint8_t *end = m + DTLS_HS_HDR + body;
 	if (ch->version[0] != 0xfe || ch->version[1] != 0xfd)
 		return EMSE_HS12_SKIP_VERSION;
 	if (!memchr(ch->compression, 0, ch->compression_len))
@@ -101,45 +91,38 @@ enum emse_hs12_skip emse_hs12_parse_hello(const uint8_t *dg, size_t len,
 	out->cipher = server_order[i].cipher;
 	out->ri = (uint8_t)offers(ch->suites, ch->suites_len, 0x00, 0xff); /* the SCSV */
 
-	/* Extensions: optional; if present they must fill the message exactly. */
-	const uint8_t *p = ch->compression + ch->compression_len;
-	if (p < end) {
-		if (end - p < 2 || be16(p) != (size_t)(end - p - 2))
+	/* The ClientHello parser has checked that the extensions tile their block. */
+	const uint8_t *p = ch->extensions, *end = p ? p + ch->extensions_len : NULL;
+	unsigned seen = 0; /* the three we act on may appear once each */
+	while (p && end - p >= 4) {
+		uint16_t type = be16(p), elen = be16(p + 2);
+		const uint8_t *e = p + 4;
+		if (elen > end - e)
 			return EMSE_HS12_SKIP_EXTENSIONS;
-		p += 2;
-		unsigned seen = 0; /* the three we act on may appear once each */
-		while (p < end) {
-			if (end - p < 4)
+		p = e + elen;
+		unsigned bit = type == EXT_EMS ? 1u : type == EXT_RENEGOTIATION_INFO ? 2u
+			     : type == EXT_SUPPORTED_VERSIONS ? 4u : 0u;
+		if (bit & seen)
+			return EMSE_HS12_SKIP_EXTENSIONS;
+		seen |= bit;
+		if (type == EXT_EMS) {
+			if (elen != 0)
 				return EMSE_HS12_SKIP_EXTENSIONS;
-			uint16_t type = be16(p), elen = be16(p + 2);
-			const uint8_t *e = p + 4;
-			if (elen > end - e)
+			out->ems = 1;
+		} else if (type == EXT_RENEGOTIATION_INFO) {
+			/* initial handshake: an empty renegotiated_connection */
+			if (elen != 1 || e[0] != 0)
 				return EMSE_HS12_SKIP_EXTENSIONS;
-			p = e + elen;
-			unsigned bit = type == EXT_EMS ? 1u : type == EXT_RENEGOTIATION_INFO ? 2u
-				     : type == EXT_SUPPORTED_VERSIONS ? 4u : 0u;
-			if (bit & seen)
+			out->ri = 1;
+		} else if (type == EXT_SUPPORTED_VERSIONS) {
+			if (elen < 1 || e[0] != elen - 1 || (e[0] & 1))
 				return EMSE_HS12_SKIP_EXTENSIONS;
-			seen |= bit;
-			if (type == EXT_EMS) {
-				if (elen != 0)
-					return EMSE_HS12_SKIP_EXTENSIONS;
-				out->ems = 1;
-			} else if (type == EXT_RENEGOTIATION_INFO) {
-				/* initial handshake: an empty renegotiated_connection */
-				if (elen != 1 || e[0] != 0)
-					return EMSE_HS12_SKIP_EXTENSIONS;
-				out->ri = 1;
-			} else if (type == EXT_SUPPORTED_VERSIONS) {
-				if (elen < 1 || e[0] != elen - 1 || (e[0] & 1))
-					return EMSE_HS12_SKIP_EXTENSIONS;
-				if (offers(e + 1, e[0], 0xfe, 0xfc))
-					return EMSE_HS12_SKIP_VERSION; /* DTLS 1.3: wolfSSL's */
-			}
+			if (offers(e + 1, e[0], 0xfe, 0xfc))
+				return EMSE_HS12_SKIP_VERSION; /* DTLS 1.3: wolfSSL's */
 		}
 	}
-	out->msg = m;
-	out->msg_len = DTLS_HS_HDR + body;
+	out->msg = ch->msg;
+	out->msg_len = ch->msg_len;
 	out->random = ch->random;
 	out->record_seq = ch->record_seq;
 	out->message_seq = ch->message_seq;

@@ -485,12 +485,12 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 
 /* hs12.c takes the handshake if it serves what the ClientHello asks for: true if it did (flight 2
  * sent, or the session already failed). */
-static bool start_native(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
-			 size_t len, const struct dtls_client_hello *ch)
+static bool start_native(struct emse_worker *w, struct emse_session *s,
+			 const struct dtls_client_hello *ch)
 {
 	const struct emse_config *c = w->rt->cfg;
 	struct emse_hs12_hello hello;
-	enum emse_hs12_skip k = c->hs_native ? emse_hs12_parse_hello(data, len, ch, c->suites, &hello)
+	enum emse_hs12_skip k = c->hs_native ? emse_hs12_parse_hello(ch, c->suites, &hello)
 					     : EMSE_HS12_SKIP_ENGINE;
 	if (k != EMSE_HS12_OK) {
 		w->stats.hs12_skip[k]++;
@@ -558,7 +558,7 @@ static void new_handshake(struct emse_worker *w, struct rte_mbuf *m, const struc
 	s->flow = *flow;
 	s->listener = (uint8_t)li;
 	s->u.hs.x = extra_take(w);
-	if (s->u.hs.x && start_native(w, s, data, len, &ch))
+	if (s->u.hs.x && start_native(w, s, &ch))
 		goto out;
 	s->u.hs.ssl = s->u.hs.x ? emse_dtls_pool_get(&w->pool, s, secret, EMSE_COOKIE_SECRET_LEN,
 						     blob, sizeof(blob))
@@ -855,6 +855,17 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 	rte_pktmbuf_free(m);
 }
 
+/* Hands a frame to the worker that owns its flow (consumes m). */
+static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
+{
+	if (rte_ring_mp_enqueue(w->rt->workers[owner]->steer, m) != 0) {
+		w->stats.dp_drop[EMSE_DP_STEER_FULL]++;
+		rte_pktmbuf_free(m);
+	} else {
+		w->stats.steered_out++;
+	}
+}
+
 void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 {
 	struct emse_flow flow;
@@ -900,12 +911,7 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		unsigned owner = emse_fwd_port_owner(flow.local_port, cfg->fwd_first, cfg->fwd_count,
 						     w->rt->n_workers);
 		if (may_steer && owner != w->id) {
-			if (rte_ring_mp_enqueue(w->rt->workers[owner]->steer, m) != 0) {
-				w->stats.dp_drop[EMSE_DP_STEER_FULL]++;
-				rte_pktmbuf_free(m);
-			} else {
-				w->stats.steered_out++;
-			}
+			steer_to(w, owner, m);
 			return;
 		}
 		on_backend_answer(w, &flow, rte_pktmbuf_mtod_offset(m, uint8_t *, off), plen);
@@ -921,12 +927,7 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	if (may_steer) {
 		unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
 		if (owner != w->id) {
-			if (rte_ring_mp_enqueue(w->rt->workers[owner]->steer, m) != 0) {
-				w->stats.dp_drop[EMSE_DP_STEER_FULL]++;
-				rte_pktmbuf_free(m);
-			} else {
-				w->stats.steered_out++;
-			}
+			steer_to(w, owner, m);
 			return;
 		}
 	}

@@ -52,7 +52,10 @@ struct dtls_client_hello {
 	const uint8_t *cookie;        uint8_t cookie_len;
 	const uint8_t *suites;        uint16_t suites_len;
 	const uint8_t *compression;   uint8_t compression_len;
-	/* Whether the client offers DTLS 1.3 in supported_versions (ignored: we serve 1.2). */
+	/* The extensions (without the block's 2-byte length; they tile it exactly), NULL if none */
+	const uint8_t *extensions;    uint16_t extensions_len;
+	/* The whole handshake message, its 12-byte header included (the handshake transcript) */
+	const uint8_t *msg;           uint32_t msg_len;
 };
 int dtls_parse_client_hello(const uint8_t *datagram, size_t len, struct dtls_client_hello *ch);
 

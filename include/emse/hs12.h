@@ -72,12 +72,10 @@ struct emse_hs12 {
 	uint8_t flight[EMSE_HS12_FLIGHT_MAX];
 };
 
-/* Whether this engine serves the ClientHello ch (already parsed out of datagram dg by
- * dtls_parse_client_hello, cookie checked), given the configured suites (EMSE_SUITE_* bits, server
- * preference CCM-8, GCM, CBC as for wolfSSL). Fills *out on EMSE_HS12_OK. Bounds-checked: dg is
- * untrusted. */
-enum emse_hs12_skip emse_hs12_parse_hello(const uint8_t *dg, size_t len,
-					  const struct dtls_client_hello *ch, uint32_t suites,
+/* Whether this engine serves the ClientHello ch (parsed by dtls_parse_client_hello, cookie
+ * checked), given the configured suites (EMSE_SUITE_* bits, server preference CCM-8, GCM, CBC as
+ * for wolfSSL). Fills *out on EMSE_HS12_OK; its pointers point into ch's datagram. */
+enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, uint32_t suites,
 					  struct emse_hs12_hello *out);
 
 /* Starts the handshake: builds flight 2 into h->flight (h->flight_len bytes, one datagram) for the

@@ -101,7 +101,7 @@ static void srv_datagram_(struct srv *s, const uint8_t *dg, size_t n)
 			s->hvrs++;
 			return;
 		}
-		s->skip = emse_hs12_parse_hello(dg, n, &ch, s->suites, &s->hello);
+		s->skip = emse_hs12_parse_hello(&ch, s->suites, &s->hello);
 		if (s->skip != EMSE_HS12_OK) {
 			s->fatal = 1;
 			return;
@@ -428,7 +428,7 @@ static int classify(const uint8_t *ext, size_t elen, int with_block)
 	size_t n = make_ch(b, ext, elen, with_block);
 	if (dtls_parse_client_hello(b, n, &ch) != DTLS_PEEK_OK)
 		return -1;
-	return (int)emse_hs12_parse_hello(b, n, &ch, EMSE_SUITE_CCM8 | EMSE_SUITE_GCM, &h);
+	return (int)emse_hs12_parse_hello(&ch, EMSE_SUITE_CCM8 | EMSE_SUITE_GCM, &h);
 }
 
 static void test_hello_extensions(void **state)

@@ -46,6 +46,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		INSIDE(ch.cookie, ch.cookie_len, b, size);
 		INSIDE(ch.suites, ch.suites_len, b, size);
 		INSIDE(ch.compression, ch.compression_len, b, size);
+		INSIDE(ch.msg, ch.msg_len, b, size);
+		if (ch.extensions)
+			INSIDE(ch.extensions, ch.extensions_len, b, size);
+		else
+			CHECK(ch.extensions_len == 0);
+		CHECK(ch.compression + ch.compression_len <= ch.msg + ch.msg_len);
 		CHECK(ch.session_id_len <= 32 && ch.cookie_len <= 32);
 		CHECK(ch.suites_len >= 2 && ch.suites_len % 2 == 0 && ch.compression_len >= 1);
 		CHECK(ch.version[0] == 0xfe);

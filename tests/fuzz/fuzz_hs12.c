@@ -40,7 +40,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		uint8_t *b = malloc(n ? n : 1);
 		memcpy(b, data + 1, n);
 		if (dtls_parse_client_hello(b, n, &ch) == DTLS_PEEK_OK &&
-		    emse_hs12_parse_hello(b, n, &ch, suites, &hello) == EMSE_HS12_OK) {
+		    emse_hs12_parse_hello(&ch, suites, &hello) == EMSE_HS12_OK) {
 			CHECK(hello.msg >= b && hello.msg + hello.msg_len <= b + n);
 			CHECK(hello.cipher == EMSE_REC_AES128_CCM8 || hello.cipher == EMSE_REC_AES128_GCM);
 			CHECK(emse_hs12_start(&h, &hello, (data[0] & 2) ? "e2m" : "") == 0);
@@ -51,7 +51,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	}
 	CHECK(dtls_parse_client_hello(hello_dg, sizeof(hello_dg), &ch) == DTLS_PEEK_OK);
-	CHECK(emse_hs12_parse_hello(hello_dg, sizeof(hello_dg), &ch, suites, &hello) == EMSE_HS12_OK);
+	CHECK(emse_hs12_parse_hello(&ch, suites, &hello) == EMSE_HS12_OK);
 	CHECK(emse_hs12_start(&h, &hello, "") == 0);
 	static const uint8_t psk[32] = {1, 2, 3};
 	int over = 0;
