@@ -16,7 +16,7 @@
 # Established-session record rate: 16 compact sessions (emse `suites = SUITE`) each sent 100-byte
 # records without end by emse-bench --blast (window 32), echoed by emse; the rate is emse's own
 # count, rec_opened per busy second of its worker (busy_ns, as a delta over the run), compared
-# with bench-record's floor (seal + open of one record).
+# with bench-record's floor (seal + open of one record with its keys in the key cache).
 # Writes $OUT/records-SUITE.json (the generator's) and $OUT/records-SUITE.md. Also needs
 # build/bench-record.
 set -euo pipefail
@@ -29,10 +29,12 @@ if [ "${1:-}" = records ]; then
 	# shellcheck disable=SC2046
 	FLOOR=$(build/bench-record 200000 | awk -v s="$SUITE" '
 		(s == "gcm" && /^PSK-AES128-GCM/) || (s == "ccm8" && /^PSK-AES128-CCM-8/) {
-			for (i = 1; i < NF; i++) {
-				if ($i == "seal" && sl == "") sl = $(i + 1)
-				if ($i == "open" && op == "") op = $(i + 1)
-			}
+			# "key cache seal S open O": the AEAD as the worker runs it, keys expanded
+			for (i = 1; i + 4 <= NF; i++)
+				if ($i == "cache" && $(i + 1) == "seal" && sl == "") {
+					sl = $(i + 2)
+					op = $(i + 4)
+				}
 			print sl, op
 		}')
 	# shellcheck disable=SC2086

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emse/aesgcm.h"
 #include "emse/record.h"
 
 const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
@@ -44,9 +45,11 @@ static inline void put48(uint8_t *p, uint64_t v)
 
 /* ---- crypto: a per-worker cache of expanded keys, or one scratch Aes keyed per record ------- */
 
-/* The schedules of one session, both directions. The raw keys say whose they are: a slot is used
- * only for the state that owns it and still holds the same keys. */
+/* The schedules of one session, both directions: wolfCrypt's (CCM-8, and GCM where our own
+ * AES-GCM cannot run) or aesgcm.c's. The raw keys say whose they are: a slot is used only for the
+ * state that owns it and still holds the same keys. */
 struct emse_key_slot {
+	struct emse_gcm_key gr, gw;
 	Aes r, w;
 	const struct emse_record_state *owner;
 	uint8_t rkey[16], wkey[16];
@@ -73,6 +76,8 @@ static void scrub(const struct emse_record_ctx *c, Aes *a)
 
 static void slot_wipe(const struct emse_record_ctx *c, struct emse_key_slot *k)
 {
+	emse_gcm_wipe(&k->gr);
+	emse_gcm_wipe(&k->gw);
 	scrub(c, &k->r);
 	scrub(c, &k->w);
 	explicit_bzero(k->rkey, sizeof(k->rkey));
@@ -110,13 +115,16 @@ static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record
 	slot_wipe(c, k);
 	st->kslot = (uint32_t)(k - c->keys) + 1;
 	c->st.keys_expanded++;
-	if (set_key(c, &k->r, st->cipher, st->rkey) != 0 ||
-	    set_key(c, &k->w, st->cipher, st->wkey) != 0) {
+	k->cipher = st->cipher;
+	if (st->cipher == EMSE_REC_AES128_GCM && c->gcm_ni) {
+		emse_gcm_init(&k->gr, st->rkey);
+		emse_gcm_init(&k->gw, st->wkey);
+	} else if (set_key(c, &k->r, st->cipher, st->rkey) != 0 ||
+		   set_key(c, &k->w, st->cipher, st->wkey) != 0) {
 		slot_wipe(c, k);
 		return NULL;
 	}
 	k->owner = st;
-	k->cipher = st->cipher;
 	memcpy(k->rkey, st->rkey, 16);
 	memcpy(k->wkey, st->wkey, 16);
 	return k;
@@ -139,11 +147,37 @@ static void key_done(struct emse_record_ctx *c)
 		scrub(c, c->aes);
 }
 
+/* aesgcm.c, with the session's cache slot or the scratch key (wiped after). */
+static int aead_ni(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
+		   const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
+		   uint8_t *out, uint8_t *tag)
+{
+	struct emse_gcm_key *g = c->gcm;
+	struct emse_key_slot *k = NULL;
+	if (c->n_keys) {
+		if (!(k = keyed(c, st)))
+			return BAD_FUNC_ARG;
+		g = seal ? &k->gw : &k->gr;
+	} else {
+		emse_gcm_init(g, seal ? st->wkey : st->rkey);
+	}
+	int r = 0;
+	if (seal)
+		emse_gcm_seal(g, nonce, aad, 13, in, n, out, tag);
+	else if (emse_gcm_open(g, nonce, aad, 13, in, n, out, tag) != 0)
+		r = AES_GCM_AUTH_E;
+	if (!k)
+		emse_gcm_wipe(g);
+	return r;
+}
+
 /* seal: in -> out and the tag into tag; else open: in -> out, checked against tag. */
 static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
 		const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
 		uint8_t *out, uint8_t *tag)
 {
+	if (st->cipher == EMSE_REC_AES128_GCM && c->gcm_ni)
+		return aead_ni(c, st, seal, nonce, aad, in, n, out, tag);
 	Aes *a = key_for(c, st, seal);
 	int gcm = st->cipher == EMSE_REC_AES128_GCM, r;
 	word32 tl = gcm ? 16 : 8;
@@ -194,6 +228,13 @@ int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uin
 	c->gcm_fast = gcm_fast_selftest(a);
 	explicit_bzero(a->key, sizeof(a->key));
 	explicit_bzero(&a->gcm, sizeof(a->gcm));
+	c->gcm_ni = emse_gcm_available();
+	c->gcm = aligned_alloc(16, sizeof(struct emse_gcm_key));
+	if (!c->gcm) {
+		emse_record_ctx_fini(c);
+		return -1;
+	}
+	memset(c->gcm, 0, sizeof(struct emse_gcm_key));
 	if (n_flights) {
 		c->flights = calloc(n_flights, sizeof(*c->flights));
 		if (!c->flights) {
@@ -232,6 +273,10 @@ void emse_record_ctx_fini(struct emse_record_ctx *c)
 		wc_AesFree(c->aes);
 		explicit_bzero(c->aes, sizeof(Aes));
 		free(c->aes);
+	}
+	if (c->gcm) {
+		emse_gcm_wipe(c->gcm);
+		free(c->gcm);
 	}
 	if (c->flights) {
 		explicit_bzero(c->flights, (size_t)c->n_flights * sizeof(*c->flights));

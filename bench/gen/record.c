@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emse/aesgcm.h"
 #include "record.h"
 
 void rec_keep(void *ssl)
@@ -61,6 +62,18 @@ int rec_setup(void *vssl, struct rec_keys *k)
 	k->tag_len = ccm ? 8 : 16;
 	rc = ccm ? wc_AesCcmSetKey(k->aes_w, kb, 16) | wc_AesCcmSetKey(k->aes_r, kb + 16, 16)
 		 : wc_AesGcmSetKey(k->aes_w, kb, 16) | wc_AesGcmSetKey(k->aes_r, kb + 16, 16);
+	if (gcm && emse_gcm_available()) {
+		if (!k->gcm_w)
+			k->gcm_w = aligned_alloc(16, sizeof(struct emse_gcm_key));
+		if (!k->gcm_r)
+			k->gcm_r = aligned_alloc(16, sizeof(struct emse_gcm_key));
+		if (!k->gcm_w || !k->gcm_r)
+			rc = -1;
+		else {
+			emse_gcm_init(k->gcm_w, kb);
+			emse_gcm_init(k->gcm_r, kb + 16);
+		}
+	}
 	memcpy(k->salt_w, kb + 32, 4);
 	memcpy(k->salt_r, kb + 36, 4);
 	memset(kb, 0, sizeof(kb));
@@ -93,6 +106,10 @@ int rec_seal(struct rec_keys *k, uint8_t type, const uint8_t *pt, uint16_t len, 
 	aad[8] = type, aad[9] = 0xfe, aad[10] = 0xfd;
 	aad[11] = (uint8_t)(len >> 8), aad[12] = (uint8_t)len;
 	uint8_t *ct = out + REC_HDR + REC_EXPLICIT, *tag = ct + len;
+	if (k->gcm_w && !k->ccm) {
+		emse_gcm_seal(k->gcm_w, nonce, aad, 13, pt, len, ct, tag);
+		return REC_HDR + rl;
+	}
 	int rc = k->ccm ? wc_AesCcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13)
 			: wc_AesGcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13);
 	return rc == 0 ? REC_HDR + rl : -1;
@@ -113,6 +130,8 @@ int rec_open(struct rec_keys *k, const uint8_t *rec, uint16_t len, uint8_t *pt)
 	aad[8] = rec[0], aad[9] = rec[1], aad[10] = rec[2];
 	aad[11] = (uint8_t)(plen >> 8), aad[12] = (uint8_t)plen;
 	const uint8_t *ct = rec + REC_HDR + REC_EXPLICIT, *tag = ct + plen;
+	if (k->gcm_r && !k->ccm)
+		return emse_gcm_open(k->gcm_r, nonce, aad, 13, ct, plen, pt, tag) == 0 ? plen : -1;
 	int rc = k->ccm ? wc_AesCcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13)
 			: wc_AesGcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13);
 	return rc == 0 ? plen : -1;
@@ -127,4 +146,11 @@ void rec_free(struct rec_keys *k)
 	free(k->aes_w);
 	free(k->aes_r);
 	k->aes_w = k->aes_r = NULL;
+	if (k->gcm_w)
+		emse_gcm_wipe(k->gcm_w);
+	if (k->gcm_r)
+		emse_gcm_wipe(k->gcm_r);
+	free(k->gcm_w);
+	free(k->gcm_r);
+	k->gcm_w = k->gcm_r = NULL;
 }

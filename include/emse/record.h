@@ -119,6 +119,9 @@ struct emse_key_slot;
 struct emse_record_ctx {
 	void *aes;                 /* wolfCrypt Aes, opaque here */
 	int gcm_fast;              /* 1: GCM keyed by the AES-NI schedule alone (self-tested) */
+	int gcm_ni;                /* 1: GCM by dataplane/aesgcm.c (the CPU has AES-NI and PCLMULQDQ);
+				    * 0: by wolfCrypt (bench-record clears it to compare) */
+	void *gcm;                 /* aesgcm.c scratch key, as aes (struct emse_gcm_key) */
 	struct emse_key_slot *keys; /* n_keys slots; a slot is taken round-robin on a miss */
 	uint32_t n_keys, key_next;
 	struct emse_flight_slot *flights;

@@ -1,0 +1,208 @@
+/* dataplane/aesgcm.c: NIST's GCM test vectors (McGrew and Viega, "The Galois/Counter Mode of
+ * Operation", test cases 1-4, AES-128), then against wolfCrypt's AES-GCM on random keys, nonces,
+ * AAD of 0-40 bytes and plaintext of every length 0-300 (every batch and partial-block boundary), in place and
+ * not; any flipped bit of tag, ciphertext or AAD is refused without writing the output. */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
+
+#include "emse/aesgcm.h"
+
+static size_t unhex(const char *h, uint8_t *out)
+{
+	size_t n = strlen(h) / 2;
+	for (size_t i = 0; i < n; i++) {
+		unsigned v;
+		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
+		out[i] = (uint8_t)v;
+	}
+	return n;
+}
+
+static int setup(void **state)
+{
+	(void)state;
+	if (!emse_gcm_available()) {
+		/* the record layer falls back to wolfCrypt there; nothing of this file runs */
+		fprintf(stderr, "no AES-NI/PCLMULQDQ on this CPU: aesgcm tests skipped\n");
+		skip();
+	}
+	return 0;
+}
+
+struct vec {
+	const char *k, *iv, *p, *a, *c, *t;
+};
+
+static const struct vec nist[] = {
+	{"00000000000000000000000000000000", "000000000000000000000000", "", "", "",
+	 "58e2fccefa7e3061367f1d57a4e7455a"},
+	{"00000000000000000000000000000000", "000000000000000000000000",
+	 "00000000000000000000000000000000", "", "0388dace60b6a392f328c2b971b2fe78",
+	 "ab6e47d42cec13bdf53a67b21257bddf"},
+	{"feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+	 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	 "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b391aafd255",
+	 "",
+	 "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+	 "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091473f5985",
+	 "4d5c2af327cd64a62cf35abd2ba6fab4"},
+	{"feffe9928665731c6d6a8f9467308308", "cafebabefacedbaddecaf888",
+	 "d9313225f88406e5a55909c5aff5269a86a7a9531534f7da2e4c303d8a318a72"
+	 "1c3c0c95956809532fcf0e2449a6b525b16aedf5aa0de657ba637b39",
+	 "feedfacedeadbeeffeedfacedeadbeefabaddad2",
+	 "42831ec2217774244b7221b784d0d49ce3aa212f2c02a4e035c17e2329aca12e"
+	 "21d514b25466931c7d8f6a5aac84aa051ba30b396a0aac973d58e091",
+	 "5bc94fbc3221a5db94fae95ae7121a47"},
+};
+
+static void test_nist_vectors(void **state)
+{
+	(void)state;
+	for (size_t v = 0; v < sizeof(nist) / sizeof(nist[0]); v++) {
+		uint8_t k[16], iv[12], p[64], a[20], c[64], t[16], out[64], tag[16];
+		unhex(nist[v].k, k);
+		unhex(nist[v].iv, iv);
+		size_t pn = unhex(nist[v].p, p), an = unhex(nist[v].a, a);
+		assert_int_equal(unhex(nist[v].c, c), pn);
+		unhex(nist[v].t, t);
+		struct emse_gcm_key key;
+		emse_gcm_init(&key, k);
+		emse_gcm_seal(&key, iv, a, an, p, pn, out, tag);
+		assert_memory_equal(out, c, pn);
+		assert_memory_equal(tag, t, 16);
+		memset(out, 0, sizeof(out));
+		assert_int_equal(emse_gcm_open(&key, iv, a, an, c, pn, out, t), 0);
+		assert_memory_equal(out, p, pn);
+		emse_gcm_wipe(&key);
+	}
+}
+
+/* The wipe clears the whole expanded key. */
+static void test_wipe(void **state)
+{
+	(void)state;
+	struct emse_gcm_key key, zero;
+	uint8_t k[16] = {1, 2, 3};
+	emse_gcm_init(&key, k);
+	memset(&zero, 0, sizeof(zero));
+	assert_memory_not_equal(&key, &zero, sizeof(key));
+	emse_gcm_wipe(&key);
+	assert_memory_equal(&key, &zero, sizeof(key));
+}
+
+static uint64_t rng = 0x9e3779b97f4a7c15ULL;
+static void fill(uint8_t *p, size_t n)
+{
+	for (size_t i = 0; i < n; i++) {
+		rng ^= rng << 13;
+		rng ^= rng >> 7;
+		rng ^= rng << 17;
+		p[i] = (uint8_t)rng;
+	}
+}
+
+#define MAXN 300
+
+static void test_against_wolfcrypt(void **state)
+{
+	(void)state;
+	Aes w;
+	assert_int_equal(wc_AesInit(&w, NULL, INVALID_DEVID), 0);
+	/* AAD: none, partial, exactly one block (the fuzzer found that one), more than one */
+	static const size_t ans[] = {0, 1, 13, 15, 16, 17, 32, 40};
+	for (size_t n = 0; n <= MAXN; n++) {
+		for (size_t ai = 0; ai < sizeof(ans) / sizeof(ans[0]); ai++) {
+			size_t an = ans[ai];
+			uint8_t k[16], iv[12], a[40], p[MAXN + 1], c1[MAXN + 1], c2[MAXN + 1], t1[16],
+				t2[16], io[MAXN + 1];
+			fill(k, 16);
+			fill(iv, 12);
+			fill(a, an);
+			fill(p, n);
+			struct emse_gcm_key key;
+			emse_gcm_init(&key, k);
+			assert_int_equal(wc_AesGcmSetKey(&w, k, 16), 0);
+			assert_int_equal(wc_AesGcmEncrypt(&w, c1, p, (word32)n, iv, 12, t1, 16, a,
+							  (word32)an), 0);
+			emse_gcm_seal(&key, iv, a, an, p, n, c2, t2);
+			assert_memory_equal(c1, c2, n);
+			assert_memory_equal(t1, t2, 16);
+			/* in place, both ways */
+			memcpy(io, p, n);
+			emse_gcm_seal(&key, iv, a, an, io, n, io, t2);
+			assert_memory_equal(io, c1, n);
+			assert_memory_equal(t1, t2, 16);
+			assert_int_equal(emse_gcm_open(&key, iv, a, an, io, n, io, t1), 0);
+			assert_memory_equal(io, p, n);
+			emse_gcm_wipe(&key);
+		}
+	}
+	wc_AesFree(&w);
+}
+
+/* Every flipped bit of the tag, of the first, middle and last ciphertext byte and of the AAD is
+ * refused, and the output buffer keeps its bytes. */
+static void test_forgeries_refused(void **state)
+{
+	(void)state;
+	const size_t sizes[] = {1, 15, 16, 17, 100, 112, 113, 129, 300};
+	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
+		size_t n = sizes[s];
+		uint8_t k[16], iv[12], a[13], p[MAXN], c[MAXN], t[16], out[MAXN], mark[MAXN];
+		fill(k, 16);
+		fill(iv, 12);
+		fill(a, 13);
+		fill(p, n);
+		memset(mark, 0x5a, sizeof(mark));
+		struct emse_gcm_key key;
+		emse_gcm_init(&key, k);
+		emse_gcm_seal(&key, iv, a, 13, p, n, c, t);
+		for (int bit = 0; bit < 128; bit++) {
+			t[bit / 8] ^= (uint8_t)(1u << bit % 8);
+			memcpy(out, mark, n);
+			assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
+			assert_memory_equal(out, mark, n);
+			t[bit / 8] ^= (uint8_t)(1u << bit % 8);
+		}
+		const size_t at[] = {0, n / 2, n - 1};
+		for (size_t i = 0; i < 3; i++)
+			for (int bit = 0; bit < 8; bit++) {
+				c[at[i]] ^= (uint8_t)(1u << bit);
+				assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
+				c[at[i]] ^= (uint8_t)(1u << bit);
+			}
+		for (int bit = 0; bit < 13 * 8; bit++) {
+			a[bit / 8] ^= (uint8_t)(1u << bit % 8);
+			assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
+			a[bit / 8] ^= (uint8_t)(1u << bit % 8);
+		}
+		iv[11] ^= 1;
+		assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
+		iv[11] ^= 1;
+		/* a shorter length over the same bytes is another message */
+		assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n - 1, out, t), -1);
+		assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), 0);
+		assert_memory_equal(out, p, n);
+		emse_gcm_wipe(&key);
+	}
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test_setup(test_nist_vectors, setup),
+		cmocka_unit_test_setup(test_wipe, setup),
+		cmocka_unit_test_setup(test_against_wolfcrypt, setup),
+		cmocka_unit_test_setup(test_forgeries_refused, setup),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,73 @@
+/* libFuzzer: dataplane/aesgcm.c against wolfCrypt's AES-GCM on arbitrary inputs. The input is
+ * key(16) || nonce(12) || aad length(1) || flip(2) || aad || message. Both seal the message and
+ * must agree on ciphertext and tag; both then open the record with one bit flipped at position
+ * `flip` (a position past the end flips nothing) and must agree on accept or refuse, and on the
+ * plaintext when they accept. In place and out of place. */
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/aes.h>
+
+#include "emse/aesgcm.h"
+
+#define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
+#define MAXN 4096
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	static Aes w;
+	static int init;
+	if (!emse_gcm_available())
+		return 0;
+	if (!init) {
+		CHECK(wc_AesInit(&w, NULL, INVALID_DEVID) == 0);
+		init = 1;
+	}
+	if (size < 31)
+		return 0;
+	const uint8_t *key = data, *nonce = data + 16;
+	size_t an = data[28], flip = (size_t)data[29] << 8 | data[30];
+	data += 31;
+	size -= 31;
+	if (an > size)
+		an = size;
+	const uint8_t *aad = data, *msg = data + an;
+	size_t n = size - an;
+	if (n > MAXN)
+		n = MAXN;
+
+	static uint8_t c1[MAXN], c2[MAXN], p1[MAXN], p2[MAXN], io[MAXN], a2[256];
+	uint8_t t1[16], t2[16];
+	struct emse_gcm_key k;
+	emse_gcm_init(&k, key);
+	CHECK(wc_AesGcmSetKey(&w, key, 16) == 0);
+	CHECK(wc_AesGcmEncrypt(&w, c1, msg, (word32)n, nonce, 12, t1, 16, aad, (word32)an) == 0);
+	emse_gcm_seal(&k, nonce, aad, an, msg, n, c2, t2);
+	CHECK(memcmp(c1, c2, n) == 0 && memcmp(t1, t2, 16) == 0);
+	memcpy(io, msg, n);
+	emse_gcm_seal(&k, nonce, aad, an, io, n, io, t2);
+	CHECK(memcmp(io, c1, n) == 0 && memcmp(t1, t2, 16) == 0);
+
+	/* flip one bit of aad || ciphertext || tag */
+	memcpy(a2, aad, an);
+	size_t bit = flip & 7, at = flip >> 3;
+	if (at < an)
+		a2[at] ^= (uint8_t)(1u << bit);
+	else if (at - an < n)
+		c1[at - an] ^= (uint8_t)(1u << bit);
+	else if (at - an - n < 16)
+		t1[at - an - n] ^= (uint8_t)(1u << bit);
+	int rw = wc_AesGcmDecrypt(&w, p1, c1, (word32)n, nonce, 12, t1, 16, a2, (word32)an);
+	int ro = emse_gcm_open(&k, nonce, a2, an, c1, n, p2, t1);
+	CHECK((rw == 0) == (ro == 0));
+	if (ro == 0)
+		CHECK(memcmp(p1, p2, n) == 0 && memcmp(p2, msg, n) == 0);
+	memcpy(io, c1, n);
+	CHECK(emse_gcm_open(&k, nonce, a2, an, io, n, io, t1) == ro);
+	if (ro == 0)
+		CHECK(memcmp(io, msg, n) == 0);
+	emse_gcm_wipe(&k);
+	return 0;
+}
