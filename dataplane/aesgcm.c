@@ -22,6 +22,41 @@ int emse_gcm_available(void)
 	return known;
 }
 
+/* AVX-512 (F, BW, VL) with VAES and VPCLMULQDQ, and the OS saving the zmm state. */
+static int wide_supported(void)
+{
+	unsigned a, b, c, d, lo, hi;
+	if (!emse_gcm_available() || !__get_cpuid(1, &a, &b, &c, &d) || !(c & bit_OSXSAVE))
+		return 0;
+	__asm__ volatile("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+	if ((lo & 0xe6) != 0xe6) /* SSE, AVX, opmask, upper zmm0-15, zmm16-31 */
+		return 0;
+	if (!__get_cpuid_count(7, 0, &a, &b, &c, &d))
+		return 0;
+	return (b & bit_AVX512F) && (b & bit_AVX512BW) && (b & bit_AVX512VL) && (c & bit_VAES) &&
+	       (c & bit_VPCLMULQDQ);
+}
+
+/* Set once before main (no thread can race it); emse_gcm_set_wide changes it for tests. */
+static int use_wide;
+
+__attribute__((constructor)) static void pick_path(void)
+{
+	use_wide = wide_supported();
+}
+
+int emse_gcm_wide(void)
+{
+	return use_wide;
+}
+
+int emse_gcm_set_wide(int on)
+{
+	int was = use_wide;
+	use_wide = on && wide_supported();
+	return was;
+}
+
 void emse_gcm_wipe(struct emse_gcm_key *k)
 {
 	explicit_bzero(k, sizeof(*k));
@@ -151,6 +186,18 @@ static inline __m128i reduce(const struct acc *s)
 	return _mm_xor_si128(t6, t3);
 }
 
+/* H^e, 1 <= e <= EMSE_GCM_HPOWERS */
+static inline __m128i hpow(const struct emse_gcm_key *k, unsigned e)
+{
+	return load(k->hd[EMSE_GCM_HPOWERS - e]);
+}
+
+/* The lengths block, byte-reflected: bit lengths of the AAD (high half) and the text. */
+static inline __m128i len_block(size_t aad_len, size_t n)
+{
+	return _mm_set_epi64x((long long)aad_len * 8, (long long)n * 8);
+}
+
 static inline __m128i gfmul(__m128i a, __m128i b)
 {
 	struct acc s = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
@@ -173,11 +220,12 @@ void emse_gcm_init(struct emse_gcm_key *k, const uint8_t key[16])
 	for (int r = 0; r < 11; r++)
 		store(k->rk[r], rk[r]);
 	__m128i p = h;
-	store(k->h[0], p);
-	for (int i = 1; i < EMSE_GCM_HPOWERS; i++) {
+	store(k->hd[EMSE_GCM_HPOWERS - 1], p);
+	for (int e = 2; e <= EMSE_GCM_HPOWERS; e++) {
 		p = gfmul(p, h);
-		store(k->h[i], p);
+		store(k->hd[EMSE_GCM_HPOWERS - e], p);
 	}
+	memset(k->hd[EMSE_GCM_HPOWERS], 0, sizeof(k->hd) - EMSE_GCM_HPOWERS * 16);
 	/* the schedule and H also sit in these locals and in registers; the registers are
 	 * overwritten soon enough, the stack copy is not */
 	explicit_bzero(rk, sizeof(rk));
@@ -247,9 +295,9 @@ static inline void gh_flush(const struct emse_gcm_key *k, struct ghash *g)
 	if (!m)
 		return;
 	struct acc s = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-	clmul_acc(&s, _mm_xor_si128(g->x[0], g->y), load(k->h[m - 1]));
+	clmul_acc(&s, _mm_xor_si128(g->x[0], g->y), hpow(k, m));
 	for (unsigned i = 1; i < m; i++)
-		clmul_acc(&s, g->x[i], load(k->h[m - 1 - i]));
+		clmul_acc(&s, g->x[i], hpow(k, m - i));
 	g->y = reduce(&s);
 	g->n = 0;
 }
@@ -329,17 +377,18 @@ __attribute__((always_inline)) static inline __m128i tag_short(const struct emse
 				const uint8_t *c, size_t n, __m128i ek_j0)
 {
 	size_t full = n / 16, rest = n % 16;
-	unsigned p = (unsigned)(full + (rest != 0) + (aad_len != 0)); /* power of the first block */
+	/* the power of H for the first block: one per block after it */
+	unsigned e = (unsigned)(full + (rest != 0) + (aad_len != 0)) + 1;
 	struct acc s = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
 	if (aad_len)
 		clmul_acc(&s, bswap(aad_len == 16 ? load(aad) : load_partial(aad, aad_len)),
-			  load(k->h[p--]));
+			  hpow(k, e--));
 #pragma GCC unroll 7
 	for (size_t i = 0; i < full; i++)
-		clmul_acc(&s, bswap(load(c + 16 * i)), load(k->h[p--]));
+		clmul_acc(&s, bswap(load(c + 16 * i)), hpow(k, e--));
 	if (rest)
-		clmul_acc(&s, bswap(load_partial(c + 16 * full, rest)), load(k->h[p--]));
-	clmul_acc(&s, _mm_set_epi64x((long long)aad_len * 8, (long long)n * 8), load(k->h[0]));
+		clmul_acc(&s, bswap(load_partial(c + 16 * full, rest)), hpow(k, e--));
+	clmul_acc(&s, len_block(aad_len, n), hpow(k, 1));
 	return _mm_xor_si128(bswap(reduce(&s)), ek_j0);
 }
 
@@ -351,9 +400,156 @@ static inline __m128i tag_any(const struct emse_gcm_key *k, const uint8_t *aad, 
 	return tag_of(k, aad, aad_len, c, n, ek_j0);
 }
 
+#ifdef __clang__
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+/* ---- short records, 4 blocks per instruction (VAES, VPCLMULQDQ, AVX-512 masks) ------------- */
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("aes,pclmul,sse4.1,ssse3,avx2,avx512f,avx512bw,avx512vl,vaes,vpclmulqdq"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("aes,pclmul,sse4.1,ssse3,avx2,avx512f,avx512bw,avx512vl,vaes,vpclmulqdq")
+#endif
+
+/* Data blocks 1-4 and 5-7 under counters 2-5 and 6-9 (the last lane of the second is unused),
+ * and E(J0), through the ten rounds together. */
+struct ks_wide {
+	__m512i a, b;
+	__m128i j0;
+};
+
+static inline void keystream_wide(const struct emse_gcm_key *k, const uint8_t nonce[12],
+				  struct ks_wide *ks)
+{
+	uint8_t cb[16] = {0};
+	memcpy(cb, nonce, 12);
+	__m128i base = load(cb);
+	__m512i wb = _mm512_broadcast_i32x4(base);
+	/* counters are big-endian in the last word of each block */
+	const __m512i ca = _mm512_set_epi32(0x05000000, 0, 0, 0, 0x04000000, 0, 0, 0, 0x03000000, 0,
+					    0, 0, 0x02000000, 0, 0, 0);
+	const __m512i cbv = _mm512_set_epi32(0x09000000, 0, 0, 0, 0x08000000, 0, 0, 0, 0x07000000, 0,
+					     0, 0, 0x06000000, 0, 0, 0);
+	__m512i a = _mm512_or_si512(wb, ca), b = _mm512_or_si512(wb, cbv);
+	__m128i j = _mm_insert_epi32(base, 0x01000000, 3);
+	__m128i r = load(k->rk[0]);
+	__m512i wr = _mm512_broadcast_i32x4(r);
+	a = _mm512_xor_si512(a, wr);
+	b = _mm512_xor_si512(b, wr);
+	j = _mm_xor_si128(j, r);
+#pragma GCC unroll 9
+	for (int i = 1; i < 10; i++) {
+		r = load(k->rk[i]);
+		wr = _mm512_broadcast_i32x4(r);
+		a = _mm512_aesenc_epi128(a, wr);
+		b = _mm512_aesenc_epi128(b, wr);
+		j = _mm_aesenc_si128(j, r);
+	}
+	r = load(k->rk[10]);
+	wr = _mm512_broadcast_i32x4(r);
+	ks->a = _mm512_aesenclast_epi128(a, wr);
+	ks->b = _mm512_aesenclast_epi128(b, wr);
+	ks->j0 = _mm_aesenclast_si128(j, r);
+}
+
+static inline __m128i fold4(__m512i x)
+{
+	__m256i y = _mm256_xor_si256(_mm512_castsi512_si256(x), _mm512_extracti64x4_epi64(x, 1));
+	return _mm_xor_si128(_mm256_castsi256_si128(y), _mm256_extracti128_si256(y, 1));
+}
+
+static inline __m512i bswap_wide(__m512i x)
+{
+	const __m512i m = _mm512_broadcast_i32x4(
+		_mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
+	return _mm512_shuffle_epi8(x, m);
+}
+
+/* The tag of a record whose text (n <= 112 bytes, zero past n) is in c0 (bytes 0-63) and c1
+ * (64-127). Block i of the text takes H^(t - i), t = blocks of text + 1; the AAD block H^(t+1). */
+static inline __m128i tag_wide(const struct emse_gcm_key *k, const uint8_t *aad, size_t aad_len,
+			       __m512i c0, __m512i c1, size_t n, __m128i ek_j0)
+{
+	unsigned t = (unsigned)((n + 15) / 16) + 1;
+	/* hd[9 - e] = H^e, zero blocks past H^1: four descending powers from any start */
+	__m512i h0 = _mm512_loadu_si512((const void *)k->hd[EMSE_GCM_HPOWERS - t]);
+	__m512i h1 = _mm512_loadu_si512((const void *)k->hd[EMSE_GCM_HPOWERS + 4 - t]);
+	c0 = bswap_wide(c0);
+	c1 = bswap_wide(c1);
+	__m512i lo = _mm512_xor_si512(_mm512_clmulepi64_epi128(c0, h0, 0x00),
+				      _mm512_clmulepi64_epi128(c1, h1, 0x00));
+	__m512i hi = _mm512_xor_si512(_mm512_clmulepi64_epi128(c0, h0, 0x11),
+				      _mm512_clmulepi64_epi128(c1, h1, 0x11));
+	__m512i mid = _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(c0, h0, 0x01),
+						_mm512_clmulepi64_epi128(c0, h0, 0x10),
+						_mm512_clmulepi64_epi128(c1, h1, 0x01), 0x96);
+	mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128(c1, h1, 0x10));
+	struct acc s = {fold4(lo), fold4(mid), fold4(hi)};
+	if (aad_len) {
+		__mmask16 am = (__mmask16)((1u << aad_len) - 1);
+		clmul_acc(&s, bswap(_mm_maskz_loadu_epi8(am, aad)), hpow(k, t + 1));
+	}
+	clmul_acc(&s, len_block(aad_len, n), hpow(k, 1));
+	return _mm_xor_si128(bswap(reduce(&s)), ek_j0);
+}
+
+static inline __mmask64 mask_upto(size_t n)
+{
+	return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+}
+
+static void seal_wide(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
+		      size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
+{
+	struct ks_wide ks;
+	keystream_wide(k, nonce, &ks);
+	__mmask64 m0 = mask_upto(n), m1 = n > 64 ? mask_upto(n - 64) : 0;
+	/* the text is zero past n, as GHASH pads it */
+	__m512i c0 = _mm512_maskz_mov_epi8(m0, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m0, in), ks.a));
+	__m512i c1 = _mm512_maskz_mov_epi8(m1, _mm512_xor_si512(_mm512_maskz_loadu_epi8(m1, in + 64),
+								 ks.b));
+	_mm512_mask_storeu_epi8(out, m0, c0);
+	_mm512_mask_storeu_epi8(out + 64, m1, c1);
+	store(tag, tag_wide(k, aad, aad_len, c0, c1, n, ks.j0));
+}
+
+static int open_wide(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
+		     size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, const uint8_t tag[16])
+{
+	struct ks_wide ks;
+	keystream_wide(k, nonce, &ks);
+	__mmask64 m0 = mask_upto(n), m1 = n > 64 ? mask_upto(n - 64) : 0;
+	__m512i c0 = _mm512_maskz_loadu_epi8(m0, in), c1 = _mm512_maskz_loadu_epi8(m1, in + 64);
+	__m128i d = _mm_xor_si128(tag_wide(k, aad, aad_len, c0, c1, n, ks.j0), load(tag));
+	if (!_mm_testz_si128(d, d))
+		return -1;
+	_mm512_mask_storeu_epi8(out, m0, _mm512_xor_si512(c0, ks.a));
+	_mm512_mask_storeu_epi8(out + 64, m1, _mm512_xor_si512(c1, ks.b));
+	return 0;
+}
+
+#ifdef __clang__
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("aes,pclmul,sse4.1,ssse3"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("aes,pclmul,sse4.1,ssse3")
+#endif
+
 void emse_gcm_seal(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
 		   size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
 {
+	if (use_wide && n <= SHORT_MAX && aad_len <= 16) {
+		seal_wide(k, nonce, aad, aad_len, in, n, out, tag);
+		return;
+	}
 	uint8_t cb[16] = {0};
 	memcpy(cb, nonce, 12);
 	__m128i base = load(cb), b[8];
@@ -367,6 +563,8 @@ void emse_gcm_seal(const struct emse_gcm_key *k, const uint8_t nonce[12], const 
 int emse_gcm_open(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
 		  size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, const uint8_t tag[16])
 {
+	if (use_wide && n <= SHORT_MAX && aad_len <= 16)
+		return open_wide(k, nonce, aad, aad_len, in, n, out, tag);
 	uint8_t cb[16] = {0};
 	memcpy(cb, nonce, 12);
 	__m128i base = load(cb), b[8];

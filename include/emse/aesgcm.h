@@ -18,15 +18,23 @@
 /* H^1..H^9: a short record (one AAD block, seven data blocks, the lengths) is nine blocks */
 #define EMSE_GCM_HPOWERS 9
 
-/* An expanded key: the AES-128 schedule and H^1..H^9 (byte-reflected). Secret: wipe it with
- * emse_gcm_wipe. 320 bytes. */
+/* An expanded key: the AES-128 schedule and H^9..H^1 (byte-reflected, highest first, then zero
+ * blocks so that four consecutive powers can be loaded at once from any start). Secret: wipe it
+ * with emse_gcm_wipe. 432 bytes. */
 struct emse_gcm_key {
-	_Alignas(16) uint8_t rk[11][16];
-	_Alignas(16) uint8_t h[EMSE_GCM_HPOWERS][16];
+	_Alignas(64) uint8_t rk[11][16];
+	_Alignas(64) uint8_t hd[16][16];
 };
 
 /* 1 if this CPU runs the code below (AES-NI, PCLMULQDQ, SSE4.1); checked once. */
 int emse_gcm_available(void);
+
+/* 1 if records of up to 112 bytes take the AVX-512 path (VAES, VPCLMULQDQ: four blocks per
+ * instruction, masked loads and stores); chosen at start-up where the CPU and OS allow it. */
+int emse_gcm_wide(void);
+/* For tests and benchmarks: turn the wide path off (0) or back on where supported; returns the
+ * previous setting. Not for use while other threads seal or open. */
+int emse_gcm_set_wide(int on);
 
 void emse_gcm_init(struct emse_gcm_key *k, const uint8_t key[16]);
 void emse_gcm_wipe(struct emse_gcm_key *k);

@@ -1,4 +1,5 @@
-/* dataplane/aesgcm.c: NIST's GCM test vectors (McGrew and Viega, "The Galois/Counter Mode of
+/* dataplane/aesgcm.c, both its paths (SSE with AES-NI, and AVX-512 with VAES where the CPU has
+ * it; every test runs each path the machine has): NIST's GCM test vectors (McGrew and Viega, "The Galois/Counter Mode of
  * Operation", test cases 1-4, AES-128), then against wolfCrypt's AES-GCM on random keys, nonces,
  * AAD of 0-40 bytes and plaintext of every length 0-300 (every batch and partial-block boundary), in place and
  * not; any flipped bit of tag, ciphertext or AAD is refused without writing the output. */
@@ -196,13 +197,44 @@ static void test_forgeries_refused(void **state)
 	}
 }
 
+/* The wide path is taken where the machine has it; the narrow one is forced too. */
+static void each_path(void (*t)(void **), void **state)
+{
+	int wide = emse_gcm_set_wide(0);
+	t(state);
+	emse_gcm_set_wide(1);
+	if (emse_gcm_wide())
+		t(state);
+	else
+		fprintf(stderr, "no AVX-512 VAES/VPCLMULQDQ: the wide path is not tested here\n");
+	emse_gcm_set_wide(wide);
+}
+
+static void test_nist_vectors_both(void **state) { each_path(test_nist_vectors, state); }
+static void test_against_wolfcrypt_both(void **state) { each_path(test_against_wolfcrypt, state); }
+static void test_forgeries_refused_both(void **state) { each_path(test_forgeries_refused, state); }
+
+/* The switch does what it says (a test of the tests' premise). */
+static void test_path_switch(void **state)
+{
+	(void)state;
+	int wide = emse_gcm_set_wide(0);
+	assert_int_equal(emse_gcm_wide(), 0);
+	emse_gcm_set_wide(1);
+	int has = emse_gcm_wide();
+	emse_gcm_set_wide(wide);
+	assert_int_equal(emse_gcm_wide(), wide);
+	assert_true(wide == 0 || has == 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test_setup(test_nist_vectors, setup),
+		cmocka_unit_test_setup(test_path_switch, setup),
+		cmocka_unit_test_setup(test_nist_vectors_both, setup),
 		cmocka_unit_test_setup(test_wipe, setup),
-		cmocka_unit_test_setup(test_against_wolfcrypt, setup),
-		cmocka_unit_test_setup(test_forgeries_refused, setup),
+		cmocka_unit_test_setup(test_against_wolfcrypt_both, setup),
+		cmocka_unit_test_setup(test_forgeries_refused_both, setup),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
