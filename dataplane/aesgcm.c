@@ -11,6 +11,18 @@
 
 #include "emse/aesgcm.h"
 
+/* Code for one instruction set, in a region: gcc and clang spell that differently. */
+#define NARROW "aes,pclmul,sse4.1,ssse3"
+#define WIDE NARROW ",avx2,avx512f,avx512bw,avx512vl,vaes,vpclmulqdq"
+#define PRAGMA(x) _Pragma(#x)
+#ifdef __clang__
+#define TARGET_BEGIN(t) PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
+#define TARGET_END PRAGMA(clang attribute pop)
+#else
+#define TARGET_BEGIN(t) PRAGMA(GCC push_options) PRAGMA(GCC target(t))
+#define TARGET_END PRAGMA(GCC pop_options)
+#endif
+
 int emse_gcm_available(void)
 {
 	static int known = -1;
@@ -63,12 +75,7 @@ void emse_gcm_wipe(struct emse_gcm_key *k)
 }
 
 /* Everything below runs only where emse_gcm_available() said yes. */
-#ifdef __clang__
-#pragma clang attribute push(__attribute__((target("aes,pclmul,sse4.1,ssse3"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("aes,pclmul,sse4.1,ssse3")
-#endif
+TARGET_BEGIN(NARROW)
 
 static inline __m128i bswap(__m128i x)
 {
@@ -400,18 +407,9 @@ static inline __m128i tag_any(const struct emse_gcm_key *k, const uint8_t *aad, 
 	return tag_of(k, aad, aad_len, c, n, ek_j0);
 }
 
-#ifdef __clang__
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TARGET_END
 /* ---- short records, 4 blocks per instruction (VAES, VPCLMULQDQ, AVX-512 masks) ------------- */
-#ifdef __clang__
-#pragma clang attribute push(__attribute__((target("aes,pclmul,sse4.1,ssse3,avx2,avx512f,avx512bw,avx512vl,vaes,vpclmulqdq"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("aes,pclmul,sse4.1,ssse3,avx2,avx512f,avx512bw,avx512vl,vaes,vpclmulqdq")
-#endif
+TARGET_BEGIN(WIDE)
 
 /* Data blocks 1-4 and 5-7 under counters 2-5 and 6-9 (the last lane of the second is unused),
  * and E(J0), through the ten rounds together. */
@@ -530,18 +528,9 @@ static int open_wide(const struct emse_gcm_key *k, const uint8_t nonce[12], cons
 	return 0;
 }
 
-#ifdef __clang__
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TARGET_END
 
-#ifdef __clang__
-#pragma clang attribute push(__attribute__((target("aes,pclmul,sse4.1,ssse3"))), apply_to = function)
-#else
-#pragma GCC push_options
-#pragma GCC target("aes,pclmul,sse4.1,ssse3")
-#endif
+TARGET_BEGIN(NARROW)
 
 void emse_gcm_seal(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
 		   size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
@@ -579,8 +568,4 @@ int emse_gcm_open(const struct emse_gcm_key *k, const uint8_t nonce[12], const u
 	return 0;
 }
 
-#ifdef __clang__
-#pragma clang attribute pop
-#else
-#pragma GCC pop_options
-#endif
+TARGET_END
