@@ -58,7 +58,7 @@ static void print_counter(void *ctx, const char *name, const char *lk, const cha
 			  int counter)
 {
 	(void)ctx, (void)counter;
-	if (!v || strstr(name, "cycles") || !strcmp(name, "loops") || !strcmp(name, "cpu_ns"))
+	if (!v || strstr(name, "cycles") || strstr(name, "loops") || !strcmp(name, "cpu_ns"))
 		return;
 	if (lk)
 		printf("  %-16s %-28s %lu\n", name, lv, (unsigned long)v);
