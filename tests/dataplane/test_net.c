@@ -286,7 +286,7 @@ static void test_udp_csum_known_packets(void **state)
 	assert_int_equal(emse_udp_csum(&s, &d, u, 13), 0xae18);
 }
 
-/* net.c sums 32-bit native words into 64 bits: every length (odd ones too), unaligned starts,
+/* net.c sums 32-bit native words into four 64-bit sums: every length (odd ones too), unaligned starts,
  * all-0xff data (the most carries) and random data agree with the byte-wise reference. */
 static void test_csum_matches_reference(void **state)
 {
