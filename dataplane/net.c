@@ -539,6 +539,35 @@ uint16_t emse_net_hdr_len(const struct emse_flow *flow)
 uint16_t emse_net_write_udp(const struct emse_iface *ifc, const struct emse_flow *flow,
 			    uint8_t *hdr, uint16_t payload_len)
 {
+	uint16_t hl = emse_net_write_udp_nocsum(ifc, flow, hdr, payload_len);
+	emse_net_fill_csum(hdr);
+	return hl;
+}
+
+void emse_net_fill_csum(uint8_t *frame)
+{
+	uint8_t *ip = frame + EMSE_ETH_HLEN, *udp;
+	const uint8_t *addrs;
+	size_t alen2;
+	if (rd16(frame + 12) == ETH_P_IPV6_) {
+		udp = ip + IP6_HLEN;
+		addrs = ip + 8;
+		alen2 = 32;
+	} else {
+		wr16(ip + 10, emse_ip4_csum(ip, IP4_HLEN));
+		udp = ip + IP4_HLEN;
+		addrs = ip + 12;
+		alen2 = 8;
+	}
+	uint16_t ulen = rd16(udp + 4);
+	uint64_t sum = csum_add(0, addrs, alen2) + csum_word(IPPROTO_UDP_) + csum_word(ulen);
+	uint16_t c = csum_fold(csum_add(sum, udp, ulen));
+	wr16(udp + 6, c ? c : 0xffff); /* 0 means "no checksum" on the wire */
+}
+
+uint16_t emse_net_write_udp_nocsum(const struct emse_iface *ifc, const struct emse_flow *flow,
+				   uint8_t *hdr, uint16_t payload_len)
+{
 	uint16_t hl = emse_net_hdr_len(flow);
 	uint16_t ulen = (uint16_t)(UDP_HLEN + payload_len);
 	memcpy(hdr, flow->peer_mac, 6);
@@ -567,15 +596,12 @@ uint16_t emse_net_write_udp(const struct emse_iface *ifc, const struct emse_flow
 		wr16(ip + 10, 0);
 		memcpy(ip + 12, flow->local.a, 4);
 		memcpy(ip + 16, flow->peer.a, 4);
-		wr16(ip + 10, emse_ip4_csum(ip, IP4_HLEN));
 		udp = ip + IP4_HLEN;
 	}
 	wr16(udp, flow->local_port);
 	wr16(udp + 2, flow->peer_port);
 	wr16(udp + 4, ulen);
 	wr16(udp + 6, 0);
-	uint16_t c = emse_udp_csum(&flow->local, &flow->peer, udp, ulen);
-	wr16(udp + 6, c ? c : 0xffff); /* 0 means "no checksum" on the wire */
 	return hl;
 }
 

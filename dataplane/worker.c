@@ -51,6 +51,9 @@ void emse_worker_flush(struct emse_worker *w)
 {
 	if (!w->n_tx)
 		return;
+	for (uint16_t i = 0; i < w->n_tx; i++)
+		if (w->tx_csum[i])
+			emse_net_fill_csum(rte_pktmbuf_mtod(w->tx[i], uint8_t *));
 	if (w->rt->replay_out) {
 		replay_write(w);
 		return;
@@ -66,11 +69,18 @@ void emse_worker_flush(struct emse_worker *w)
 	w->n_tx = 0;
 }
 
-static void tx_enqueue(struct emse_worker *w, struct rte_mbuf *m)
+/* csum: the frame's checksums are left for emse_worker_flush (emse_net_write_udp_nocsum). */
+static void tx_enqueue_csum(struct emse_worker *w, struct rte_mbuf *m, bool csum)
 {
+	w->tx_csum[w->n_tx] = csum;
 	w->tx[w->n_tx++] = m;
 	if (w->n_tx == EMSE_TX_MAX)
 		emse_worker_flush(w);
+}
+
+static void tx_enqueue(struct emse_worker *w, struct rte_mbuf *m)
+{
+	tx_enqueue_csum(w, m, false);
 }
 
 static int send_datagram(struct emse_worker *w, const struct emse_flow *flow, const uint8_t *data,
@@ -91,8 +101,8 @@ static int send_datagram(struct emse_worker *w, const struct emse_flow *flow, co
 		return -1;
 	}
 	memcpy(p + hl, data, len);
-	emse_net_write_udp(&w->rt->iface, flow, p, (uint16_t)len);
-	tx_enqueue(w, m);
+	emse_net_write_udp_nocsum(&w->rt->iface, flow, p, (uint16_t)len);
+	tx_enqueue_csum(w, m, true);
 	return 0;
 }
 
@@ -599,8 +609,8 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 		return;
 	}
 	rte_pktmbuf_trim(m, (uint16_t)(cap - n));
-	emse_net_write_udp(&w->rt->iface, &s->flow, p, (uint16_t)n);
-	tx_enqueue(w, m);
+	emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)n);
+	tx_enqueue_csum(w, m, true);
 	w->stats.app_tx++;
 }
 
@@ -663,8 +673,8 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 	}
 	memcpy(p + hl + n, data, len);
 	rte_pktmbuf_trim(m, (uint16_t)(EMSE_PP2_MAX - (size_t)n));
-	emse_net_write_udp(&w->rt->iface, &bf, p, (uint16_t)(n + len));
-	tx_enqueue(w, m);
+	emse_net_write_udp_nocsum(&w->rt->iface, &bf, p, (uint16_t)(n + len));
+	tx_enqueue_csum(w, m, true);
 	w->stats.fwd_tx++;
 }
 
@@ -792,8 +802,8 @@ static bool echo_in_place(struct emse_worker *w, struct emse_session *s, struct 
 			uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
 			rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
 			m->ol_flags = 0; /* what the port said about the received frame */
-			emse_net_write_udp(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
-			tx_enqueue(w, m);
+			emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
+			tx_enqueue_csum(w, m, true);
 			w->stats.app_tx++;
 			m = NULL;
 		} else {

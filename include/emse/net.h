@@ -83,6 +83,15 @@ uint16_t emse_net_hdr_len(const struct emse_flow *flow);
  * both checksums computed. Returns the header length. */
 uint16_t emse_net_write_udp(const struct emse_iface *ifc, const struct emse_flow *flow,
 			    uint8_t *hdr, uint16_t payload_len);
+/* The same with both checksums left to emse_net_fill_csum. Why: right after the headers and the
+ * payload were written, the checksum's loads wait on those stores (store-to-load forwarding fails
+ * for a load that spans several stores, and after AVX-512 masked stores); a worker fills a whole
+ * burst just before sending it, when the stores are long done. */
+uint16_t emse_net_write_udp_nocsum(const struct emse_iface *ifc, const struct emse_flow *flow,
+				   uint8_t *hdr, uint16_t payload_len);
+/* Fills the IPv4 header checksum and the UDP checksum of a frame emse_net_write_udp_nocsum
+ * wrote. */
+void emse_net_fill_csum(uint8_t *frame);
 
 /* Checksums: the 16-bit one's complement sum helpers the rest uses. */
 uint16_t emse_ip4_csum(const void *hdr, size_t len);

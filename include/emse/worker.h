@@ -79,6 +79,7 @@ struct emse_worker {
 	volatile bool replay_done;
 	uint16_t n_tx;
 	struct rte_mbuf *tx[EMSE_TX_MAX];
+	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
 	struct emse_worker_stats stats;
 	uint8_t appbuf[EMSE_APP_MAX];
 } __attribute__((aligned(64)));

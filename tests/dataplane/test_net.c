@@ -919,6 +919,29 @@ static void test_write_udp_reparses(void **state)
 	check_write_udp(&x.flow, 62);
 }
 
+/* The worker writes headers now and fills checksums at flush time: the frame must come out the
+ * same as written in one go, for IPv4 and IPv6, and carry no checksum in between. */
+static void test_write_udp_deferred_checksum(void **state)
+{
+	(void)state;
+	uint8_t f[128], one[256], two[256];
+	for (int fam = 4; fam <= 6; fam += 2) {
+		size_t n = fam == 4 ? udp4(f, PEER4, OUR4, "ping") : udp6(f, PEER6, OUR6, "ping");
+		struct res x = run(f, n);
+		assert_int_equal(x.v, EMSE_NET_UDP);
+		uint16_t hl = emse_net_hdr_len(&x.flow), pl = 101;
+		for (uint16_t i = 0; i < pl; i++)
+			one[hl + i] = two[hl + i] = (uint8_t)(i * 29 + 3);
+		assert_int_equal(emse_net_write_udp(&IFC, &x.flow, one, pl), hl);
+		assert_int_equal(emse_net_write_udp_nocsum(&IFC, &x.flow, two, pl), hl);
+		assert_int_equal(be16(two + hl - 2), 0);
+		if (fam == 4)
+			assert_int_equal(be16(two + 24), 0);
+		emse_net_fill_csum(two);
+		assert_memory_equal(one, two, (size_t)hl + pl);
+	}
+}
+
 /* A datagram whose checksum computes to 0 must carry 0xffff: 0 would mean "no checksum" over
  * IPv4 and be dropped over IPv6. The payload is chosen to make the sum come out that way. */
 static void test_write_udp_zero_checksum_sent_as_ffff(void **state)
@@ -1009,6 +1032,7 @@ int main(void)
 		cmocka_unit_test_setup(test_truncation_never_crashes, setup),
 		cmocka_unit_test_setup(test_write_udp_reparses, setup),
 		cmocka_unit_test_setup(test_write_udp_zero_checksum_sent_as_ffff, setup),
+		cmocka_unit_test_setup(test_write_udp_deferred_checksum, setup),
 		cmocka_unit_test_setup(test_addr_helpers, setup),
 		cmocka_unit_test_setup(test_drop_names, setup),
 	};
