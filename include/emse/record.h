@@ -3,7 +3,8 @@
  * object is freed, and records are opened and sealed here. An idle session then costs
  * sizeof(struct emse_record_state) (80 B); the AES key schedules of the worker's 64 most recent
  * sessions are kept in a per-worker cache, others expanded when needed (docs/record.md has the
- * measurements behind that choice).
+ * measurements behind that choice). AES-GCM runs on dataplane/aesgcm.c where the CPU has AES-NI
+ * and PCLMULQDQ, on wolfCrypt otherwise; AES-CCM on wolfCrypt.
  *
  * Supported: AEAD suites with AES-128-GCM and AES-128-CCM-8 (PSK, ECDHE-PSK alike). Anything else
  * (CBC-SHA256, AES-256, ChaCha) makes import fail with EMSE_REC_E_UNSUPPORTED: keep wolfSSL then.
@@ -110,7 +111,8 @@ struct emse_record_stats {
 	uint64_t drops[EMSE_REC_DROP_MAX];
 };
 
-/* Expanded key schedules of the sessions that sent records last, per worker (~1.8 KB a slot). */
+/* Expanded keys of the sessions that sent records last, per worker (~2.7 KB a slot: wolfCrypt's
+ * and aesgcm.c's forms of both directions). */
 #define EMSE_REC_KEY_SLOTS 64
 struct emse_key_slot;
 
@@ -137,7 +139,7 @@ int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights);
  * and wipes it after (bench-record's floor). */
 int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uint32_t n_key_slots);
 void emse_record_ctx_fini(struct emse_record_ctx *c);
-/* Bytes the key cache takes (n_key_slots x ~1.8 KB), for memory reports and tests. */
+/* Bytes the key cache takes (n_key_slots x ~2.7 KB), for memory reports and tests. */
 size_t emse_record_keys_bytes(const struct emse_record_ctx *c);
 
 /* From a wolfSSL_dtls_export blob (strictly parsed; nothing is kept on failure). */
