@@ -189,12 +189,13 @@ FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
 # the compact record layer (tests/fuzz/fuzz_record.c)
 FUZZ_LIBS += record
-FUZZ_SRC_record := dataplane/record.c dataplane/aesgcm.c
+FUZZ_SRC_record := dataplane/record.c dataplane/aesgcm.c dataplane/aesccm.c
 FUZZ_USES_default := parsers crypto
 FUZZ_USES_identity := crypto
 FUZZ_USES_record := record crypto
-# AES-GCM against wolfCrypt's (tests/fuzz/fuzz_aesgcm.c)
+# AES-GCM and AES-CCM-8 against wolfCrypt's (tests/fuzz/fuzz_aesgcm.c, fuzz_aesccm.c)
 FUZZ_USES_aesgcm := record crypto
+FUZZ_USES_aesccm := record crypto
 # the native handshake engine (tests/fuzz/fuzz_hs12.c)
 FUZZ_LIBS += hs12
 FUZZ_SRC_hs12 := dataplane/hs12.c

@@ -5,31 +5,17 @@
  * Figure 5: blocks are byte-swapped, products are shifted left one bit and reduced modulo
  * x^128 + x^7 + x^2 + x + 1. Reduction is linear, so up to eight products against H^8..H^1 are
  * summed unreduced and reduced once (the paper's aggregated reduction, section 5). */
-#include <cpuid.h>
-#include <immintrin.h>
 #include <string.h>
 
+#include "aes_ni.h"
 #include "emse/aesgcm.h"
 
-/* Code for one instruction set, in a region: gcc and clang spell that differently. */
-#define NARROW "aes,pclmul,sse4.1,ssse3"
-#define WIDE NARROW ",avx2,avx512f,avx512bw,avx512vl,vaes,vpclmulqdq"
-#define PRAGMA(x) _Pragma(#x)
-#ifdef __clang__
-#define TARGET_BEGIN(t) PRAGMA(clang attribute push(__attribute__((target(t))), apply_to = function))
-#define TARGET_END PRAGMA(clang attribute pop)
-#else
-#define TARGET_BEGIN(t) PRAGMA(GCC push_options) PRAGMA(GCC target(t))
-#define TARGET_END PRAGMA(GCC pop_options)
-#endif
 
 int emse_gcm_available(void)
 {
 	static int known = -1;
 	if (known < 0) {
-		unsigned a, b, c, d;
-		known = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (c & bit_PCLMUL) &&
-			(c & bit_SSE4_1) && (c & bit_SSSE3);
+		known = emse_aesni_cpu();
 	}
 	return known;
 }
@@ -82,76 +68,7 @@ static inline __m128i bswap(__m128i x)
 	return _mm_shuffle_epi8(x, _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
 }
 
-static inline __m128i load(const uint8_t *p) { return _mm_loadu_si128((const __m128i *)(const void *)p); }
-static inline void store(uint8_t *p, __m128i x) { _mm_storeu_si128((__m128i *)(void *)p, x); }
 
-/* n < 8 bytes, little-endian, in a register: a partial block built in memory would cost a
- * failed store-to-load forward on every short record. */
-static inline uint64_t get_upto7(const uint8_t *p, size_t n)
-{
-	uint64_t v = 0;
-	unsigned sh = 0;
-	if (n & 4) {
-		uint32_t w;
-		memcpy(&w, p, 4);
-		v = w;
-		p += 4;
-		sh = 32;
-	}
-	if (n & 2) {
-		uint16_t w;
-		memcpy(&w, p, 2);
-		v |= (uint64_t)w << sh;
-		p += 2;
-		sh += 16;
-	}
-	if (n & 1)
-		v |= (uint64_t)*p << sh;
-	return v;
-}
-
-/* 0 < n < 16 bytes, zero-padded to a block */
-static inline __m128i load_partial(const uint8_t *p, size_t n)
-{
-	uint64_t lo, hi = 0;
-	if (n >= 8) {
-		memcpy(&lo, p, 8);
-		hi = get_upto7(p + 8, n - 8);
-	} else {
-		lo = get_upto7(p, n);
-	}
-	return _mm_set_epi64x((long long)hi, (long long)lo);
-}
-
-static inline void store_partial(uint8_t *p, __m128i x, size_t n)
-{
-	uint8_t t[16];
-	size_t i = 0;
-	store(t, x);
-	if (n & 8) {
-		memcpy(p, t, 8);
-		i = 8;
-	}
-	if (n & 4) {
-		memcpy(p + i, t + i, 4);
-		i += 4;
-	}
-	if (n & 2) {
-		memcpy(p + i, t + i, 2);
-		i += 2;
-	}
-	if (n & 1)
-		p[i] = t[i];
-}
-
-static inline __m128i expand(__m128i key, __m128i gen)
-{
-	gen = _mm_shuffle_epi32(gen, 0xff);
-	key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
-	key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
-	key = _mm_xor_si128(key, _mm_slli_si128(key, 4));
-	return _mm_xor_si128(key, gen);
-}
 
 /* One 256-bit carry-less product, as three 128-bit accumulators (low, middle, high). */
 struct acc {
@@ -215,11 +132,7 @@ static inline __m128i gfmul(__m128i a, __m128i b)
 void emse_gcm_init(struct emse_gcm_key *k, const uint8_t key[16])
 {
 	__m128i rk[11];
-	rk[0] = load(key);
-#define STEP(i, rcon) rk[i] = expand(rk[i - 1], _mm_aeskeygenassist_si128(rk[i - 1], rcon))
-	STEP(1, 0x01); STEP(2, 0x02); STEP(3, 0x04); STEP(4, 0x08); STEP(5, 0x10);
-	STEP(6, 0x20); STEP(7, 0x40); STEP(8, 0x80); STEP(9, 0x1b); STEP(10, 0x36);
-#undef STEP
+	aes128_schedule(rk, key);
 	__m128i h = rk[0];
 	for (int r = 1; r < 10; r++)
 		h = _mm_aesenc_si128(h, rk[r]);
@@ -238,29 +151,10 @@ void emse_gcm_init(struct emse_gcm_key *k, const uint8_t key[16])
 	explicit_bzero(rk, sizeof(rk));
 }
 
-/* AES on m <= 8 blocks, interleaved so the rounds of different blocks overlap. */
-static inline void aes_blocks(const struct emse_gcm_key *k, __m128i *b, unsigned m)
-{
-	__m128i r = load(k->rk[0]);
-#pragma GCC unroll 8
-	for (unsigned i = 0; i < m; i++)
-		b[i] = _mm_xor_si128(b[i], r);
-#pragma GCC unroll 9
-	for (int j = 1; j < 10; j++) {
-		r = load(k->rk[j]);
-#pragma GCC unroll 8
-		for (unsigned i = 0; i < m; i++)
-			b[i] = _mm_aesenc_si128(b[i], r);
-	}
-	r = load(k->rk[10]);
-#pragma GCC unroll 8
-	for (unsigned i = 0; i < m; i++)
-		b[i] = _mm_aesenclast_si128(b[i], r);
-}
 
 /* The fixed-count forms unroll fully; records of up to 7 blocks take one call. */
-static inline void aes8(const struct emse_gcm_key *k, __m128i *b) { aes_blocks(k, b, 8); }
-static inline void aes4(const struct emse_gcm_key *k, __m128i *b) { aes_blocks(k, b, 4); }
+static inline void aes8(const struct emse_gcm_key *k, __m128i *b) { aes_blocks(k->rk, b, 8); }
+static inline void aes4(const struct emse_gcm_key *k, __m128i *b) { aes_blocks(k->rk, b, 4); }
 
 static inline void aes_some(const struct emse_gcm_key *k, __m128i *b, unsigned m)
 {
@@ -273,20 +167,6 @@ static inline void aes_some(const struct emse_gcm_key *k, __m128i *b, unsigned m
 static inline __m128i ctr_block(__m128i base, uint32_t c)
 {
 	return _mm_insert_epi32(base, (int)__builtin_bswap32(c), 3);
-}
-
-/* out = in ^ keystream for the blocks of [off, off + 16 m) that lie below n. */
-__attribute__((always_inline)) static inline void xor_blocks(const uint8_t *in, uint8_t *out, size_t off, size_t n,
-			      const __m128i *ks, unsigned m)
-{
-	for (unsigned i = 0; i < m && off < n; i++, off += 16) {
-		if (n - off >= 16) {
-			store(out + off, _mm_xor_si128(load(in + off), ks[i]));
-		} else {
-			store_partial(out + off, _mm_xor_si128(load_partial(in + off, n - off), ks[i]),
-				      n - off);
-		}
-	}
 }
 
 /* GHASH with up to eight blocks pending, reduced once per eight. */

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emse/aesccm.h"
 #include "emse/aesgcm.h"
 #include "emse/record.h"
 
@@ -45,11 +46,17 @@ static inline void put48(uint8_t *p, uint64_t v)
 
 /* ---- crypto: a per-worker cache of expanded keys, or one scratch Aes keyed per record ------- */
 
-/* The schedules of one session, both directions: wolfCrypt's (CCM-8, and GCM where our own
- * AES-GCM cannot run) or aesgcm.c's. The raw keys say whose they are: a slot is used only for the
- * state that owns it and still holds the same keys. */
+/* Our own expanded key (aesgcm.c's or aesccm.c's), whichever cipher it is for. */
+union own_key {
+	struct emse_gcm_key gcm;
+	struct emse_ccm_key ccm;
+};
+
+/* The keys of one session, both directions: ours (own_key) where the CPU runs our code, else
+ * wolfCrypt's. The raw keys say whose they are: a slot is used only for the state that owns it
+ * and still holds the same keys. */
 struct emse_key_slot {
-	struct emse_gcm_key gr, gw;
+	union own_key nr, nw;
 	Aes r, w;
 	const struct emse_record_state *owner;
 	uint8_t rkey[16], wkey[16];
@@ -76,8 +83,8 @@ static void scrub(const struct emse_record_ctx *c, Aes *a)
 
 static void slot_wipe(const struct emse_record_ctx *c, struct emse_key_slot *k)
 {
-	emse_gcm_wipe(&k->gr);
-	emse_gcm_wipe(&k->gw);
+	explicit_bzero(&k->nr, sizeof(k->nr));
+	explicit_bzero(&k->nw, sizeof(k->nw));
 	scrub(c, &k->r);
 	scrub(c, &k->w);
 	explicit_bzero(k->rkey, sizeof(k->rkey));
@@ -93,6 +100,20 @@ static int same16(const uint8_t a[16], const uint8_t b[16])
 	memcpy(x, a, 16);
 	memcpy(y, b, 16);
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
+}
+
+/* Whether the state's cipher runs on our own code here. */
+static inline int own(const struct emse_record_ctx *c, const struct emse_record_state *st)
+{
+	return st->cipher == EMSE_REC_AES128_GCM ? c->gcm_ni : c->ccm_ni;
+}
+
+static void own_init(union own_key *o, uint8_t cipher, const uint8_t key[16])
+{
+	if (cipher == EMSE_REC_AES128_GCM)
+		emse_gcm_init(&o->gcm, key);
+	else
+		emse_ccm_init(&o->ccm, key);
 }
 
 static struct emse_key_slot *slot_of(struct emse_record_ctx *c, const struct emse_record_state *st)
@@ -116,9 +137,9 @@ static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record
 	st->kslot = (uint32_t)(k - c->keys) + 1;
 	c->st.keys_expanded++;
 	k->cipher = st->cipher;
-	if (st->cipher == EMSE_REC_AES128_GCM && c->gcm_ni) {
-		emse_gcm_init(&k->gr, st->rkey);
-		emse_gcm_init(&k->gw, st->wkey);
+	if (own(c, st)) {
+		own_init(&k->nr, st->cipher, st->rkey);
+		own_init(&k->nw, st->cipher, st->wkey);
 	} else if (set_key(c, &k->r, st->cipher, st->rkey) != 0 ||
 		   set_key(c, &k->w, st->cipher, st->wkey) != 0) {
 		slot_wipe(c, k);
@@ -147,27 +168,34 @@ static void key_done(struct emse_record_ctx *c)
 		scrub(c, c->aes);
 }
 
-/* aesgcm.c, with the session's cache slot or the scratch key (wiped after). */
-static int aead_ni(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
-		   const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
-		   uint8_t *out, uint8_t *tag)
+/* aesgcm.c or aesccm.c, with the session's cache slot or the scratch key (wiped after). */
+static int aead_own(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
+		    const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
+		    uint8_t *out, uint8_t *tag)
 {
-	struct emse_gcm_key *g = c->gcm;
+	union own_key *o = c->own;
 	struct emse_key_slot *k = NULL;
 	if (c->n_keys) {
 		if (!(k = keyed(c, st)))
 			return BAD_FUNC_ARG;
-		g = seal ? &k->gw : &k->gr;
+		o = seal ? &k->nw : &k->nr;
 	} else {
-		emse_gcm_init(g, seal ? st->wkey : st->rkey);
+		own_init(o, st->cipher, seal ? st->wkey : st->rkey);
 	}
 	int r = 0;
-	if (seal)
-		emse_gcm_seal(g, nonce, aad, 13, in, n, out, tag);
-	else if (emse_gcm_open(g, nonce, aad, 13, in, n, out, tag) != 0)
-		r = AES_GCM_AUTH_E;
+	if (st->cipher == EMSE_REC_AES128_GCM) {
+		if (seal)
+			emse_gcm_seal(&o->gcm, nonce, aad, 13, in, n, out, tag);
+		else if (emse_gcm_open(&o->gcm, nonce, aad, 13, in, n, out, tag) != 0)
+			r = AES_GCM_AUTH_E;
+	} else if (seal) {
+		/* n <= EMSE_REC_MAX_PLAIN: within CCM's limits */
+		r = emse_ccm8_seal(&o->ccm, nonce, aad, 13, in, n, out, tag) ? BAD_FUNC_ARG : 0;
+	} else if (emse_ccm8_open(&o->ccm, nonce, aad, 13, in, n, out, tag) != 0) {
+		r = AES_CCM_AUTH_E;
+	}
 	if (!k)
-		emse_gcm_wipe(g);
+		explicit_bzero(o, sizeof(*o));
 	return r;
 }
 
@@ -176,8 +204,8 @@ static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int sea
 		const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
 		uint8_t *out, uint8_t *tag)
 {
-	if (st->cipher == EMSE_REC_AES128_GCM && c->gcm_ni)
-		return aead_ni(c, st, seal, nonce, aad, in, n, out, tag);
+	if (own(c, st))
+		return aead_own(c, st, seal, nonce, aad, in, n, out, tag);
 	Aes *a = key_for(c, st, seal);
 	int gcm = st->cipher == EMSE_REC_AES128_GCM, r;
 	word32 tl = gcm ? 16 : 8;
@@ -229,12 +257,13 @@ int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uin
 	explicit_bzero(a->key, sizeof(a->key));
 	explicit_bzero(&a->gcm, sizeof(a->gcm));
 	c->gcm_ni = emse_gcm_available();
-	c->gcm = aligned_alloc(16, sizeof(struct emse_gcm_key));
-	if (!c->gcm) {
+	c->ccm_ni = emse_ccm_available();
+	c->own = aligned_alloc(64, (sizeof(union own_key) + 63) & ~(size_t)63);
+	if (!c->own) {
 		emse_record_ctx_fini(c);
 		return -1;
 	}
-	memset(c->gcm, 0, sizeof(struct emse_gcm_key));
+	memset(c->own, 0, sizeof(union own_key));
 	if (n_flights) {
 		c->flights = calloc(n_flights, sizeof(*c->flights));
 		if (!c->flights) {
@@ -274,9 +303,9 @@ void emse_record_ctx_fini(struct emse_record_ctx *c)
 		explicit_bzero(c->aes, sizeof(Aes));
 		free(c->aes);
 	}
-	if (c->gcm) {
-		emse_gcm_wipe(c->gcm);
-		free(c->gcm);
+	if (c->own) {
+		explicit_bzero(c->own, sizeof(union own_key));
+		free(c->own);
 	}
 	if (c->flights) {
 		explicit_bzero(c->flights, (size_t)c->n_flights * sizeof(*c->flights));

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emse/aesccm.h"
 #include "emse/aesgcm.h"
 #include "record.h"
 
@@ -62,6 +63,18 @@ int rec_setup(void *vssl, struct rec_keys *k)
 	k->tag_len = ccm ? 8 : 16;
 	rc = ccm ? wc_AesCcmSetKey(k->aes_w, kb, 16) | wc_AesCcmSetKey(k->aes_r, kb + 16, 16)
 		 : wc_AesGcmSetKey(k->aes_w, kb, 16) | wc_AesGcmSetKey(k->aes_r, kb + 16, 16);
+	if (ccm && emse_ccm_available()) {
+		if (!k->ccm_w)
+			k->ccm_w = aligned_alloc(16, sizeof(struct emse_ccm_key));
+		if (!k->ccm_r)
+			k->ccm_r = aligned_alloc(16, sizeof(struct emse_ccm_key));
+		if (!k->ccm_w || !k->ccm_r)
+			rc = -1;
+		else {
+			emse_ccm_init(k->ccm_w, kb);
+			emse_ccm_init(k->ccm_r, kb + 16);
+		}
+	}
 	if (gcm && emse_gcm_available()) {
 		if (!k->gcm_w)
 			k->gcm_w = aligned_alloc(16, sizeof(struct emse_gcm_key));
@@ -110,6 +123,9 @@ int rec_seal(struct rec_keys *k, uint8_t type, const uint8_t *pt, uint16_t len, 
 		emse_gcm_seal(k->gcm_w, nonce, aad, 13, pt, len, ct, tag);
 		return REC_HDR + rl;
 	}
+	if (k->ccm_w && k->ccm)
+		return emse_ccm8_seal(k->ccm_w, nonce, aad, 13, pt, len, ct, tag) == 0 ? REC_HDR + rl
+										      : -1;
 	int rc = k->ccm ? wc_AesCcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13)
 			: wc_AesGcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13);
 	return rc == 0 ? REC_HDR + rl : -1;
@@ -132,6 +148,8 @@ int rec_open(struct rec_keys *k, const uint8_t *rec, uint16_t len, uint8_t *pt)
 	const uint8_t *ct = rec + REC_HDR + REC_EXPLICIT, *tag = ct + plen;
 	if (k->gcm_r && !k->ccm)
 		return emse_gcm_open(k->gcm_r, nonce, aad, 13, ct, plen, pt, tag) == 0 ? plen : -1;
+	if (k->ccm_r && k->ccm)
+		return emse_ccm8_open(k->ccm_r, nonce, aad, 13, ct, plen, pt, tag) == 0 ? plen : -1;
 	int rc = k->ccm ? wc_AesCcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13)
 			: wc_AesGcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13);
 	return rc == 0 ? plen : -1;
@@ -153,4 +171,11 @@ void rec_free(struct rec_keys *k)
 	free(k->gcm_w);
 	free(k->gcm_r);
 	k->gcm_w = k->gcm_r = NULL;
+	if (k->ccm_w)
+		emse_ccm_wipe(k->ccm_w);
+	if (k->ccm_r)
+		emse_ccm_wipe(k->ccm_r);
+	free(k->ccm_w);
+	free(k->ccm_r);
+	k->ccm_w = k->ccm_r = NULL;
 }

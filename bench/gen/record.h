@@ -1,8 +1,7 @@
 /* The generator's own DTLS 1.2 AEAD record layer for --blast: after wolfSSL's handshake, the
  * session keys are derived again from the master secret and records are sealed here (~0.1 us
- * instead of ~1-2 us through wolfSSL_write; GCM with emse's own dataplane/aesgcm.c where the CPU
- * has AES-NI and PCLMULQDQ), so one generator core can offer a server millions of records per
- * second. Echoes are counted, and the first of each session is opened to prove
+ * instead of ~1-2 us through wolfSSL_write; with emse's own dataplane/aesgcm.c and aesccm.c where
+ * the CPU has AES-NI), so one generator core can offer a server millions of records per second. Echoes are counted, and the first of each session is opened to prove
  * the keys and the server's echo right. */
 #ifndef BENCH_RECORD_H
 #define BENCH_RECORD_H
@@ -14,9 +13,11 @@
 #define REC_MAX_OVERHEAD (REC_HDR + REC_EXPLICIT + 16)
 
 struct emse_gcm_key;
+struct emse_ccm_key;
 struct rec_keys {
 	void *aes_w, *aes_r;          /* wolfCrypt Aes: client write (ours), server write */
 	struct emse_gcm_key *gcm_w, *gcm_r; /* GCM where dataplane/aesgcm.c runs, else NULL */
+	struct emse_ccm_key *ccm_w, *ccm_r; /* CCM-8 where dataplane/aesccm.c runs, else NULL */
 	uint8_t salt_w[4], salt_r[4];
 	uint64_t seq;                 /* next sequence number we write in epoch 1 */
 	uint8_t tag_len;              /* 8 for CCM-8, 16 for GCM */

@@ -1,8 +1,9 @@
 /* dataplane/aesgcm.c, both its paths (SSE with AES-NI, and AVX-512 with VAES where the CPU has
  * it; every test runs each path the machine has): NIST's GCM test vectors (McGrew and Viega, "The Galois/Counter Mode of
  * Operation", test cases 1-4, AES-128), then against wolfCrypt's AES-GCM on random keys, nonces,
- * AAD of 0-40 bytes and plaintext of every length 0-300 (every batch and partial-block boundary), in place and
- * not; any flipped bit of tag, ciphertext or AAD is refused without writing the output. */
+ * AAD of 0-40 bytes and plaintext of every length 0-300 (every batch and partial-block boundary), in
+ * place and not; any flipped bit of tag, ciphertext, AAD or nonce is refused without writing the
+ * output (aead_check.h). */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -16,17 +17,7 @@
 #include <wolfssl/wolfcrypt/aes.h>
 
 #include "emse/aesgcm.h"
-
-static size_t unhex(const char *h, uint8_t *out)
-{
-	size_t n = strlen(h) / 2;
-	for (size_t i = 0; i < n; i++) {
-		unsigned v;
-		assert_int_equal(sscanf(h + 2 * i, "%2x", &v), 1);
-		out[i] = (uint8_t)v;
-	}
-	return n;
-}
+#include "aead_check.h"
 
 static int setup(void **state)
 {
@@ -70,11 +61,11 @@ static void test_nist_vectors(void **state)
 	(void)state;
 	for (size_t v = 0; v < sizeof(nist) / sizeof(nist[0]); v++) {
 		uint8_t k[16], iv[12], p[64], a[20], c[64], t[16], out[64], tag[16];
-		unhex(nist[v].k, k);
-		unhex(nist[v].iv, iv);
-		size_t pn = unhex(nist[v].p, p), an = unhex(nist[v].a, a);
-		assert_int_equal(unhex(nist[v].c, c), pn);
-		unhex(nist[v].t, t);
+		aead_unhex(nist[v].k, k);
+		aead_unhex(nist[v].iv, iv);
+		size_t pn = aead_unhex(nist[v].p, p), an = aead_unhex(nist[v].a, a);
+		assert_int_equal(aead_unhex(nist[v].c, c), pn);
+		aead_unhex(nist[v].t, t);
 		struct emse_gcm_key key;
 		emse_gcm_init(&key, k);
 		emse_gcm_seal(&key, iv, a, an, p, pn, out, tag);
@@ -100,101 +91,43 @@ static void test_wipe(void **state)
 	assert_memory_equal(&key, &zero, sizeof(key));
 }
 
-static uint64_t rng = 0x9e3779b97f4a7c15ULL;
-static void fill(uint8_t *p, size_t n)
+static void gcm_init(void *k, const uint8_t key[16]) { emse_gcm_init(k, key); }
+static void gcm_wipe(void *k) { emse_gcm_wipe(k); }
+static int gcm_seal(const void *k, const uint8_t nonce[12], const uint8_t *aad, size_t an,
+		    const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
 {
-	for (size_t i = 0; i < n; i++) {
-		rng ^= rng << 13;
-		rng ^= rng >> 7;
-		rng ^= rng << 17;
-		p[i] = (uint8_t)rng;
-	}
+	emse_gcm_seal(k, nonce, aad, an, in, n, out, tag);
+	return 0;
+}
+static int gcm_open(const void *k, const uint8_t nonce[12], const uint8_t *aad, size_t an,
+		    const uint8_t *in, size_t n, uint8_t *out, const uint8_t *tag)
+{
+	return emse_gcm_open(k, nonce, aad, an, in, n, out, tag);
+}
+static int wolf_gcm_seal(const uint8_t key[16], const uint8_t nonce[12], const uint8_t *aad,
+			 size_t an, const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+{
+	Aes w;
+	int r = wc_AesInit(&w, NULL, INVALID_DEVID) || wc_AesGcmSetKey(&w, key, 16) ||
+		wc_AesGcmEncrypt(&w, out, in, (word32)n, nonce, 12, tag, 16, aad, (word32)an);
+	wc_AesFree(&w);
+	return r;
 }
 
-#define MAXN 300
+static const struct aead_ops gcm = {16, gcm_init, gcm_wipe, gcm_seal, gcm_open, wolf_gcm_seal};
 
 static void test_against_wolfcrypt(void **state)
 {
 	(void)state;
-	Aes w;
-	assert_int_equal(wc_AesInit(&w, NULL, INVALID_DEVID), 0);
 	/* AAD: none, partial, exactly one block (the fuzzer found that one), more than one */
 	static const size_t ans[] = {0, 1, 13, 15, 16, 17, 32, 40};
-	for (size_t n = 0; n <= MAXN; n++) {
-		for (size_t ai = 0; ai < sizeof(ans) / sizeof(ans[0]); ai++) {
-			size_t an = ans[ai];
-			uint8_t k[16], iv[12], a[40], p[MAXN + 1], c1[MAXN + 1], c2[MAXN + 1], t1[16],
-				t2[16], io[MAXN + 1];
-			fill(k, 16);
-			fill(iv, 12);
-			fill(a, an);
-			fill(p, n);
-			struct emse_gcm_key key;
-			emse_gcm_init(&key, k);
-			assert_int_equal(wc_AesGcmSetKey(&w, k, 16), 0);
-			assert_int_equal(wc_AesGcmEncrypt(&w, c1, p, (word32)n, iv, 12, t1, 16, a,
-							  (word32)an), 0);
-			emse_gcm_seal(&key, iv, a, an, p, n, c2, t2);
-			assert_memory_equal(c1, c2, n);
-			assert_memory_equal(t1, t2, 16);
-			/* in place, both ways */
-			memcpy(io, p, n);
-			emse_gcm_seal(&key, iv, a, an, io, n, io, t2);
-			assert_memory_equal(io, c1, n);
-			assert_memory_equal(t1, t2, 16);
-			assert_int_equal(emse_gcm_open(&key, iv, a, an, io, n, io, t1), 0);
-			assert_memory_equal(io, p, n);
-			emse_gcm_wipe(&key);
-		}
-	}
-	wc_AesFree(&w);
+	aead_check_reference(&gcm, ans, sizeof(ans) / sizeof(ans[0]));
 }
 
-/* Every flipped bit of the tag, of the first, middle and last ciphertext byte and of the AAD is
- * refused, and the output buffer keeps its bytes. */
 static void test_forgeries_refused(void **state)
 {
 	(void)state;
-	const size_t sizes[] = {1, 15, 16, 17, 100, 112, 113, 129, 300};
-	for (size_t s = 0; s < sizeof(sizes) / sizeof(sizes[0]); s++) {
-		size_t n = sizes[s];
-		uint8_t k[16], iv[12], a[13], p[MAXN], c[MAXN], t[16], out[MAXN], mark[MAXN];
-		fill(k, 16);
-		fill(iv, 12);
-		fill(a, 13);
-		fill(p, n);
-		memset(mark, 0x5a, sizeof(mark));
-		struct emse_gcm_key key;
-		emse_gcm_init(&key, k);
-		emse_gcm_seal(&key, iv, a, 13, p, n, c, t);
-		for (int bit = 0; bit < 128; bit++) {
-			t[bit / 8] ^= (uint8_t)(1u << bit % 8);
-			memcpy(out, mark, n);
-			assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
-			assert_memory_equal(out, mark, n);
-			t[bit / 8] ^= (uint8_t)(1u << bit % 8);
-		}
-		const size_t at[] = {0, n / 2, n - 1};
-		for (size_t i = 0; i < 3; i++)
-			for (int bit = 0; bit < 8; bit++) {
-				c[at[i]] ^= (uint8_t)(1u << bit);
-				assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
-				c[at[i]] ^= (uint8_t)(1u << bit);
-			}
-		for (int bit = 0; bit < 13 * 8; bit++) {
-			a[bit / 8] ^= (uint8_t)(1u << bit % 8);
-			assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
-			a[bit / 8] ^= (uint8_t)(1u << bit % 8);
-		}
-		iv[11] ^= 1;
-		assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), -1);
-		iv[11] ^= 1;
-		/* a shorter length over the same bytes is another message */
-		assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n - 1, out, t), -1);
-		assert_int_equal(emse_gcm_open(&key, iv, a, 13, c, n, out, t), 0);
-		assert_memory_equal(out, p, n);
-		emse_gcm_wipe(&key);
-	}
+	aead_check_forgeries(&gcm);
 }
 
 /* The wide path is taken where the machine has it; the narrow one is forced too. */

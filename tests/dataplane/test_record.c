@@ -12,6 +12,7 @@
 #include <cmocka.h>
 
 #include "wolfmem.h"
+#include "emse/aesccm.h"
 #include "emse/aesgcm.h"
 #include "emse/record.h"
 
@@ -147,18 +148,19 @@ static void fill(uint8_t *b, size_t n, unsigned seed)
 		b[i] = (uint8_t)(seed * 131 + i * 7);
 }
 
-/* How GCM runs: dataplane/aesgcm.c where the CPU allows (this machine does); else wolfCrypt's,
- * keyed by the AES-NI schedule alone where the start-up self-test holds, else through its
- * documented set-up. The fallbacks are forced here so they stay covered. */
-enum gcm_path { GCM_DEFAULT, GCM_WOLFCRYPT, GCM_WOLFCRYPT_DOCUMENTED };
+/* How the AEAD runs: dataplane/aesgcm.c and aesccm.c where the CPU allows (this machine does);
+ * else wolfCrypt's, GCM keyed by the AES-NI schedule alone where the start-up self-test holds,
+ * else through its documented set-up. The fallbacks are forced here so they stay covered. */
+enum aead_path { AEAD_OWN, AEAD_WOLFCRYPT, AEAD_WOLFCRYPT_DOCUMENTED };
 
-static void both_directions_ex(const char *suite, uint8_t cipher, enum gcm_path path)
+static void both_directions_ex(const char *suite, uint8_t cipher, enum aead_path path)
 {
 	struct pair *p = compact_pair(suite);
 	assert_int_equal(p->rc.gcm_ni, emse_gcm_available());
-	if (path != GCM_DEFAULT)
-		p->rc.gcm_ni = 0;
-	if (path == GCM_WOLFCRYPT_DOCUMENTED)
+	assert_int_equal(p->rc.ccm_ni, emse_ccm_available());
+	if (path != AEAD_OWN)
+		p->rc.gcm_ni = p->rc.ccm_ni = 0;
+	if (path == AEAD_WOLFCRYPT_DOCUMENTED)
 		p->rc.gcm_fast = 0;
 	assert_int_equal(p->st.cipher, cipher);
 	assert_null(p->sv);
@@ -194,19 +196,25 @@ static void both_directions_ex(const char *suite, uint8_t cipher, enum gcm_path 
 
 static void both_directions(const char *suite, uint8_t cipher)
 {
-	both_directions_ex(suite, cipher, GCM_DEFAULT);
+	both_directions_ex(suite, cipher, AEAD_OWN);
 }
 
 static void test_gcm_documented_setup(void **state)
 {
 	(void)state;
-	both_directions_ex("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM, GCM_WOLFCRYPT_DOCUMENTED);
+	both_directions_ex("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM, AEAD_WOLFCRYPT_DOCUMENTED);
 }
 
 static void test_gcm_wolfcrypt(void **state)
 {
 	(void)state;
-	both_directions_ex("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM, GCM_WOLFCRYPT);
+	both_directions_ex("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM, AEAD_WOLFCRYPT);
+}
+
+static void test_ccm8_wolfcrypt(void **state)
+{
+	(void)state;
+	both_directions_ex("PSK-AES128-CCM-8", EMSE_REC_AES128_CCM8, AEAD_WOLFCRYPT);
 }
 
 static void test_gcm_both_directions(void **state)
@@ -837,6 +845,7 @@ int main(void)
 		cmocka_unit_test(test_ccm8_both_directions),
 		cmocka_unit_test(test_gcm_documented_setup),
 		cmocka_unit_test(test_gcm_wolfcrypt),
+		cmocka_unit_test(test_ccm8_wolfcrypt),
 		cmocka_unit_test(test_in_place_gcm),
 		cmocka_unit_test(test_in_place_ccm8),
 		cmocka_unit_test(test_echo_in_place_gcm),

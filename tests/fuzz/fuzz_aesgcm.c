@@ -10,6 +10,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
+#include "aead_input.h"
 #include "emse/aesgcm.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
@@ -38,18 +39,11 @@ static void one(const uint8_t *data, size_t size)
 		CHECK(wc_AesInit(&w, NULL, INVALID_DEVID) == 0);
 		init = 1;
 	}
-	if (size < 31)
+	struct aead_input in;
+	if (aead_input_parse(data, size, MAXN, &in) != 0)
 		return;
-	const uint8_t *key = data, *nonce = data + 16;
-	size_t an = data[28], flip = (size_t)data[29] << 8 | data[30];
-	data += 31;
-	size -= 31;
-	if (an > size)
-		an = size;
-	const uint8_t *aad = data, *msg = data + an;
-	size_t n = size - an;
-	if (n > MAXN)
-		n = MAXN;
+	const uint8_t *key = in.key, *nonce = in.nonce, *aad = in.aad, *msg = in.msg;
+	size_t an = in.an, n = in.n;
 
 	static uint8_t c1[MAXN], c2[MAXN], p1[MAXN], p2[MAXN], io[MAXN], a2[256];
 	uint8_t t1[16], t2[16];
@@ -64,14 +58,7 @@ static void one(const uint8_t *data, size_t size)
 	CHECK(memcmp(io, c1, n) == 0 && memcmp(t1, t2, 16) == 0);
 
 	/* flip one bit of aad || ciphertext || tag */
-	memcpy(a2, aad, an);
-	size_t bit = flip & 7, at = flip >> 3;
-	if (at < an)
-		a2[at] ^= (uint8_t)(1u << bit);
-	else if (at - an < n)
-		c1[at - an] ^= (uint8_t)(1u << bit);
-	else if (at - an - n < 16)
-		t1[at - an - n] ^= (uint8_t)(1u << bit);
+	aead_input_flip(&in, a2, c1, t1, 16);
 	int rw = wc_AesGcmDecrypt(&w, p1, c1, (word32)n, nonce, 12, t1, 16, a2, (word32)an);
 	int ro = emse_gcm_open(&k, nonce, a2, an, c1, n, p2, t1);
 	CHECK((rw == 0) == (ro == 0));
