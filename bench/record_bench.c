@@ -331,9 +331,10 @@ int main(int argc, char **argv)
 	if (emse_record_ctx_init(&kc, 0) != 0)
 		die("ctx");
 	printf("bytes per idle session: sizeof(struct emse_record_state) = %zu; per worker: "
-	       "struct emse_record_ctx %zu + AES scratch %zu + key cache %zu (%u slots) + %zu per "
+	       "struct emse_record_ctx %zu + scratch key %zu + key cache %zu (%u slots) + %zu per "
 	       "held flight slot\n",
-	       sizeof(struct emse_record_state), sizeof(struct emse_record_ctx), sizeof(Aes),
+	       sizeof(struct emse_record_state), sizeof(struct emse_record_ctx),
+	       emse_record_scratch_bytes(),
 	       emse_record_keys_bytes(&kc), kc.n_keys, sizeof(struct emse_flight_slot));
 	emse_record_ctx_fini(&kc);
 	wm_done(NULL);

@@ -44,7 +44,7 @@ static inline void put48(uint8_t *p, uint64_t v)
 		p[i] = (uint8_t)v;
 }
 
-/* ---- crypto: a per-worker cache of expanded keys, or one scratch Aes keyed per record ------- */
+/* ---- crypto: a per-worker cache of expanded keys, or one scratch key keyed per record ------- */
 
 /* Our own expanded key (aesgcm.c's or aesccm.c's), whichever cipher it is for. */
 union own_key {
@@ -52,45 +52,65 @@ union own_key {
 	struct emse_ccm_key ccm;
 };
 
-/* The keys of one session, both directions: ours (own_key) where the CPU runs our code, else
- * wolfCrypt's. The raw keys say whose they are: a slot is used only for the state that owns it
- * and still holds the same keys. */
+/* One direction's key: ours where the CPU runs our code for the cipher (own()), else wolfCrypt's. */
+struct dir_key {
+	union own_key own;
+	Aes aes;
+};
+
+/* The keys of one session, both directions. The raw keys say whose they are: a slot is used only
+ * for the state that owns it, still holds the same keys and was keyed for the same code. */
 struct emse_key_slot {
-	union own_key nr, nw;
-	Aes r, w;
+	struct dir_key r, w;
 	const struct emse_record_state *owner;
 	uint8_t rkey[16], wkey[16];
 	uint8_t cipher;
+	uint8_t own;               /* keyed for our code; the ctx's switches can change (tests, bench) */
 };
 
-static int set_key(struct emse_record_ctx *c, Aes *a, uint8_t cipher, const uint8_t key[16])
+/* Whether the state's cipher runs on our own code here. */
+static inline int own(const struct emse_record_ctx *c, const struct emse_record_state *st)
 {
+	return st->cipher == EMSE_REC_AES128_GCM ? c->gcm_ni : c->ccm_ni;
+}
+
+static int key_set(struct emse_record_ctx *c, struct dir_key *d, uint8_t cipher, int ours,
+		   const uint8_t key[16])
+{
+	if (ours) {
+		if (cipher == EMSE_REC_AES128_GCM)
+			emse_gcm_init(&d->own.gcm, key);
+		else
+			emse_ccm_init(&d->own.ccm, key);
+		return 0;
+	}
 	if (cipher == EMSE_REC_AES128_CCM8)
-		return wc_AesCcmSetKey(a, key, 16);
+		return wc_AesCcmSetKey(&d->aes, key, 16);
 	/* wc_AesGcmSetKey also builds the 4-bit GHASH table (~250-400 ns here); the AES-NI GCM code
 	 * derives H from the schedule itself, so where the ctx self-test proved that, the schedule
 	 * alone is enough. */
-	return c->gcm_fast ? wc_AesSetKey(a, key, 16, NULL, AES_ENCRYPTION) : wc_AesGcmSetKey(a, key, 16);
+	return c->gcm_fast ? wc_AesSetKey(&d->aes, key, 16, NULL, AES_ENCRYPTION)
+			   : wc_AesGcmSetKey(&d->aes, key, 16);
 }
 
-/* An Aes must not keep a session's key schedule (or GHASH key) once it is done with it. */
-static void scrub(const struct emse_record_ctx *c, Aes *a)
+/* No key of a session outlives its use in a dir_key (schedules, GHASH keys, powers of H). */
+static void key_wipe(const struct emse_record_ctx *c, struct dir_key *d)
 {
-	explicit_bzero(a->key, sizeof(a->key));
+	explicit_bzero(&d->own, sizeof(d->own));
+	explicit_bzero(d->aes.key, sizeof(d->aes.key));
 	if (!c->gcm_fast)
-		explicit_bzero(&a->gcm, sizeof(a->gcm));
+		explicit_bzero(&d->aes.gcm, sizeof(d->aes.gcm));
 }
 
 static void slot_wipe(const struct emse_record_ctx *c, struct emse_key_slot *k)
 {
-	explicit_bzero(&k->nr, sizeof(k->nr));
-	explicit_bzero(&k->nw, sizeof(k->nw));
-	scrub(c, &k->r);
-	scrub(c, &k->w);
+	key_wipe(c, &k->r);
+	key_wipe(c, &k->w);
 	explicit_bzero(k->rkey, sizeof(k->rkey));
 	explicit_bzero(k->wkey, sizeof(k->wkey));
 	k->owner = NULL;
 	k->cipher = 0;
+	k->own = 0;
 }
 
 /* No early exit on secret bytes. */
@@ -100,20 +120,6 @@ static int same16(const uint8_t a[16], const uint8_t b[16])
 	memcpy(x, a, 16);
 	memcpy(y, b, 16);
 	return ((x[0] ^ y[0]) | (x[1] ^ y[1])) == 0;
-}
-
-/* Whether the state's cipher runs on our own code here. */
-static inline int own(const struct emse_record_ctx *c, const struct emse_record_state *st)
-{
-	return st->cipher == EMSE_REC_AES128_GCM ? c->gcm_ni : c->ccm_ni;
-}
-
-static void own_init(union own_key *o, uint8_t cipher, const uint8_t key[16])
-{
-	if (cipher == EMSE_REC_AES128_GCM)
-		emse_gcm_init(&o->gcm, key);
-	else
-		emse_ccm_init(&o->ccm, key);
 }
 
 static struct emse_key_slot *slot_of(struct emse_record_ctx *c, const struct emse_record_state *st)
@@ -127,7 +133,9 @@ static struct emse_key_slot *slot_of(struct emse_record_ctx *c, const struct ems
 static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record_state *st)
 {
 	struct emse_key_slot *k = slot_of(c, st);
-	if (k && k->cipher == st->cipher && same16(k->rkey, st->rkey) && same16(k->wkey, st->wkey))
+	int ours = own(c, st);
+	if (k && k->cipher == st->cipher && k->own == ours && same16(k->rkey, st->rkey) &&
+	    same16(k->wkey, st->wkey))
 		return k;
 	if (!k) {
 		k = &c->keys[c->key_next];
@@ -136,67 +144,63 @@ static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record
 	slot_wipe(c, k);
 	st->kslot = (uint32_t)(k - c->keys) + 1;
 	c->st.keys_expanded++;
-	k->cipher = st->cipher;
-	if (own(c, st)) {
-		own_init(&k->nr, st->cipher, st->rkey);
-		own_init(&k->nw, st->cipher, st->wkey);
-	} else if (set_key(c, &k->r, st->cipher, st->rkey) != 0 ||
-		   set_key(c, &k->w, st->cipher, st->wkey) != 0) {
+	if (key_set(c, &k->r, st->cipher, ours, st->rkey) != 0 ||
+	    key_set(c, &k->w, st->cipher, ours, st->wkey) != 0) {
 		slot_wipe(c, k);
 		return NULL;
 	}
 	k->owner = st;
+	k->cipher = st->cipher;
+	k->own = (uint8_t)ours;
 	memcpy(k->rkey, st->rkey, 16);
 	memcpy(k->wkey, st->wkey, 16);
 	return k;
 }
 
-/* The Aes to seal (write) or open with: the session's cache slot, or the scratch keyed now (the
- * caller scrubs it after: key_done). NULL if wolfCrypt refuses the key. */
-static Aes *key_for(struct emse_record_ctx *c, struct emse_record_state *st, int write)
+/* The key to seal (write) or open with: the session's cache slot, or the scratch keyed now (the
+ * caller wipes it after: key_done). NULL if wolfCrypt refuses the key. */
+static struct dir_key *key_for(struct emse_record_ctx *c, struct emse_record_state *st, int write)
 {
 	if (c->n_keys) {
 		struct emse_key_slot *k = keyed(c, st);
 		return k ? (write ? &k->w : &k->r) : NULL;
 	}
-	return set_key(c, c->aes, st->cipher, write ? st->wkey : st->rkey) == 0 ? c->aes : NULL;
+	struct dir_key *d = c->scratch;
+	return key_set(c, d, st->cipher, own(c, st), write ? st->wkey : st->rkey) == 0 ? d : NULL;
 }
 
 static void key_done(struct emse_record_ctx *c)
 {
 	if (!c->n_keys)
-		scrub(c, c->aes);
+		key_wipe(c, c->scratch);
 }
 
-/* aesgcm.c or aesccm.c, with the session's cache slot or the scratch key (wiped after). */
-static int aead_own(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
-		    const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
-		    uint8_t *out, uint8_t *tag)
+/* aesgcm.c or aesccm.c; wolfCrypt's error codes, so both kinds of key answer alike */
+static int aead_own(const union own_key *o, int gcm, int seal, const uint8_t nonce[12],
+		    const uint8_t aad[13], const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
 {
-	union own_key *o = c->own;
-	struct emse_key_slot *k = NULL;
-	if (c->n_keys) {
-		if (!(k = keyed(c, st)))
-			return BAD_FUNC_ARG;
-		o = seal ? &k->nw : &k->nr;
-	} else {
-		own_init(o, st->cipher, seal ? st->wkey : st->rkey);
-	}
-	int r = 0;
-	if (st->cipher == EMSE_REC_AES128_GCM) {
-		if (seal)
+	if (gcm) {
+		if (seal) {
 			emse_gcm_seal(&o->gcm, nonce, aad, 13, in, n, out, tag);
-		else if (emse_gcm_open(&o->gcm, nonce, aad, 13, in, n, out, tag) != 0)
-			r = AES_GCM_AUTH_E;
-	} else if (seal) {
-		/* n <= EMSE_REC_MAX_PLAIN: within CCM's limits */
-		r = emse_ccm8_seal(&o->ccm, nonce, aad, 13, in, n, out, tag) ? BAD_FUNC_ARG : 0;
-	} else if (emse_ccm8_open(&o->ccm, nonce, aad, 13, in, n, out, tag) != 0) {
-		r = AES_CCM_AUTH_E;
+			return 0;
+		}
+		return emse_gcm_open(&o->gcm, nonce, aad, 13, in, n, out, tag) ? AES_GCM_AUTH_E : 0;
 	}
-	if (!k)
-		explicit_bzero(o, sizeof(*o));
-	return r;
+	/* n <= EMSE_REC_MAX_PLAIN: within CCM's limits */
+	if (seal)
+		return emse_ccm8_seal(&o->ccm, nonce, aad, 13, in, n, out, tag) ? BAD_FUNC_ARG : 0;
+	return emse_ccm8_open(&o->ccm, nonce, aad, 13, in, n, out, tag) ? AES_CCM_AUTH_E : 0;
+}
+
+static int aead_wolf(Aes *a, int gcm, int seal, const uint8_t nonce[12], const uint8_t aad[13],
+		     const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+{
+	word32 tl = gcm ? 16 : 8;
+	if (seal)
+		return gcm ? wc_AesGcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
+			   : wc_AesCcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
+	return gcm ? wc_AesGcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
+		   : wc_AesCcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
 }
 
 /* seal: in -> out and the tag into tag; else open: in -> out, checked against tag. */
@@ -204,19 +208,14 @@ static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int sea
 		const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
 		uint8_t *out, uint8_t *tag)
 {
-	if (own(c, st))
-		return aead_own(c, st, seal, nonce, aad, in, n, out, tag);
-	Aes *a = key_for(c, st, seal);
+	struct dir_key *d = key_for(c, st, seal);
 	int gcm = st->cipher == EMSE_REC_AES128_GCM, r;
-	word32 tl = gcm ? 16 : 8;
-	if (!a)
+	if (!d)
 		r = BAD_FUNC_ARG;
-	else if (seal)
-		r = gcm ? wc_AesGcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
-			: wc_AesCcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
+	else if (own(c, st))
+		r = aead_own(&d->own, gcm, seal, nonce, aad, in, n, out, tag);
 	else
-		r = gcm ? wc_AesGcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
-			: wc_AesCcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
+		r = aead_wolf(&d->aes, gcm, seal, nonce, aad, in, n, out, tag);
 	key_done(c);
 	return r;
 }
@@ -244,26 +243,20 @@ int emse_record_ctx_init(struct emse_record_ctx *c, uint32_t n_flights)
 int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uint32_t n_key_slots)
 {
 	memset(c, 0, sizeof(*c));
-	Aes *a = aligned_alloc(16, (sizeof(Aes) + 15) & ~(size_t)15);
-	if (!a)
+	struct dir_key *d = aligned_alloc(64, (sizeof(*d) + 63) & ~(size_t)63);
+	if (!d)
 		return -1;
-	memset(a, 0, sizeof(*a));
-	if (wc_AesInit(a, NULL, INVALID_DEVID) != 0) {
-		free(a);
+	memset(d, 0, sizeof(*d));
+	if (wc_AesInit(&d->aes, NULL, INVALID_DEVID) != 0) {
+		free(d);
 		return -1;
 	}
-	c->aes = a;
-	c->gcm_fast = gcm_fast_selftest(a);
-	explicit_bzero(a->key, sizeof(a->key));
-	explicit_bzero(&a->gcm, sizeof(a->gcm));
+	c->scratch = d;
+	c->gcm_fast = gcm_fast_selftest(&d->aes);
+	explicit_bzero(d->aes.key, sizeof(d->aes.key));
+	explicit_bzero(&d->aes.gcm, sizeof(d->aes.gcm));
 	c->gcm_ni = emse_gcm_available();
 	c->ccm_ni = emse_ccm_available();
-	c->own = aligned_alloc(64, (sizeof(union own_key) + 63) & ~(size_t)63);
-	if (!c->own) {
-		emse_record_ctx_fini(c);
-		return -1;
-	}
-	memset(c->own, 0, sizeof(union own_key));
 	if (n_flights) {
 		c->flights = calloc(n_flights, sizeof(*c->flights));
 		if (!c->flights) {
@@ -281,8 +274,8 @@ int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uin
 		}
 		memset(c->keys, 0, (size_t)n_key_slots * sizeof(*c->keys));
 		for (uint32_t i = 0; i < n_key_slots; i++)
-			if (wc_AesInit(&c->keys[i].r, NULL, INVALID_DEVID) != 0 ||
-			    wc_AesInit(&c->keys[i].w, NULL, INVALID_DEVID) != 0) {
+			if (wc_AesInit(&c->keys[i].r.aes, NULL, INVALID_DEVID) != 0 ||
+			    wc_AesInit(&c->keys[i].w.aes, NULL, INVALID_DEVID) != 0) {
 				emse_record_ctx_fini(c);
 				return -1;
 			}
@@ -296,16 +289,18 @@ size_t emse_record_keys_bytes(const struct emse_record_ctx *c)
 	return (size_t)c->n_keys * sizeof(*c->keys);
 }
 
+size_t emse_record_scratch_bytes(void)
+{
+	return sizeof(struct dir_key);
+}
+
 void emse_record_ctx_fini(struct emse_record_ctx *c)
 {
-	if (c->aes) {
-		wc_AesFree(c->aes);
-		explicit_bzero(c->aes, sizeof(Aes));
-		free(c->aes);
-	}
-	if (c->own) {
-		explicit_bzero(c->own, sizeof(union own_key));
-		free(c->own);
+	if (c->scratch) {
+		struct dir_key *d = c->scratch;
+		wc_AesFree(&d->aes);
+		explicit_bzero(d, sizeof(*d));
+		free(d);
 	}
 	if (c->flights) {
 		explicit_bzero(c->flights, (size_t)c->n_flights * sizeof(*c->flights));
@@ -313,8 +308,8 @@ void emse_record_ctx_fini(struct emse_record_ctx *c)
 	}
 	if (c->keys) {
 		for (uint32_t i = 0; i < c->n_keys; i++) {
-			wc_AesFree(&c->keys[i].r);
-			wc_AesFree(&c->keys[i].w);
+			wc_AesFree(&c->keys[i].r.aes);
+			wc_AesFree(&c->keys[i].w.aes);
 		}
 		/* every schedule, GHASH key and raw key in the cache */
 		explicit_bzero(c->keys, (size_t)c->n_keys * sizeof(*c->keys));

@@ -30,6 +30,39 @@ static void *aes_new(void)
 	return a;
 }
 
+/* emse's own key of one direction, whichever suite */
+struct rec_own {
+	union {
+		struct emse_gcm_key gcm;
+		struct emse_ccm_key ccm;
+	} k;
+};
+
+static struct rec_own *own_new(void)
+{
+	return aligned_alloc(64, (sizeof(struct rec_own) + 63) & ~(size_t)63);
+}
+
+static int keys_set(struct rec_keys *k, const uint8_t kb[32])
+{
+	if (k->own) {
+		if ((!k->own_w && !(k->own_w = own_new())) || (!k->own_r && !(k->own_r = own_new())))
+			return -1;
+		if (k->ccm) {
+			emse_ccm_init(&k->own_w->k.ccm, kb);
+			emse_ccm_init(&k->own_r->k.ccm, kb + 16);
+		} else {
+			emse_gcm_init(&k->own_w->k.gcm, kb);
+			emse_gcm_init(&k->own_r->k.gcm, kb + 16);
+		}
+		return 0;
+	}
+	if ((!k->aes_w && !(k->aes_w = aes_new())) || (!k->aes_r && !(k->aes_r = aes_new())))
+		return -1;
+	return k->ccm ? wc_AesCcmSetKey(k->aes_w, kb, 16) | wc_AesCcmSetKey(k->aes_r, kb + 16, 16)
+		      : wc_AesGcmSetKey(k->aes_w, kb, 16) | wc_AesGcmSetKey(k->aes_r, kb + 16, 16);
+}
+
 int rec_setup(void *vssl, struct rec_keys *k)
 {
 	WOLFSSL *ssl = vssl;
@@ -53,40 +86,10 @@ int rec_setup(void *vssl, struct rec_keys *k)
 	wolfSSL_FreeArrays(ssl);
 	if (rc != 0)
 		return -1;
-	if (!k->aes_w)
-		k->aes_w = aes_new();
-	if (!k->aes_r)
-		k->aes_r = aes_new();
-	if (!k->aes_w || !k->aes_r)
-		return -1;
 	k->ccm = (uint8_t)ccm;
 	k->tag_len = ccm ? 8 : 16;
-	rc = ccm ? wc_AesCcmSetKey(k->aes_w, kb, 16) | wc_AesCcmSetKey(k->aes_r, kb + 16, 16)
-		 : wc_AesGcmSetKey(k->aes_w, kb, 16) | wc_AesGcmSetKey(k->aes_r, kb + 16, 16);
-	if (ccm && emse_ccm_available()) {
-		if (!k->ccm_w)
-			k->ccm_w = aligned_alloc(16, sizeof(struct emse_ccm_key));
-		if (!k->ccm_r)
-			k->ccm_r = aligned_alloc(16, sizeof(struct emse_ccm_key));
-		if (!k->ccm_w || !k->ccm_r)
-			rc = -1;
-		else {
-			emse_ccm_init(k->ccm_w, kb);
-			emse_ccm_init(k->ccm_r, kb + 16);
-		}
-	}
-	if (gcm && emse_gcm_available()) {
-		if (!k->gcm_w)
-			k->gcm_w = aligned_alloc(16, sizeof(struct emse_gcm_key));
-		if (!k->gcm_r)
-			k->gcm_r = aligned_alloc(16, sizeof(struct emse_gcm_key));
-		if (!k->gcm_w || !k->gcm_r)
-			rc = -1;
-		else {
-			emse_gcm_init(k->gcm_w, kb);
-			emse_gcm_init(k->gcm_r, kb + 16);
-		}
-	}
+	k->own = (uint8_t)(ccm ? emse_ccm_available() : emse_gcm_available());
+	rc = keys_set(k, kb);
 	memcpy(k->salt_w, kb + 32, 4);
 	memcpy(k->salt_r, kb + 36, 4);
 	memset(kb, 0, sizeof(kb));
@@ -119,15 +122,16 @@ int rec_seal(struct rec_keys *k, uint8_t type, const uint8_t *pt, uint16_t len, 
 	aad[8] = type, aad[9] = 0xfe, aad[10] = 0xfd;
 	aad[11] = (uint8_t)(len >> 8), aad[12] = (uint8_t)len;
 	uint8_t *ct = out + REC_HDR + REC_EXPLICIT, *tag = ct + len;
-	if (k->gcm_w && !k->ccm) {
-		emse_gcm_seal(k->gcm_w, nonce, aad, 13, pt, len, ct, tag);
-		return REC_HDR + rl;
+	int rc;
+	if (k->own && k->ccm)
+		rc = emse_ccm8_seal(&k->own_w->k.ccm, nonce, aad, 13, pt, len, ct, tag);
+	else if (k->own) {
+		emse_gcm_seal(&k->own_w->k.gcm, nonce, aad, 13, pt, len, ct, tag);
+		rc = 0;
+	} else {
+		rc = k->ccm ? wc_AesCcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13)
+			    : wc_AesGcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13);
 	}
-	if (k->ccm_w && k->ccm)
-		return emse_ccm8_seal(k->ccm_w, nonce, aad, 13, pt, len, ct, tag) == 0 ? REC_HDR + rl
-										      : -1;
-	int rc = k->ccm ? wc_AesCcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13)
-			: wc_AesGcmEncrypt(k->aes_w, ct, pt, len, nonce, 12, tag, k->tag_len, aad, 13);
 	return rc == 0 ? REC_HDR + rl : -1;
 }
 
@@ -146,11 +150,13 @@ int rec_open(struct rec_keys *k, const uint8_t *rec, uint16_t len, uint8_t *pt)
 	aad[8] = rec[0], aad[9] = rec[1], aad[10] = rec[2];
 	aad[11] = (uint8_t)(plen >> 8), aad[12] = (uint8_t)plen;
 	const uint8_t *ct = rec + REC_HDR + REC_EXPLICIT, *tag = ct + plen;
-	if (k->gcm_r && !k->ccm)
-		return emse_gcm_open(k->gcm_r, nonce, aad, 13, ct, plen, pt, tag) == 0 ? plen : -1;
-	if (k->ccm_r && k->ccm)
-		return emse_ccm8_open(k->ccm_r, nonce, aad, 13, ct, plen, pt, tag) == 0 ? plen : -1;
-	int rc = k->ccm ? wc_AesCcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13)
+	int rc;
+	if (k->own && k->ccm)
+		rc = emse_ccm8_open(&k->own_r->k.ccm, nonce, aad, 13, ct, plen, pt, tag);
+	else if (k->own)
+		rc = emse_gcm_open(&k->own_r->k.gcm, nonce, aad, 13, ct, plen, pt, tag);
+	else
+		rc = k->ccm ? wc_AesCcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13)
 			: wc_AesGcmDecrypt(k->aes_r, pt, ct, plen, nonce, 12, tag, k->tag_len, aad, 13);
 	return rc == 0 ? plen : -1;
 }
@@ -164,18 +170,11 @@ void rec_free(struct rec_keys *k)
 	free(k->aes_w);
 	free(k->aes_r);
 	k->aes_w = k->aes_r = NULL;
-	if (k->gcm_w)
-		emse_gcm_wipe(k->gcm_w);
-	if (k->gcm_r)
-		emse_gcm_wipe(k->gcm_r);
-	free(k->gcm_w);
-	free(k->gcm_r);
-	k->gcm_w = k->gcm_r = NULL;
-	if (k->ccm_w)
-		emse_ccm_wipe(k->ccm_w);
-	if (k->ccm_r)
-		emse_ccm_wipe(k->ccm_r);
-	free(k->ccm_w);
-	free(k->ccm_r);
-	k->ccm_w = k->ccm_r = NULL;
+	if (k->own_w)
+		explicit_bzero(k->own_w, sizeof(*k->own_w));
+	if (k->own_r)
+		explicit_bzero(k->own_r, sizeof(*k->own_r));
+	free(k->own_w);
+	free(k->own_r);
+	k->own_w = k->own_r = NULL;
 }

@@ -12,12 +12,13 @@
 #define REC_EXPLICIT 8
 #define REC_MAX_OVERHEAD (REC_HDR + REC_EXPLICIT + 16)
 
-struct emse_gcm_key;
-struct emse_ccm_key;
+struct rec_own;
 struct rec_keys {
-	void *aes_w, *aes_r;          /* wolfCrypt Aes: client write (ours), server write */
-	struct emse_gcm_key *gcm_w, *gcm_r; /* GCM where dataplane/aesgcm.c runs, else NULL */
-	struct emse_ccm_key *ccm_w, *ccm_r; /* CCM-8 where dataplane/aesccm.c runs, else NULL */
+	/* client write (ours) and server write: emse's aesgcm.c / aesccm.c keys where the CPU
+	 * runs them (own), else wolfCrypt Aes */
+	struct rec_own *own_w, *own_r;
+	void *aes_w, *aes_r;
+	uint8_t own;
 	uint8_t salt_w[4], salt_r[4];
 	uint64_t seq;                 /* next sequence number we write in epoch 1 */
 	uint8_t tag_len;              /* 8 for CCM-8, 16 for GCM */

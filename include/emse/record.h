@@ -116,15 +116,14 @@ struct emse_record_stats {
 #define EMSE_REC_KEY_SLOTS 64
 struct emse_key_slot;
 
-/* Per-worker: the AES scratch (~880 B, keyed per record when there is no key cache), the key
+/* Per-worker: the scratch key (~1.3 KB, keyed per record when there is no key cache), the key
  * cache, the flight table and the counters. */
 struct emse_record_ctx {
-	void *aes;                 /* wolfCrypt Aes, opaque here */
+	void *scratch;             /* one direction's key (ours and wolfCrypt's), opaque here */
 	int gcm_fast;              /* 1: GCM keyed by the AES-NI schedule alone (self-tested) */
 	int gcm_ni;                /* 1: GCM by dataplane/aesgcm.c (the CPU has AES-NI and PCLMULQDQ);
 				    * 0: by wolfCrypt (bench-record clears it to compare) */
 	int ccm_ni;                /* the same for CCM-8 and dataplane/aesccm.c */
-	void *own;                 /* scratch key for those two, as aes is wolfCrypt's */
 	struct emse_key_slot *keys; /* n_keys slots; a slot is taken round-robin on a miss */
 	uint32_t n_keys, key_next;
 	struct emse_flight_slot *flights;
@@ -142,6 +141,8 @@ int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uin
 void emse_record_ctx_fini(struct emse_record_ctx *c);
 /* Bytes the key cache takes (n_key_slots x ~2.7 KB), for memory reports and tests. */
 size_t emse_record_keys_bytes(const struct emse_record_ctx *c);
+/* Bytes of the per-worker scratch key. */
+size_t emse_record_scratch_bytes(void);
 
 /* From a wolfSSL_dtls_export blob (strictly parsed; nothing is kept on failure). */
 int emse_record_import_blob(struct emse_record_state *st, const uint8_t *blob, size_t len);

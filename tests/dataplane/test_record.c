@@ -211,6 +211,41 @@ static void test_gcm_wolfcrypt(void **state)
 	both_directions_ex("PSK-AES128-GCM-SHA256", EMSE_REC_AES128_GCM, AEAD_WOLFCRYPT);
 }
 
+/* A cached key is used only by the code it was expanded for: switching between ours and
+ * wolfCrypt's with the session hot in the cache re-keys the slot (bench-record does switch). */
+static void key_cache_follows_switch(const char *suite)
+{
+	struct pair *p = compact_pair(suite);
+	uint8_t dg[WM_DG_SIZE], out[WM_DG_SIZE], got[64];
+	int prev = -1;
+	for (unsigned i = 0; i < 6; i++) {
+		int ours = (int)(i % 2) && emse_gcm_available() && emse_ccm_available();
+		p->rc.gcm_ni = p->rc.ccm_ni = ours;
+		uint64_t expanded = p->rc.st.keys_expanded;
+		size_t plain, sl;
+		enum emse_rec_drop why;
+		size_t dn = client_send(p, "switch", 6, dg);
+		assert_int_equal(open1(p, dg, dn, out, &plain, &why), EMSE_REC_DATA);
+		assert_memory_equal(out, "switch", 6);
+		assert_int_equal(emse_record_seal(&p->rc, &p->st, EMSE_REC_CT_APP, out, plain, dg,
+						  sizeof(dg), &sl), 0);
+		wm_push(&p->s2c, dg, sl);
+		assert_int_equal(wolfSSL_read(p->cl, got, sizeof(got)), 6);
+		assert_memory_equal(got, "switch", 6);
+		/* one expansion per switch (the first record keys the slot too) */
+		assert_int_equal(p->rc.st.keys_expanded, expanded + (ours != prev));
+		prev = ours;
+	}
+	pair_free(p);
+}
+
+static void test_key_cache_follows_switch(void **state)
+{
+	(void)state;
+	key_cache_follows_switch("PSK-AES128-GCM-SHA256");
+	key_cache_follows_switch("PSK-AES128-CCM-8");
+}
+
 static void test_ccm8_wolfcrypt(void **state)
 {
 	(void)state;
@@ -846,6 +881,7 @@ int main(void)
 		cmocka_unit_test(test_gcm_documented_setup),
 		cmocka_unit_test(test_gcm_wolfcrypt),
 		cmocka_unit_test(test_ccm8_wolfcrypt),
+		cmocka_unit_test(test_key_cache_follows_switch),
 		cmocka_unit_test(test_in_place_gcm),
 		cmocka_unit_test(test_in_place_ccm8),
 		cmocka_unit_test(test_echo_in_place_gcm),

@@ -28,7 +28,7 @@ static struct emse_record_ctx rc;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	static struct emse_hs12 h;
-	if (!rc.aes && emse_record_ctx_init(&rc, 4) != 0)
+	if (!rc.scratch && emse_record_ctx_init(&rc, 4) != 0)
 		__builtin_trap();
 	if (size < 1)
 		return 0;

@@ -39,7 +39,7 @@ static void pair(struct emse_record_state *a, struct emse_record_state *b, uint8
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	if (!ctx.aes && emse_record_ctx_init(&ctx, 4) != 0)
+	if (!ctx.scratch && emse_record_ctx_init(&ctx, 4) != 0)
 		__builtin_trap();
 	if (size < 1)
 		return 0;
