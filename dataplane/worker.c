@@ -713,17 +713,20 @@ static void session_touch(struct emse_worker *w, struct emse_session *s)
 	emse_list_push(&w->sessions, &w->sessions.est, s);
 }
 
-/* A compact session: each record of the datagram opened by record.c. */
-static void on_established_compact(struct emse_worker *w, struct emse_session *s,
+/* A compact session: each record of the datagram opened by record.c. True if one of them was
+ * authentic: only that keeps the session from its idle timeout, not a spoofed datagram. */
+static bool on_established_compact(struct emse_worker *w, struct emse_session *s,
 				   const uint8_t *data, size_t len)
 {
 	size_t off = 0, used, n;
 	uint8_t type;
 	enum emse_rec_drop why;
+	bool authentic = false;
 	while (off < len) {
 		switch (emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used, w->appbuf,
 					 &n, &type, &why)) {
 		case EMSE_REC_DATA:
+			authentic = true;
 			on_app_data(w, s, w->appbuf, n);
 			break;
 		case EMSE_REC_ALERT:
@@ -731,8 +734,9 @@ static void on_established_compact(struct emse_worker *w, struct emse_session *s
 			session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY
 						    ? EMSE_CLOSE_NOTIFY : EMSE_CLOSE_ALERT,
 				      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
-			return;
+			return false;
 		case EMSE_REC_RETX: {
+			authentic = true;
 			const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
 			for (unsigned i = 0; f && i < f->n_dg; i++)
 				send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
@@ -745,6 +749,7 @@ static void on_established_compact(struct emse_worker *w, struct emse_session *s
 		}
 		off += used;
 	}
+	return authentic;
 }
 
 static void on_established(struct emse_worker *w, struct emse_session *s, const uint8_t *data,
@@ -753,9 +758,9 @@ static void on_established(struct emse_worker *w, struct emse_session *s, const 
 	int err = 0;
 	if (s->state == EMSE_S_ESTABLISHED) {
 		uint32_t gen = s->gen;
-		on_established_compact(w, s, data, len);
-		if (s->gen != gen || s->state != EMSE_S_ESTABLISHED)
-			return; /* closed */
+		bool authentic = on_established_compact(w, s, data, len);
+		if (s->gen != gen || s->state != EMSE_S_ESTABLISHED || !authentic)
+			return; /* closed, or nothing in it was the peer's */
 		goto touch;
 	}
 	switch (emse_dtls_read(s->u.hs.ssl, s, data, len, w->appbuf, sizeof(w->appbuf), on_app_data, w,
@@ -809,9 +814,9 @@ static bool echo_in_place(struct emse_worker *w, struct emse_session *s, struct 
 		} else {
 			w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
 		}
+		session_touch(w, s); /* authentic: a forged record does not keep the session */
 	}
 	rte_pktmbuf_free(m);
-	session_touch(w, s);
 	return true;
 }
 
