@@ -40,11 +40,15 @@ struct ctr {
 	uint32_t last;
 };
 
+/* flag byte || nonce || 0 0 0, in registers (load_nonce12 says why) */
+static inline __m128i nonce_block(const uint8_t nonce[12], uint8_t flags)
+{
+	return _mm_insert_epi8(_mm_slli_si128(load_nonce12(nonce), 1), flags, 0);
+}
+
 static inline struct ctr ctr_of(const uint8_t nonce[12])
 {
-	uint8_t b[16] = {2};
-	memcpy(b + 1, nonce, 12);
-	return (struct ctr){load(b), nonce[11]};
+	return (struct ctr){nonce_block(nonce, 2), nonce[11]};
 }
 
 /* E(A_first) .. E(A_first + 7); the first m are used (m <= 4 encrypts four) */
@@ -61,13 +65,10 @@ static inline void keystream(const uint8_t (*rk)[16], const struct ctr *c, uint3
 static inline __m128i mac_head(const uint8_t (*rk)[16], const uint8_t nonce[12],
 			       const uint8_t *aad, size_t aad_len, size_t n)
 {
-	uint8_t b0[16];
-	b0[0] = (uint8_t)((aad_len ? 0x40 : 0) | ((8 - 2) / 2) << 3 | (3 - 1));
-	memcpy(b0 + 1, nonce, 12);
-	b0[13] = (uint8_t)(n >> 16);
-	b0[14] = (uint8_t)(n >> 8);
-	b0[15] = (uint8_t)n;
-	__m128i x = aes_one(rk, load(b0));
+	__m128i b0 = nonce_block(nonce, (uint8_t)((aad_len ? 0x40 : 0) | ((8 - 2) / 2) << 3 | (3 - 1)));
+	/* bytes 13-15: the length (< 2^24), big-endian, after nonce[11] */
+	b0 = _mm_insert_epi32(b0, (int)(nonce[11] | __builtin_bswap32((uint32_t)n)), 3);
+	__m128i x = aes_one(rk, b0);
 	if (!aad_len)
 		return x;
 	/* the first AAD block: the length, then up to 14 bytes */

@@ -301,9 +301,7 @@ struct ks_wide {
 static inline void keystream_wide(const struct emse_gcm_key *k, const uint8_t nonce[12],
 				  struct ks_wide *ks)
 {
-	uint8_t cb[16] = {0};
-	memcpy(cb, nonce, 12);
-	__m128i base = load(cb);
+	__m128i base = load_nonce12(nonce);
 	__m512i wb = _mm512_broadcast_i32x4(base);
 	/* counters are big-endian in the last word of each block */
 	const __m512i ca = _mm512_set_epi32(0x05000000, 0, 0, 0, 0x04000000, 0, 0, 0, 0x03000000, 0,
@@ -419,9 +417,7 @@ void emse_gcm_seal(const struct emse_gcm_key *k, const uint8_t nonce[12], const 
 		seal_wide(k, nonce, aad, aad_len, in, n, out, tag);
 		return;
 	}
-	uint8_t cb[16] = {0};
-	memcpy(cb, nonce, 12);
-	__m128i base = load(cb), b[8];
+	__m128i base = load_nonce12(nonce), b[8];
 	unsigned m = first_batch(k, base, n, b);
 	xor_blocks(in, out, 0, n, b + 1, m);
 	if (n > SHORT_MAX)
@@ -434,9 +430,7 @@ int emse_gcm_open(const struct emse_gcm_key *k, const uint8_t nonce[12], const u
 {
 	if (use_wide && n <= SHORT_MAX && aad_len <= 16)
 		return open_wide(k, nonce, aad, aad_len, in, n, out, tag);
-	uint8_t cb[16] = {0};
-	memcpy(cb, nonce, 12);
-	__m128i base = load(cb), b[8];
+	__m128i base = load_nonce12(nonce), b[8];
 	/* the keystream does not depend on the data, so it overlaps GHASH */
 	unsigned m = first_batch(k, base, n, b);
 	__m128i d = _mm_xor_si128(tag_any(k, aad, aad_len, in, n, b[0]), load(tag));
