@@ -56,6 +56,10 @@ busy_s = (d["busy_ns"] / 1e9 if d.get("busy_ns") else
           d["cpu_ns"] / 1e9 * d["busy_cycles"] / d["total_cycles"])
 rate = d["rec_opened"] / busy_s
 floor = 1e9 / (seal + opn)
+# the transport's share (memif copies across cores: varies with where the host puts the vCPUs)
+hz = a.get("tsc_hz") or 0
+port = [d.get(k, 0) / hz * 1e9 / d["rec_opened"] if hz else float("nan")
+        for k in ("port_rx_cycles", "port_tx_cycles")]
 rows = [
     ("records opened / sealed by emse (whole run)", f"{d['rec_opened']} / {d['rec_sealed']}"),
     ("record drops", str(sum(v for k, v in d.items() if k.startswith("record_drop")))),
@@ -64,6 +68,8 @@ rows = [
     ("round trips/s seen by the generator (wall clock)", f"{j['dgram_echoed'] / j['seconds']:.0f}"),
     ("generator busy / CPU share", f"{100 * j['generator_busy']:.0f} % / {100 * j['generator_cpu_share']:.0f} %"),
     ("**records per busy worker core-second** (rec_opened / busy s)", f"**{rate:.0f}** ({1e9 / rate:.0f} ns a record)"),
+    ("of a record's busy time: port rx + port tx (memif), emse's own",
+     f"{port[0]:.0f} + {port[1]:.0f} ns, {1e9 / rate - port[0] - port[1]:.0f} ns"),
     ("floor: bench-record seal + open, CPU ns", f"{seal:.0f} + {opn:.0f} = {seal + opn:.0f} ns ({floor:.0f}/s)"),
     ("**emse / floor**", f"**{rate / floor:.2f}**"),
 ]

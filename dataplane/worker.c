@@ -58,7 +58,9 @@ void emse_worker_flush(struct emse_worker *w)
 		replay_write(w);
 		return;
 	}
+	uint64_t t = rte_rdtsc();
 	uint16_t sent = rte_eth_tx_burst(w->port, w->queue, w->tx, w->n_tx);
+	w->stats.port_tx_cycles += rte_rdtsc() - t;
 	for (uint16_t i = 0; i < sent; i++)
 		w->stats.tx_bytes += w->tx[i]->pkt_len;
 	w->stats.tx_pkts += sent;
@@ -1124,6 +1126,8 @@ int emse_worker_main(void *arg)
 			goto end_of_loop;
 		}
 		uint16_t n = rte_eth_rx_burst(w->port, w->queue, pkts, EMSE_BURST);
+		if (n) /* an empty poll is idle time, not the port's cost */
+			w->stats.port_rx_cycles += rte_rdtsc() - t0;
 		for (uint16_t i = 0; i < n; i++)
 			emse_worker_rx(w, pkts[i], true);
 		work += n;

@@ -96,6 +96,9 @@ struct emse_worker_stats {
 	uint64_t busy_cycles, total_cycles, loops, cpu_ns;
 	/* busy CPU time without counting turns the machine gave to others (emse_busy_ns) */
 	uint64_t idle_loops, idle_clean_cycles, idle_clean_n, busy_ns;
+	/* of busy_cycles, the port's rx burst calls that returned packets and its tx burst calls:
+	 * what the transport costs (memif copies across cores), apart from emse's own work */
+	uint64_t port_rx_cycles, port_tx_cycles;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);
