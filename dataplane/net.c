@@ -154,6 +154,11 @@ uint16_t emse_udp_csum(const struct emse_addr *src, const struct emse_addr *dst,
 	return l4_csum(src, dst, IPPROTO_UDP_, udp, udp_len);
 }
 
+bool emse_net_udp_csum_ok(const struct emse_flow *flow, const uint8_t *udp)
+{
+	return emse_udp_csum(&flow->peer, &flow->local, udp, rd16(udp + 4)) == 0;
+}
+
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
 static void set_addr(struct emse_addr *a, uint8_t family, const uint8_t *bytes)
@@ -274,7 +279,7 @@ static enum emse_net_verdict do_udp(const struct emse_iface *ifc, uint8_t *frame
 				    const struct emse_addr *src, const struct emse_addr *dst,
 				    uint16_t l4off, uint16_t l4len, struct emse_flow *flow,
 				    uint16_t *off, uint16_t *payload_len,
-				    enum emse_drop_reason *reason)
+				    enum emse_drop_reason *reason, bool *csum_pending)
 {
 	const uint8_t *udp = frame + l4off;
 	if (l4len < UDP_HLEN || rd16(udp + 4) != l4len)
@@ -286,6 +291,8 @@ static enum emse_net_verdict do_udp(const struct emse_iface *ifc, uint8_t *frame
 	if (c == 0) {
 		if (src->family == 6) /* RFC 8200 8.1: mandatory over IPv6 */
 			return drop(reason, EMSE_DROP_UDP_CSUM);
+	} else if (csum_pending) {
+		*csum_pending = true;
 	} else if (emse_udp_csum(src, dst, udp, l4len) != 0) {
 		return drop(reason, EMSE_DROP_UDP_CSUM);
 	}
@@ -306,7 +313,7 @@ static enum emse_net_verdict do_udp(const struct emse_iface *ifc, uint8_t *frame
 
 static enum emse_net_verdict do_ipv4(const struct emse_iface *ifc, uint8_t *frame, uint16_t *len,
 				     struct emse_flow *flow, uint16_t *off, uint16_t *payload_len,
-				     enum emse_drop_reason *reason)
+				     enum emse_drop_reason *reason, bool *csum_pending)
 {
 	uint8_t *ip = frame + EMSE_ETH_HLEN;
 	uint16_t avail = (uint16_t)(*len - EMSE_ETH_HLEN);
@@ -334,7 +341,8 @@ static enum emse_net_verdict do_ipv4(const struct emse_iface *ifc, uint8_t *fram
 	uint16_t l4off = EMSE_ETH_HLEN + IP4_HLEN, l4len = (uint16_t)(tot - IP4_HLEN);
 
 	if (ip[9] == IPPROTO_UDP_)
-		return do_udp(ifc, frame, &src, &dst, l4off, l4len, flow, off, payload_len, reason);
+		return do_udp(ifc, frame, &src, &dst, l4off, l4len, flow, off, payload_len, reason,
+			      csum_pending);
 	if (ip[9] != IPPROTO_ICMP_)
 		return drop(reason, EMSE_DROP_PROTO);
 
@@ -434,7 +442,7 @@ static enum emse_net_verdict do_ns(const struct emse_iface *ifc, uint8_t *frame,
 
 static enum emse_net_verdict do_ipv6(const struct emse_iface *ifc, uint8_t *frame, uint16_t *len,
 				     struct emse_flow *flow, uint16_t *off, uint16_t *payload_len,
-				     enum emse_drop_reason *reason)
+				     enum emse_drop_reason *reason, bool *csum_pending)
 {
 	uint8_t *ip = frame + EMSE_ETH_HLEN;
 	uint16_t avail = (uint16_t)(*len - EMSE_ETH_HLEN);
@@ -480,7 +488,8 @@ static enum emse_net_verdict do_ipv6(const struct emse_iface *ifc, uint8_t *fram
 	uint16_t l4off = EMSE_ETH_HLEN + IP6_HLEN;
 
 	if (nh == IPPROTO_UDP_)
-		return do_udp(ifc, frame, &src, &dst, l4off, plen, flow, off, payload_len, reason);
+		return do_udp(ifc, frame, &src, &dst, l4off, plen, flow, off, payload_len, reason,
+			      csum_pending);
 
 	uint8_t *icmp = frame + l4off;
 	if (plen < 4)
@@ -512,6 +521,16 @@ enum emse_net_verdict emse_net_classify(const struct emse_iface *ifc, uint8_t *f
 					uint16_t *off, uint16_t *payload_len,
 					enum emse_drop_reason *reason)
 {
+	return emse_net_classify_defer(ifc, frame, len, flow, off, payload_len, reason, NULL);
+}
+
+enum emse_net_verdict emse_net_classify_defer(const struct emse_iface *ifc, uint8_t *frame,
+					      uint16_t *len, struct emse_flow *flow,
+					      uint16_t *off, uint16_t *payload_len,
+					      enum emse_drop_reason *reason, bool *csum_pending)
+{
+	if (csum_pending)
+		*csum_pending = false;
 	*reason = EMSE_DROP_NONE;
 	if (*len < EMSE_ETH_HLEN)
 		return drop(reason, EMSE_DROP_RUNT);
@@ -522,9 +541,9 @@ enum emse_net_verdict emse_net_classify(const struct emse_iface *ifc, uint8_t *f
 	case ETH_P_ARP_:
 		return do_arp(ifc, frame, len, reason);
 	case ETH_P_IP_:
-		return do_ipv4(ifc, frame, len, flow, off, payload_len, reason);
+		return do_ipv4(ifc, frame, len, flow, off, payload_len, reason, csum_pending);
 	case ETH_P_IPV6_:
-		return do_ipv6(ifc, frame, len, flow, off, payload_len, reason);
+		return do_ipv6(ifc, frame, len, flow, off, payload_len, reason, csum_pending);
 	default:
 		return drop(reason, EMSE_DROP_ETHERTYPE);
 	}

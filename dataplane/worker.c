@@ -831,9 +831,21 @@ static bool is_epoch0_client_hello(const uint8_t *d, size_t len)
 	       rec.frag[0] == DTLS_HS_CLIENT_HELLO;
 }
 
-/* m trimmed to the UDP payload. Consumes m. */
+/* A UDP checksum classify left for later (udp: the datagram's UDP header, NULL if none is
+ * pending). True if it is wrong: counted, and the caller drops the datagram. */
+static bool csum_bad(struct emse_worker *w, const struct emse_flow *flow, const uint8_t *udp)
+{
+	if (!udp || emse_net_udp_csum_ok(flow, udp))
+		return false;
+	w->stats.net_drop[EMSE_DROP_UDP_CSUM]++;
+	return true;
+}
+
+/* m trimmed to the UDP payload. Consumes m. udp: the UDP header if its checksum is still to be
+ * verified; every path verifies it except a compact session's records, which authenticate
+ * themselves (emse_net_classify_defer says why). */
 static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
-			unsigned li)
+			unsigned li, const uint8_t *udp)
 {
 	const uint8_t *data = rte_pktmbuf_mtod(m, const uint8_t *);
 	size_t len = rte_pktmbuf_data_len(m);
@@ -841,6 +853,13 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 	emse_session_key_of(flow, (uint8_t)li, &k);
 	struct emse_session *s = emse_session_find(&w->sessions, &k);
 
+	if (s && s->state == EMSE_S_ESTABLISHED && echo_in_place(w, s, m))
+		return; /* application data only: never a ClientHello */
+	if (csum_bad(w, flow, (!s || s->state != EMSE_S_ESTABLISHED ||
+			       is_epoch0_client_hello(data, len)) ? udp : NULL)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
 	if (!s) {
 		new_handshake(w, m, flow, li, data, len, NULL);
 		return;
@@ -860,8 +879,6 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 		return;
 	case EMSE_S_ESTABLISHED:
 	case EMSE_S_ESTABLISHED_WOLFSSL:
-		if (echo_in_place(w, s, m)) /* application data only: never a ClientHello */
-			return;
 		if (is_epoch0_client_hello(data, len)) {
 			new_handshake(w, m, flow, li, data, len, s);
 			return;
@@ -903,8 +920,9 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	uint8_t arp_mac[6];
 	if (emse_arp_sender(&w->rt->iface, rte_pktmbuf_mtod(m, uint8_t *), len, &arp_from, arp_mac))
 		emse_neigh_learn(&w->fwd, &arp_from, arp_mac);
-	switch (emse_net_classify(&w->rt->iface, rte_pktmbuf_mtod(m, uint8_t *), &len, &flow, &off,
-				  &plen, &why)) {
+	bool csum_pending;
+	switch (emse_net_classify_defer(&w->rt->iface, rte_pktmbuf_mtod(m, uint8_t *), &len, &flow,
+					&off, &plen, &why, &csum_pending)) {
 	case EMSE_NET_DROP:
 		w->stats.net_drop[why]++;
 		rte_pktmbuf_free(m);
@@ -922,6 +940,8 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	case EMSE_NET_UDP:
 		break;
 	}
+	/* steered datagrams are classified again by their owner */
+	const uint8_t *udp = csum_pending ? rte_pktmbuf_mtod_offset(m, uint8_t *, off - 8) : NULL;
 	const struct emse_config *cfg = w->rt->cfg;
 	if (cfg->has_forward && flow.local_port >= cfg->fwd_first &&
 	    flow.local_port - cfg->fwd_first < cfg->fwd_count) {
@@ -931,13 +951,15 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 			steer_to(w, owner, m);
 			return;
 		}
-		on_backend_answer(w, &flow, rte_pktmbuf_mtod_offset(m, uint8_t *, off), plen);
+		if (!csum_bad(w, &flow, udp))
+			on_backend_answer(w, &flow, rte_pktmbuf_mtod_offset(m, uint8_t *, off), plen);
 		rte_pktmbuf_free(m);
 		return;
 	}
 	int li = find_listener(cfg, &flow);
 	if (li < 0) {
-		w->stats.dp_drop[EMSE_DP_NO_LISTENER]++;
+		if (!csum_bad(w, &flow, udp))
+			w->stats.dp_drop[EMSE_DP_NO_LISTENER]++;
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -950,7 +972,7 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	}
 	rte_pktmbuf_adj(m, off);
 	rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - plen));
-	on_datagram(w, m, &flow, (unsigned)li);
+	on_datagram(w, m, &flow, (unsigned)li, udp);
 }
 
 /* ---- timers ----------------------------------------------------------------------------------- */

@@ -250,6 +250,14 @@ static void expect_drop(uint8_t *f, size_t len, enum emse_drop_reason want)
 			 emse_drop_name(want));
 }
 
+static void expect_drop_or_udp(uint8_t *f, size_t len, int bad)
+{
+	if (bad)
+		expect_drop(f, len, EMSE_DROP_UDP_CSUM);
+	else
+		assert_int_equal(run(f, len).v, EMSE_NET_UDP);
+}
+
 /* ---- checksum helpers ---- */
 static void test_ip4_csum_known(void **state)
 {
@@ -350,6 +358,48 @@ static void test_known_frames_classify(void **state)
 	memcpy(f, KNOWN_UDP6, sizeof(KNOWN_UDP6));
 	f[64] ^= 0x80;
 	expect_drop(f, sizeof(KNOWN_UDP6), EMSE_DROP_UDP_CSUM);
+}
+
+/* classify_defer leaves a non-zero UDP checksum to the caller: the same verdict and flow as
+ * classify, the check pending, and emse_net_udp_csum_ok telling good from bad. */
+static void test_udp_csum_deferred(void **state)
+{
+	(void)state;
+	static const struct {
+		const uint8_t *frame;
+		size_t len, flip;
+	} known[] = {{KNOWN_UDP4, sizeof(KNOWN_UDP4), 44}, {KNOWN_UDP6, sizeof(KNOWN_UDP6), 64}};
+	uint8_t f[256];
+	for (size_t i = 0; i < 2; i++) {
+		for (int bad = 0; bad < 2; bad++) {
+			memcpy(f, known[i].frame, known[i].len);
+			if (bad)
+				f[known[i].flip] ^= 0x80;
+			struct res x;
+			memset(&x, 0, sizeof(x));
+			x.len = (uint16_t)known[i].len;
+			bool pending = false;
+			x.v = emse_net_classify_defer(&IFC, f, &x.len, &x.flow, &x.off, &x.plen, &x.r,
+						      &pending);
+			assert_int_equal(x.v, EMSE_NET_UDP);
+			assert_true(pending);
+			assert_int_equal(emse_net_udp_csum_ok(&x.flow, f + x.off - 8), !bad);
+			/* classify itself still verifies */
+			expect_drop_or_udp(f, known[i].len, bad);
+		}
+	}
+	/* IPv4 without a checksum (0): nothing to verify */
+	uint8_t g[128];
+	size_t n = udp4(g, PEER4, OUR4, "abcd");
+	put16(g + 40, 0);
+	struct res y;
+	memset(&y, 0, sizeof(y));
+	y.len = (uint16_t)n;
+	bool pending = true;
+	assert_int_equal(emse_net_classify_defer(&IFC, g, &y.len, &y.flow, &y.off, &y.plen, &y.r,
+						 &pending),
+			 EMSE_NET_UDP);
+	assert_false(pending);
 }
 
 /* ---- Ethernet ---- */
@@ -1016,6 +1066,7 @@ int main(void)
 		cmocka_unit_test_setup(test_udp_csum_known_packets, setup),
 		cmocka_unit_test_setup(test_csum_matches_reference, setup),
 		cmocka_unit_test_setup(test_known_frames_classify, setup),
+		cmocka_unit_test_setup(test_udp_csum_deferred, setup),
 		cmocka_unit_test_setup(test_eth, setup),
 		cmocka_unit_test_setup(test_arp_reply_bytes, setup),
 		cmocka_unit_test_setup(test_arp_drops, setup),
