@@ -2,6 +2,7 @@
  * worker: no allocation, no locks, every field read through bounds-checked byte accessors (frames
  * are untrusted and unaligned, so no casts to header structs). */
 #include <arpa/inet.h>
+#include <emmintrin.h>
 #include <string.h>
 
 #include "emse/net.h"
@@ -161,11 +162,27 @@ bool emse_net_udp_csum_ok(const struct emse_flow *flow, const uint8_t *udp)
 
 static const uint8_t bcast_mac[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 
+/* An address is written, and copied (copy_addr), as its first word (the family) and its 16
+ * address bytes, one store each: the session key is then built from loads that each forward from
+ * one store. Built with memset and memcpy, every datagram's key waited on failed forwards. */
 static void set_addr(struct emse_addr *a, uint8_t family, const uint8_t *bytes)
 {
-	memset(a, 0, sizeof(*a));
-	a->family = family;
-	memcpy(a->a, bytes, family == 4 ? 4 : 16);
+	uint32_t head = family, v4;
+	memcpy(a, &head, 4);
+	__m128i b;
+	if (family == 4) {
+		memcpy(&v4, bytes, 4);
+		b = _mm_cvtsi32_si128((int)v4);
+	} else {
+		b = _mm_loadu_si128((const __m128i *)(const void *)bytes);
+	}
+	_mm_storeu_si128((__m128i *)(void *)a->a, b);
+}
+
+static void copy_addr(struct emse_addr *to, const struct emse_addr *from)
+{
+	memcpy(to, from, 4);
+	memcpy(to->a, from->a, 16);
 }
 
 static int own_ip4(const struct emse_iface *ifc, const uint8_t *ip)
@@ -296,9 +313,8 @@ static enum emse_net_verdict do_udp(const struct emse_iface *ifc, uint8_t *frame
 	} else if (emse_udp_csum(src, dst, udp, l4len) != 0) {
 		return drop(reason, EMSE_DROP_UDP_CSUM);
 	}
-	memset(flow, 0, sizeof(*flow));
-	flow->peer = *src;
-	flow->local = *dst;
+	copy_addr(&flow->peer, src);
+	copy_addr(&flow->local, dst);
 	flow->peer_port = rd16(udp);
 	flow->local_port = rd16(udp + 2);
 	memcpy(flow->peer_mac, frame + 6, 6);

@@ -78,10 +78,30 @@ static void test_every_byte_of_the_key_counts(void **state)
 	emse_sessions_free(&t);
 }
 
+/* The key is the flow's fields, whatever way session.c assembles it. */
+static void test_key_holds_the_fields(void **state)
+{
+	(void)state;
+	for (int fam = 4; fam <= 6; fam += 2) {
+		struct emse_flow f = base_flow();
+		f.peer.family = (uint8_t)fam;
+		if (fam == 4)
+			memset(f.peer.a + 4, 0, 12);
+		struct emse_session_key k;
+		memset(&k, 0xee, sizeof(k));
+		emse_session_key_of(&f, 3, &k);
+		assert_int_equal(k.family, fam);
+		assert_int_equal(k.listener, 3);
+		assert_int_equal(k.port, 40000);
+		assert_memory_equal(k.addr, f.peer.a, 16);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_byte_of_the_key_counts),
+		cmocka_unit_test(test_key_holds_the_fields),
 	};
 	return cmocka_run_group_tests(tests, eal_up, eal_down);
 }
