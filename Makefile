@@ -30,12 +30,6 @@ DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
 CPPFLAGS := -D_GNU_SOURCE -Iinclude -I$(WOLFSSL_PREFIX)/include $(DPDK_CFLAGS)
 CFLAGS := -std=c11 -O2 -g -Wall -Wextra -Werror -MMD -MP -fno-strict-aliasing
 SANFLAGS := -O1 -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
-# Link-time optimisation for the programs (plain flavour): the worker's per-datagram path calls
-# across net.c, session.c and record.c, and inlining them cut emse's own time per echoed record
-# from ~125 to ~115 ns (bench/run-sessions.sh records, paired runs). Fat objects: the tests link
-# the same objects without LTO.
-LTO_COMPILE := -flto=auto -ffat-lto-objects
-LTO_LINK := -flto=auto -O2
 # wolfSSL calls back into crypto/rng.c: the archives and wolfSSL are linked as one group.
 WOLFSSL_LIB := $(WOLFSSL_PREFIX)/lib/libwolfssl.a
 LDLIBS := $(DPDK_LIBS) -lcurl -lnghttp2 -levent -levent_openssl \
@@ -91,11 +85,11 @@ all: $(foreach p,$(LIVE_PROGRAMS),$(BUILD)/$(call prog_name,$(p))) $(BUILD)/asan
 # ---- rules for one flavour (plain in build/, sanitized in build/asan/) --------------------------
 # A test's archives depend on its stem ($*), known only at the second expansion.
 .SECONDEXPANSION:
-# $(1) = output dir, $(2) = extra flags, $(3) = extra flags for compiling only
+# $(1) = output dir, $(2) = extra flags
 define FLAVOUR
 $(1)/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
 	@mkdir -p $$(@D)
-	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) $(3) -c $$< -o $$@
+	$$(CC) $$(CPPFLAGS) $$(CFLAGS) $(2) -c $$< -o $$@
 
 $(foreach c,$(COMPONENTS),
 $(1)/lib$(c).a: $$(patsubst %.c,$(1)/obj/%.o,$$(SRC_$(c)))
@@ -107,7 +101,7 @@ $(1)/tests/%: $(1)/obj/tests/%.o $$$$(foreach c,$$$$(USES_$$$$(call test_comp,te
 	@mkdir -p $$(@D)
 	$$(CC) $(2) -o $$@ -Wl,--start-group $$^ $$(WOLFSSL_LIB) -Wl,--end-group -lcmocka $$(LDLIBS)
 endef
-$(eval $(call FLAVOUR,$(BUILD),,$(LTO_COMPILE)))
+$(eval $(call FLAVOUR,$(BUILD),))
 $(eval $(call FLAVOUR,$(BUILD)/asan,$(SANFLAGS)))
 
 # $(1) = program spec, $(2) = output dir, $(3) = extra flags
@@ -115,7 +109,7 @@ define PROGRAM
 $(2)/$(call prog_name,$(1)): $(2)/obj/$(patsubst %.c,%.o,$(call prog_main,$(1))) $(foreach c,$(USES_$(call prog_comp,$(1))),$(2)/lib$(c).a)
 	$$(CC) $(3) -o $$@ -Wl,--start-group $$^ $$(WOLFSSL_LIB) -Wl,--end-group $$(LDLIBS)
 endef
-$(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p),$(BUILD),$(LTO_LINK))))
+$(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p),$(BUILD),)))
 # emse itself also under ASan+UBSan, for the end-to-end tests.
 $(eval $(call PROGRAM,emse:dataplane/main.c:dataplane,$(BUILD)/asan,$(SANFLAGS)))
 
