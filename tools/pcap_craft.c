@@ -19,6 +19,11 @@
  *       copies IN to OUT with each frame matching BPF followed by K (default 1) copies of it.
  *   pcap-craft inject IFACE FILE [--filter BPF] [--gap-us U]
  *       sends the frames of FILE (matching BPF) out of IFACE, U microseconds apart (default 1000).
+ *   pcap-craft mutate IN OUT --filter BPF [--seq-add N] [--bad-udp-csum]
+ *       writes only the frames matching BPF (UDP over IPv4 or IPv6, a DTLS record first in the
+ *       datagram), each with the record's sequence number moved by N (a forged record: its AAD
+ *       no longer matches its tag) and its UDP checksum recomputed, or with --bad-udp-csum made
+ *       wrong (0x5555 off; the datagram otherwise intact).
  * Exit status: 0 done, 1 an I/O or libpcap failure, 2 usage. */
 #include <arpa/inet.h>
 #include <getopt.h>
@@ -70,6 +75,11 @@ static void wr16(uint8_t *p, unsigned v)
 {
 	p[0] = (uint8_t)(v >> 8);
 	p[1] = (uint8_t)v;
+}
+
+static unsigned rd16(const uint8_t *p)
+{
+	return (unsigned)(p[0] << 8 | p[1]);
 }
 
 static void wr24(uint8_t *p, unsigned v)
@@ -608,7 +618,8 @@ static int usage(const char *msg)
 		"       pcap-craft list FILE [--filter BPF]\n"
 		"       pcap-craft info FILE\n"
 		"       pcap-craft dup IN OUT --filter BPF [--times K]\n"
-		"       pcap-craft inject IFACE FILE [--filter BPF] [--gap-us U]\n");
+		"       pcap-craft inject IFACE FILE [--filter BPF] [--gap-us U]\n"
+		"       pcap-craft mutate IN OUT --filter BPF [--seq-add N] [--bad-udp-csum]\n");
 	return msg ? 2 : 0;
 }
 
@@ -856,6 +867,22 @@ static int cmd_info(int argc, char **argv)
 	return r == -2 ? 0 : 1;
 }
 
+/* IN read through filter, OUT written with IN's link type; NULL (said why) if either fails. */
+static pcap_t *open_in_out(const char *in, const char *out, const char *filter,
+			   struct bpf_program *fp, pcap_dumper_t **d)
+{
+	pcap_t *p = open_in(in, filter, fp);
+	if (!p)
+		return NULL;
+	*d = pcap_dump_open(p, out);
+	if (!*d) {
+		fprintf(stderr, "pcap-craft: %s\n", pcap_geterr(p));
+		pcap_close(p);
+		return NULL;
+	}
+	return p;
+}
+
 static int cmd_dup(int argc, char **argv)
 {
 	const char *filter = NULL;
@@ -875,14 +902,10 @@ static int cmd_dup(int argc, char **argv)
 	if (optind + 2 != argc || !filter)
 		return usage("dup: expected IN OUT --filter BPF");
 	struct bpf_program fp;
-	pcap_t *p = open_in(argv[optind], filter, &fp);
+	pcap_dumper_t *d;
+	pcap_t *p = open_in_out(argv[optind], argv[optind + 1], filter, &fp, &d);
 	if (!p)
 		return 1;
-	pcap_dumper_t *d = pcap_dump_open(p, argv[optind + 1]);
-	if (!d) {
-		fprintf(stderr, "pcap-craft: %s\n", pcap_geterr(p));
-		return 1;
-	}
 	struct pcap_pkthdr *h;
 	const u_char *f;
 	unsigned dups = 0;
@@ -947,6 +970,84 @@ static int cmd_inject(int argc, char **argv)
 	return r == -2 && sent == tried ? 0 : 1;
 }
 
+static int cmd_mutate(int argc, char **argv)
+{
+	const char *filter = NULL;
+	unsigned long long seq_add = 0;
+	bool bad = false;
+	static const struct option opts[] = { { "filter", required_argument, NULL, 'f' },
+					      { "seq-add", required_argument, NULL, 's' },
+					      { "bad-udp-csum", no_argument, NULL, 'b' },
+					      { NULL, 0, NULL, 0 } };
+	int c;
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		if (c == 'f')
+			filter = optarg;
+		else if (c == 's')
+			seq_add = strtoull(optarg, NULL, 10);
+		else if (c == 'b')
+			bad = true;
+		else
+			return usage("unknown option");
+	}
+	if (optind + 2 != argc || !filter)
+		return usage("mutate: expected IN OUT --filter BPF");
+	struct bpf_program fp;
+	pcap_dumper_t *d;
+	pcap_t *p = open_in_out(argv[optind], argv[optind + 1], filter, &fp, &d);
+	if (!p)
+		return 1;
+	struct pcap_pkthdr *h;
+	const u_char *f;
+	static uint8_t b[65536];
+	unsigned done = 0, skipped = 0;
+	int r;
+	while ((r = pcap_next_ex(p, &h, &f)) == 1) {
+		if (!pcap_offline_filter(&fp, h, f))
+			continue;
+		size_t n = h->caplen;
+		uint8_t *ip = b + 14, *l4 = NULL;
+		uint32_t ph = 0;
+		memcpy(b, f, n);
+		if (n != h->len || n < 14) {
+			skipped++;
+			continue;
+		}
+		if (rd16(b + 12) == 0x0800 && n >= 34 && ip[9] == 17 && (size_t)(ip[0] & 15) * 4 >= 20) {
+			l4 = ip + (ip[0] & 15) * 4;
+			ph = sum16(ip + 12, 8, 0);
+		} else if (rd16(b + 12) == 0x86dd && n >= 54 && ip[6] == 17) {
+			l4 = ip + 40;
+			ph = sum16(ip + 8, 32, 0);
+		}
+		size_t ulen = l4 && (size_t)(l4 - b) + 8 <= n ? rd16(l4 + 4) : 0;
+		if (!l4 || ulen < 8 + 13 || (size_t)(l4 - b) + ulen > n) {
+			skipped++;
+			continue;
+		}
+		uint8_t *rec = l4 + 8;
+		uint64_t seq = 0;
+		for (int i = 5; i < 11; i++)
+			seq = seq << 8 | rec[i];
+		seq += seq_add;
+		for (int i = 10; i >= 5; i--, seq >>= 8)
+			rec[i] = (uint8_t)seq;
+		wr16(l4 + 6, 0);
+		uint16_t cs = fold(sum16(l4, ulen, ph + 17 + (uint32_t)ulen));
+		if (!cs)
+			cs = 0xffff;
+		if (bad)
+			cs ^= 0x5555;
+		wr16(l4 + 6, cs);
+		pcap_dump((u_char *)d, h, b);
+		done++;
+	}
+	pcap_dump_close(d);
+	pcap_close(p);
+	fprintf(stderr, "pcap-craft: %u frames mutated, %u skipped\n", done, skipped);
+	return r == -2 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 2)
@@ -965,6 +1066,8 @@ int main(int argc, char **argv)
 		return cmd_dup(argc, argv);
 	if (!strcmp(cmd, "inject"))
 		return cmd_inject(argc, argv);
+	if (!strcmp(cmd, "mutate"))
+		return cmd_mutate(argc, argv);
 	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h"))
 		return usage(NULL);
 	return usage("unknown command");

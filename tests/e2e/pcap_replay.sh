@@ -9,7 +9,9 @@
 #  - --seed without --replay is refused with exit status 2;
 # and live (TAP): application records of an established s_client session re-injected from a
 # capture are not delivered (not echoed, app_rx unchanged), counted by emse's replay counter
-# when it has one, and the session goes on.
+# when it has one; the same records forged (sequence number moved: bad_tag) and with a wrong UDP
+# checksum (left to the record layer on a compact session: replay, not udp_csum); and the
+# session goes on.
 source "$(dirname "$0")/lib.sh"
 e2e_init pcapreplay
 PCAP=$E2E_ROOT/tests/pcap
@@ -193,6 +195,36 @@ if [ -n "$rc_metric" ]; then
 else
 	echo "note: no emse counter counts replayed records (wolfSSL drops them silently)"
 fi
+# A forged record: the same datagram with its sequence number moved on (so the replay window lets
+# it through) and a correct UDP checksum. Its AAD no longer matches its tag: dropped as bad_tag,
+# nothing delivered or echoed, and the session's window does not move (the second line below
+# still gets through).
+"$CRAFT" mutate "$TMP/live-app.pcap" "$TMP/forged.pcap" --filter 'udp[8] = 23' --seq-add 1000 \
+	2>/dev/null
+nf=$("$CRAFT" list "$TMP/forged.pcap" | wc -l)
+rx0=$(metric rx_pkts); app1=$(metric app_rx); tx1=$(metric app_tx)
+bt0=$(metric record_drop bad_tag); cs0=$(metric net_drop udp_csum); rp0=$(metric record_drop replay)
+in_ns "$CRAFT" inject "$TAPIF" "$TMP/forged.pcap" >/dev/null
+check "forged: emse received the $nf forged records" wait_metric rx_pkts $((rx0 + nf))
+sleep 0.3
+check "forged: counted as record_drop{bad_tag} ($nf)" [ "$(metric record_drop bad_tag)" -eq $((bt0 + nf)) ]
+check "forged: not delivered (app_rx stays $app1)" [ "$(metric app_rx)" -eq "$app1" ]
+check "forged: not echoed (app_tx stays $tx1)" [ "$(metric app_tx)" -eq "$tx1" ]
+# The client's own records again with a wrong UDP checksum and nothing else changed: on a compact
+# session the checksum is not summed (the record's tag covers the same bytes), so they reach the
+# record layer, which drops them as the replays they are; net_drop{udp_csum} does not move.
+"$CRAFT" mutate "$TMP/live-app.pcap" "$TMP/badsum.pcap" --filter 'udp[8] = 23' --bad-udp-csum \
+	2>/dev/null
+rx0=$(metric rx_pkts)
+in_ns "$CRAFT" inject "$TAPIF" "$TMP/badsum.pcap" >/dev/null
+check "bad checksum: emse received the $nf frames" wait_metric rx_pkts $((rx0 + nf))
+sleep 0.3
+check "bad checksum on a compact session: left to the record layer (replay +$nf)" \
+	[ "$(metric record_drop replay)" -eq $((rp0 + nf)) ]
+check "bad checksum on a compact session: net_drop{udp_csum} unchanged" \
+	[ "$(metric net_drop udp_csum)" -eq "$cs0" ]
+check "bad checksum: nothing delivered (app_rx stays $app1)" [ "$(metric app_rx)" -eq "$app1" ]
+check "bad checksum: nothing echoed (app_tx stays $tx1)" [ "$(metric app_tx)" -eq "$tx1" ]
 echo "second-$tag" >&3
 for _ in $(seq 1 100); do grep -q "second-$tag" "$TMP/live.out" && break; sleep 0.1; done
 exec 3>&- # EOF: s_client sends close_notify and exits
