@@ -10,8 +10,9 @@
 # and live (TAP): application records of an established s_client session re-injected from a
 # capture are not delivered (not echoed, app_rx unchanged), counted by emse's replay counter
 # when it has one; the same records forged (sequence number moved: bad_tag) and with a wrong UDP
-# checksum (left to the record layer on a compact session: replay, not udp_csum); and the
-# session goes on.
+# checksum (left to the record layer on a compact session: replay, not udp_csum); the session
+# goes on; and once the client vanishes, forged records on its flow do not keep it from its idle
+# timeout.
 source "$(dirname "$0")/lib.sh"
 e2e_init pcapreplay
 PCAP=$E2E_ROOT/tests/pcap
@@ -136,9 +137,10 @@ rm -rf "/var/run/dpdk/$E2E_PREFIX-seed" # DPDK's runtime directory for that pref
 # ---- live: application records replayed into an established session -------------------------
 ID=e2m.ae47bf35@sensor-17@acme.example
 KEY=48733b908aba6162f3cdb38d3055a6d7292367dda03e23fdae44e35c4e814dd6
+IDLE=12 # long enough for the checks before the second line, on a loaded machine
 emse_config "[keys]
 source = file
-file = $E2E_ROOT/conf/lab-keys.txt"
+file = $E2E_ROOT/conf/lab-keys.txt" "idle_timeout_s = $IDLE"
 emse_start || exit 1
 ip netns exec "$NS" tcpdump -Z root -i "$TAPIF" --immediate-mode -U -s 0 -w "$TMP/live.pcap" \
 	'udp dst port 5684' 2>"$TMP/tcpdump.err" &
@@ -227,10 +229,25 @@ check "bad checksum: nothing delivered (app_rx stays $app1)" [ "$(metric app_rx)
 check "bad checksum: nothing echoed (app_tx stays $tx1)" [ "$(metric app_tx)" -eq "$tx1" ]
 echo "second-$tag" >&3
 for _ in $(seq 1 100); do grep -q "second-$tag" "$TMP/live.out" && break; sleep 0.1; done
-exec 3>&- # EOF: s_client sends close_notify and exits
-wait "$SCLIENT"
+# The client vanishes without close_notify; forged records keep arriving on its flow, one a
+# second. Only an authentic record refreshes a session's idle deadline, so it still ends by
+# idle_timeout_s.
+pkill -KILL -f "openssl s_client -dtls1_2 -connect 198.18.0.1:5684" || true
+exec 3>&-
+wait "$SCLIENT" 2>/dev/null
 check "live: the session goes on (second record echoed)" grep -q "second-$tag" "$TMP/live.out"
 check "live: the first record echoed once only" [ "$(grep -c "first-$tag" "$TMP/live.out")" -eq 1 ]
+check "idle: the session is still established" [ "$(metric established)" -eq 1 ]
+idle0=$(metric closed idle); bt0=$(metric record_drop bad_tag)
+for _ in $(seq 1 $((IDLE + 4))); do
+	in_ns "$CRAFT" inject "$TAPIF" "$TMP/forged.pcap" >/dev/null
+	[ "$(metric closed idle)" -gt "$idle0" ] && break
+	sleep 1
+done
+check "idle: forged records arrived meanwhile (bad_tag +$(( $(metric record_drop bad_tag) - bt0 )))" \
+	[ "$(metric record_drop bad_tag)" -gt "$bt0" ]
+check "idle: closed by idle_timeout_s ($IDLE s) despite them" wait_metric closed $((idle0 + 1)) idle 30
+check "idle: no session left" [ "$(metric established)" -eq 0 ]
 kill -INT "$TCPDUMP_PID" 2>/dev/null; wait "$TCPDUMP_PID" 2>/dev/null
 check "SIGTERM: emse exits 0" emse_stop
 rm -rf "/var/run/dpdk/$E2E_PREFIX"
