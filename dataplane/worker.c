@@ -855,8 +855,9 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 
 	if (s && s->state == EMSE_S_ESTABLISHED && echo_in_place(w, s, m))
 		return; /* application data only: never a ClientHello */
-	if (csum_bad(w, flow, (!s || s->state != EMSE_S_ESTABLISHED ||
-			       is_epoch0_client_hello(data, len)) ? udp : NULL)) {
+	/* a new ClientHello on an established flow starts a handshake in its place */
+	bool hello = s && emse_session_established(s) && is_epoch0_client_hello(data, len);
+	if (csum_bad(w, flow, (!s || s->state != EMSE_S_ESTABLISHED || hello) ? udp : NULL)) {
 		rte_pktmbuf_free(m);
 		return;
 	}
@@ -879,7 +880,7 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 		return;
 	case EMSE_S_ESTABLISHED:
 	case EMSE_S_ESTABLISHED_WOLFSSL:
-		if (is_epoch0_client_hello(data, len)) {
+		if (hello) {
 			new_handshake(w, m, flow, li, data, len, s);
 			return;
 		}
