@@ -21,12 +21,17 @@
 #define TARGET_END PRAGMA(GCC pop_options)
 #endif
 
-/* AES-NI, PCLMULQDQ, SSE4.1 and SSSE3: what the NARROW code needs. */
+/* AES-NI, PCLMULQDQ, SSE4.1 and SSSE3: what the NARROW code needs. Asked once per file that
+ * includes this (CPUID traps to the hypervisor in a VM). */
 static inline int emse_aesni_cpu(void)
 {
-	unsigned a, b, c, d;
-	return __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (c & bit_PCLMUL) &&
-	       (c & bit_SSE4_1) && (c & bit_SSSE3);
+	static int known = -1;
+	if (known < 0) {
+		unsigned a, b, c, d;
+		known = __get_cpuid(1, &a, &b, &c, &d) && (c & bit_AES) && (c & bit_PCLMUL) &&
+			(c & bit_SSE4_1) && (c & bit_SSSE3);
+	}
+	return known;
 }
 
 TARGET_BEGIN(NARROW)

@@ -11,10 +11,7 @@
 
 int emse_ccm_available(void)
 {
-	static int known = -1;
-	if (known < 0)
-		known = emse_aesni_cpu();
-	return known;
+	return emse_aesni_cpu();
 }
 
 void emse_ccm_wipe(struct emse_ccm_key *k)

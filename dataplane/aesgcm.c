@@ -10,14 +10,9 @@
 #include "aes_ni.h"
 #include "emse/aesgcm.h"
 
-
 int emse_gcm_available(void)
 {
-	static int known = -1;
-	if (known < 0) {
-		known = emse_aesni_cpu();
-	}
-	return known;
+	return emse_aesni_cpu();
 }
 
 /* AVX-512 (F, BW, VL) with VAES and VPCLMULQDQ, and the OS saving the zmm state. */
@@ -67,8 +62,6 @@ static inline __m128i bswap(__m128i x)
 {
 	return _mm_shuffle_epi8(x, _mm_set_epi8(0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15));
 }
-
-
 
 /* One 256-bit carry-less product, as three 128-bit accumulators (low, middle, high). */
 struct acc {
@@ -150,7 +143,6 @@ void emse_gcm_init(struct emse_gcm_key *k, const uint8_t key[16])
 	 * overwritten soon enough, the stack copy is not */
 	explicit_bzero(rk, sizeof(rk));
 }
-
 
 /* The fixed-count forms unroll fully; records of up to 7 blocks take one call. */
 static inline void aes8(const struct emse_gcm_key *k, __m128i *b) { aes_blocks(k->rk, b, 8); }

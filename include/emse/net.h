@@ -79,8 +79,8 @@ enum emse_net_verdict emse_net_classify(const struct emse_iface *ifc, uint8_t *f
  * caller verifies it (emse_net_udp_csum_ok) on every path but one whose payload authenticates
  * itself. Why: a DTLS record's AEAD tag covers every byte the checksum covers except the
  * addresses and ports, and those pick the session, hence the key; a corrupted datagram fails the
- * tag instead, and a record that passes it is intact. Summing ~140 bytes per record was ~10% of
- * the worker's time per record. */
+ * tag instead, and a record that passes it is intact. Summing the ~140 bytes of an echoed record's
+ * datagram cost ~4 of its ~134 ns in the worker (paired runs). */
 enum emse_net_verdict emse_net_classify_defer(const struct emse_iface *ifc, uint8_t *frame,
 					      uint16_t *len, struct emse_flow *flow,
 					      uint16_t *off, uint16_t *payload_len,

@@ -1,6 +1,6 @@
 /* Checks shared by test_aesgcm.c and test_aesccm.c: an AEAD of ours against a reference (wolfCrypt)
  * on random inputs, and forgeries refused without writing the output. The AEAD is described by
- * struct aead_ops; keys live in a caller-sized aligned buffer. Include after cmocka.h. */
+ * struct aead_ops (tests/aead_ops.h). Include after cmocka.h. */
 #ifndef EMSE_TEST_AEAD_CHECK_H
 #define EMSE_TEST_AEAD_CHECK_H
 
@@ -8,21 +8,9 @@
 #include <stdio.h>
 #include <string.h>
 
-#define AEAD_MAXN 300
-#define AEAD_KEY_MAX 512
+#include "../aead_ops.h"
 
-struct aead_ops {
-	unsigned tag_len;
-	void (*init)(void *key, const uint8_t k[16]);
-	void (*wipe)(void *key);
-	int (*seal)(const void *key, const uint8_t nonce[12], const uint8_t *aad, size_t an,
-		    const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag);
-	int (*open)(const void *key, const uint8_t nonce[12], const uint8_t *aad, size_t an,
-		    const uint8_t *in, size_t n, uint8_t *out, const uint8_t *tag);
-	/* the reference, keyed per call */
-	int (*ref_seal)(const uint8_t k[16], const uint8_t nonce[12], const uint8_t *aad, size_t an,
-			const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag);
-};
+#define AEAD_MAXN 300
 
 static inline size_t aead_unhex(const char *h, uint8_t *out)
 {
