@@ -378,7 +378,7 @@ static void blast_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_
 		return;
 	if (data[0] == 21) {
 		uint8_t pt[64];
-		int n = len <= 64 + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt) : -1;
+		int n = len <= 64 + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt, NULL) : -1;
 		fail(idx, n == 2 ? -200000 - pt[1] : FAIL_ECHO_BAD);
 		return;
 	}
@@ -386,7 +386,7 @@ static void blast_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_
 		return;
 	if (!s->echo_checked || G.cfg.verify_all) {
 		uint8_t pt[1400];
-		int n = len <= sizeof(pt) + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt) : -1;
+		int n = len <= sizeof(pt) + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt, NULL) : -1;
 		s->echo_checked = true;
 		if (n != (int)G.cfg.size || memcmp(pt, G.payload, G.cfg.size) != 0) {
 			COUNT(echo_bad);
