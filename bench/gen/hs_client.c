@@ -116,9 +116,17 @@ int hsc_start(struct hsc *h, int ccm, const char *identity, size_t id_len,
 	return 0;
 }
 
+static enum hsc_rc fail_why(struct hsc *h, enum hsc_why why)
+{
+	h->phase = 0;
+	h->why = (uint8_t)why;
+	return HSC_FAIL;
+}
+
 static enum hsc_rc fail(struct hsc *h)
 {
 	h->phase = 0;
+	h->why = HSC_WHY_PROTOCOL;
 	return HSC_FAIL;
 }
 
@@ -237,7 +245,7 @@ static enum hsc_rc on_message(struct hsc *h, const uint8_t *m, size_t mlen, stru
 		if (on_server_hello(h, b, n) != 0)
 			return fail(h);
 		if (h->cid_mode != HSC_CID_OFF && !h->cid_negotiated)
-			return fail(h); /* asked for a CID, none given: this run measures CID sessions */
+			return fail_why(h, HSC_WHY_NO_CID); /* this run measures CID sessions */
 		/* The transcript starts with the ClientHello the server answered (RFC 6347 4.2.1: not
 		 * the one before a HelloVerifyRequest). */
 		SHA256_Init(TH(h));
@@ -319,7 +327,7 @@ enum hsc_rc hsc_input(struct hsc *h, const uint8_t *dg, size_t len, struct rec_k
 			hs_header(hdr, HT_FINISHED, VD, h->rx_mseq);
 			if (type != CT_HANDSHAKE || n != HS_HDR + VD || memcmp(pt, hdr, HS_HDR) != 0 ||
 			    CRYPTO_memcmp(pt + HS_HDR, h->server_vd, VD) != 0)
-				return fail(h);
+				return fail_why(h, HSC_WHY_FINISHED);
 			k->seq = 1; /* our Finished was epoch 1, sequence 0 */
 			h->phase = HSC_P_DONE;
 			hsc_wipe(h);

@@ -29,6 +29,8 @@ enum hsc_rc {
 	HSC_ALERT = -2,   /* the server sent a fatal alert: hsc.alert */
 };
 
+enum hsc_why { HSC_WHY_PROTOCOL = 1, HSC_WHY_NO_CID, HSC_WHY_FINISHED };
+
 struct hsc {
 	uint8_t phase;               /* HSC_P_* in hs_client.c */
 	uint8_t ccm;                 /* CCM-8, else GCM */
@@ -36,6 +38,7 @@ struct hsc {
 	uint8_t cid_mode, own_cid_len, cid_negotiated;
 	uint8_t peer_cid_len, cookie_len;
 	uint8_t alert;               /* the server's alert description */
+	uint8_t why;                 /* HSC_FAIL: enum hsc_why */
 	uint8_t id_len;
 	uint16_t tx_mseq;            /* our next handshake message_seq */
 	uint16_t rx_mseq;            /* the server's next message_seq we take */
