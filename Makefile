@@ -218,6 +218,10 @@ FUZZ_USES_aesccm := record crypto
 FUZZ_LIBS += hs12
 FUZZ_SRC_hs12 := dataplane/hs12.c
 FUZZ_USES_hs12 := hs12 record parsers crypto
+# emse-bench's own client handshake and tls12_cid records (tests/fuzz/fuzz_hs_client.c)
+FUZZ_LIBS += genhs
+FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c
+FUZZ_USES_hs_client := genhs record parsers crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson

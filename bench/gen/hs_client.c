@@ -106,7 +106,8 @@ int hsc_start(struct hsc *h, int ccm, const char *identity, size_t id_len,
 	h->ccm = (uint8_t)(ccm != 0);
 	h->cid_mode = (uint8_t)cid;
 	h->own_cid_len = cid == HSC_CID_ON ? own_cid_len : 0;
-	memcpy(h->own_cid, own_cid, h->own_cid_len);
+	if (h->own_cid_len)
+		memcpy(h->own_cid, own_cid, h->own_cid_len);
 	memcpy(h->client_random, client_random, 32);
 	memcpy(h->identity, identity, id_len);
 	h->id_len = (uint8_t)id_len;

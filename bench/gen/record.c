@@ -190,6 +190,8 @@ int rec_seal(struct rec_keys *k, uint8_t type, const uint8_t *pt, uint16_t len, 
 
 int rec_open(struct rec_keys *k, const uint8_t *rec, uint16_t len, uint8_t *pt, uint8_t *type)
 {
+	if (len < REC_HDR)
+		return -1;
 	uint8_t cl = rec[0] == REC_CT_CID ? k->cid_r_len : 0;
 	/* a server that gave us no CID to use sends plain records, and one that did, tls12_cid */
 	if ((rec[0] == REC_CT_CID) != (k->cid_r_len != 0))
