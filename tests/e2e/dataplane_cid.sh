@@ -47,7 +47,9 @@ client() { # namespace, then cid-client arguments; output in $TMP/client.out
 		--psk-hex "$KEY" "${@:2}" > "$TMP/client.out" 2>&1
 }
 summary() { grep "^summary:" "$TMP/client.out"; }
-hs0=$(metric hs_started)
+wait_metric hs_started 0 || fail "the Prometheus endpoint does not answer"
+hs0=$(metric hs_started); neg0=$(metric cid_negotiated); mv0=$(metric cid_addr_changes)
+echo "before: hs_started $hs0, cid_negotiated $neg0, cid_addr_changes $mv0"
 
 # 1. CID on, 4-octet client CID; the socket moves to a new port every 2 records.
 check "cid-client --cid on --rebind-every 2: 6 records echoed over 3 ports" \
@@ -55,13 +57,15 @@ check "cid-client --cid on --rebind-every 2: 6 records echoed over 3 ports" \
 cat "$TMP/client.out"
 check "a CID was negotiated (both directions)" grep -q "cid=yes peer_cid=[0-9a-f]\+ own_cid=[0-9a-f]\+ rebinds=2 handshakes=1" <(summary)
 check "emse ran exactly 1 handshake for it" [ "$(metric hs_started)" -eq $((hs0 + 1)) ]
+check "emse counted the CID (cid_negotiated)" [ "$(metric cid_negotiated)" -eq $((neg0 + 1)) ]
+check "emse moved the session twice (cid_addr_changes)" [ "$(metric cid_addr_changes)" -eq $((mv0 + 2)) ]
 
 # 2. A zero-length client CID (mbedTLS's default, nRF modems): emse still gives one.
-hs0=$(metric hs_started)
+hs0=$(metric hs_started); neg0=$(metric cid_negotiated)
 check "cid-client --cid empty (GCM): echoed across a rebind" \
 	client "$NS" --cid empty --suite gcm --records 4 --rebind-every 2
 check "the server gave its CID to a client offering an empty one" grep -q "cid=yes peer_cid=[0-9a-f]\+ own_cid=- rebinds=1" <(summary)
-check "1 handshake" [ "$(metric hs_started)" -eq $((hs0 + 1)) ]
+check "1 handshake, with a CID" [ "$(metric hs_started)" -eq $((hs0 + 1)) -a "$(metric cid_negotiated)" -eq $((neg0 + 1)) ]
 
 # 3. No CID offered: as today (no rebind: without a CID a new port is a new flow).
 check "cid-client --cid off: handshake and echo as before" client "$NS" --cid off --records 3
@@ -92,7 +96,7 @@ EOF
 cleanup_ue() { ip netns pids "$UE" 2>/dev/null | xargs -r kill 2>/dev/null; ip netns del "$UE" 2>/dev/null; }
 trap 'rc=$?; cleanup_ue; (exit $rc); e2e_cleanup' EXIT
 
-hs0=$(metric hs_started)
+hs0=$(metric hs_started); mv0=$(metric cid_addr_changes)
 ip netns exec "$UE" timeout 60 "$CID_CLIENT" --host 198.18.0.1 --port 5684 --psk-identity "$ID" \
 	--psk-hex "$KEY" --cid on --records 4 --interval-ms 1500 > "$TMP/nat.out" 2>&1 &
 nat_pid=$!
@@ -109,6 +113,8 @@ echo "NAT port before the flush: $(nat_port "$TMP/ct.before"), after: $(nat_port
 check "behind the NAT: all 4 records echoed, the last 2 after the flush" [ "$nat_rc" -eq 0 ]
 check "the NAT gave the UE a new port" [ "$(nat_port "$TMP/ct.before")" != "$(nat_port "$TMP/ct.after")" ]
 check "0 new handshakes for the move (1 in all)" [ "$(metric hs_started)" -eq $((hs0 + 1)) ]
+check "emse moved the session to the NAT's new port (cid_addr_changes)" [ "$(metric cid_addr_changes)" -eq $((mv0 + 1)) ]
+check "no CID record dropped, no unknown CID" [ "$(metric cid_record_drop)" -eq 0 -a "$(metric cid_unknown)" -eq 0 ]
 
 check "SIGTERM: emse exits 0" emse_stop
 e2e_done
