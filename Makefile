@@ -21,6 +21,7 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker.c).
 WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
 # The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds.
+# tools/debsrc.sh is not: where the source package comes from does not change what is built.
 WOLFSSL_KEY := $(shell (printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'; cat tools/build-wolfssl.sh) | sha256sum | cut -c1-12)
 WOLFSSL_CACHE ?= /var/cache/emse
 WOLFSSL_PREFIX ?= $(WOLFSSL_CACHE)/wolfssl-5.7.2-$(WOLFSSL_KEY)
