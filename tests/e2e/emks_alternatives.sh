@@ -24,29 +24,8 @@ done
 C=$TMP/certs
 "$E2E_ROOT/tools/make-certs.sh" "$C" emse-1 emse-2 emse-3 >/dev/null || { echo "make-certs failed"; exit 1; }
 
-EMKS_PID=
-EMKS_PORT=0
 EMKS_DB=$TMP/emks.db
-start_emks() {
-	: >"$TMP/emks.out"
-	"$BUILD/emks" --listen "127.0.0.1:$EMKS_PORT" --cert "$C/emks.pem" --key "$C/emks.key" \
-		--ca "$C/ca.pem" --db "$EMKS_DB" --keys-per-ue 4 --expiry-s 3600 --imsi-emse emse-1 \
-		--log-requests >"$TMP/emks.out" 2>>"$TMP/emks.err" &
-	EMKS_PID=$!
-	E2E_PIDS+=("$EMKS_PID")
-	for _ in $(seq 100); do
-		grep -q 'emks: listening on' "$TMP/emks.out" && break
-		kill -0 "$EMKS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	EMKS_PORT=$(sed -n 's/^emks: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/emks.out")
-	[ -n "$EMKS_PORT" ] || { echo "emks did not start:"; cat "$TMP/emks.err"; return 1; }
-}
-stop_emks() {
-	kill -TERM "$EMKS_PID" 2>/dev/null
-	wait "$EMKS_PID" 2>/dev/null
-	EMKS_PID=
-}
+EMKS_ARGS=(--imsi-emse emse-1 --log-requests)
 # EMSE-facing requests the EMKS has logged so far.
 emks_retrievals() { grep -c 'POST /nemks-e2m/v1/retrieve-e2mkey' "$TMP/emks.err"; }
 
@@ -57,27 +36,12 @@ $UEH 465b5ce8b199b49faa5f0a2ee238a6bc cd63cb71954a9f4e48a5994e37a02baf hash-1@ac
 $UER 0396eb317b6d1c36f19c1c84cd6ffd16 53c15671c60a4b731c55b4a441c0bde2 rand-2@acme.example emse-1,emse-2,emse-3 rand
 $UEX fec86ba6eb707ed08905757b1bb44b8f 1006020f0a478bf6b699f15c062e42b3 late-3@acme.example emse-1
 EOF
-hss() {
-	"$BUILD/emks-hss" --population "$TMP/population" --emks "https://127.0.0.1:$EMKS_PORT" \
-		--cert "$C/hss.pem" --key "$C/hss.key" --ca "$C/ca.pem" --out "$TMP/ue.jsonl" "$@" \
-		>>"$TMP/hss.out" 2>&1
-}
-ue() { jq -r --arg i "$1" "select(.imsi == \$i) | $2" "$TMP/ue.jsonl"; }
-ident() { ue "$1" ".emse[\"$2\"].psk_identity"; }
-key() { ue "$1" ".emse[\"$2\"].e2m_key"; }
 # The UE's side, from its CK/IK alone: e2m-keytool psk --key-id hash (line 1 identity, 2 key).
 keytool_hash() { # IMSI EMSE_ID
 	"$BUILD/e2m-keytool" psk --ck "$(ue "$1" .ck)" --ik "$(ue "$1" .ik)" \
 		--app-id "$(ue "$1" .app_id)" --emse-id "$2" --key-id hash
 }
 
-hs() { # hs PORT IDENTITY KEY: a DTLS 1.2 PSK handshake and one echoed datagram
-	local msg="hello-$RANDOM-$RANDOM" out
-	out=$( (echo "$msg"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 \
-		-connect "198.18.0.1:$1" -psk_identity "$2" -psk "$3" -cipher PSK-AES128-CCM8 -quiet \
-		2>"$TMP/s_client.err")
-	grep -q "$msg" <<<"$out"
-}
 fails() { metric hs_failed "$1"; }
 # A DPDK telemetry command on emse's socket.
 telemetry() {
