@@ -68,12 +68,11 @@ static int cmp_app(const char *a, size_t alen, const char *b, size_t blen)
 	return alen < blen ? -1 : alen > blen;
 }
 
-static const struct emse_imsi_map *sort_map; /* qsort has no context argument */
-
-static int entry_cmp(const void *x, const void *y)
+static int entry_cmp(const void *x, const void *y, void *ctx)
 {
+	const struct emse_imsi_map *m = ctx;
 	const struct entry *a = x, *b = y;
-	int r = cmp_app(arena_str(sort_map, a), a->app_len, arena_str(sort_map, b), b->app_len);
+	int r = cmp_app(arena_str(m, a), a->app_len, arena_str(m, b), b->app_len);
 	if (r)
 		return r;
 	return a->line < b->line ? -1 : a->line > b->line;
@@ -197,9 +196,9 @@ struct emse_imsi_map *emse_imsi_map_parse(const char *text, size_t len, const ch
 			break;
 		pos += ll + 1;
 	}
-	sort_map = m;
-	qsort(m->e, m->n, sizeof(*m->e), entry_cmp);
-	sort_map = NULL;
+	/* qsort_r: a reload on the control thread may parse while nothing else does, but a static
+	 * context would make that a rule to remember. */
+	qsort_r(m->e, m->n, sizeof(*m->e), entry_cmp, m);
 	for (size_t i = 1; i < m->n; i++) {
 		const struct entry *a = &m->e[i - 1], *b = &m->e[i];
 		if (cmp_app(arena_str(m, a), a->app_len, arena_str(m, b), b->app_len) == 0) {
