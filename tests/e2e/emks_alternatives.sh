@@ -10,7 +10,8 @@
 # Run 2, the EMKS translates, [emks] register_emse = yes on emse-3: registered once, then requests
 # omit emseId and get keys, also after an EMKS restart (the binding and the hash mode are in its
 # database); re-authentication in hash mode keeps the newest 4 keys: the newest and the oldest of
-# them work, the one before fails (no_key). No log shows a full IMSI.
+# them work, the one before fails (no_key). Run 3, all three at once: a hash-mode UE by IMSI from
+# a registered EMSE without emseId. No log shows a full IMSI.
 source "$(dirname "$0")/lib.sh"
 e2e_init emksalt
 
@@ -197,6 +198,31 @@ line1=$(grep '^emks: .* by imsi' "$TMP/emks.err" | head -1)
 echo "$line1"
 check "the first EMKS process (run 1 and run 2 before the restart): IMSI requests, emse-2's refused" \
 	grep -qE '^emks: [1-9][0-9]* by imsi \([1-9][0-9]* refused\)' <<<"$line1"
+
+echo "== run 3: all three alternatives at once (hash key id, the EMSE translates, registered)"
+cat "$TMP/emse.log" >>"$TMP/emse.log.all"
+ip netns del "$NS" 2>/dev/null
+start_emks || exit 1
+hss --only $UEH --keys-only || fail "emks-hss re-authentication for run 3"
+mapfile -t H1 < <(keytool_hash $UEH emse-1)
+write_conf "[keys]
+source = emks
+translate = emse
+imsi_map = $TMP/imsi.map.ok
+[emks]
+url = https://127.0.0.1:$EMKS_PORT
+ca = $C/ca.pem
+register_emse = yes" emse-1
+head -4 "$TMP/imsi.map" >"$TMP/imsi.map.ok"
+emse_start || exit 1
+check "emse-1 registered" grep -q "register_emse: emse-1 registered" "$TMP/emse.log"
+check "hash-mode UE, by IMSI, emseId omitted: handshake" hs 5684 "${H1[0]}" "${H1[1]}"
+check "SIGTERM: emse exits 0" emse_stop
+stop_emks
+line=$(grep '^emks: .* by imsi' "$TMP/emks.err" | tail -1)
+echo "$line"
+check "the EMKS: one register-emse, then the request by IMSI without emseId" \
+	grep -qE '^emks: 1 by imsi \(0 refused\), 1 register-emse, 1 without emseId' <<<"$line"
 
 echo "== no full IMSI in any log"
 cat "$TMP/emse.log" >>"$TMP/emse.log.all"
