@@ -226,6 +226,8 @@ FUZZ_USES_hs_client := genhs record parsers crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson
+# the EMSE's application identity -> IMSI table (tests/fuzz/fuzz_imsi_map.c)
+FUZZ_USES_imsi_map := control crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
 
 # Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a

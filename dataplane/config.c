@@ -295,6 +295,14 @@ static int set_keys(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 16, 1u << 26, &c->key_cache_capacity);
 	if (!strcmp(k, "negative_ttl_s"))
 		return parse_u32(p, k, v, 0, 86400, &c->negative_ttl_s);
+	if (!strcmp(k, "translate")) {
+		if (strcmp(v, "emks") && strcmp(v, "emse"))
+			return fail(p, k, "expected 'emks' or 'emse', got '%s'", v);
+		c->translate_emse = !strcmp(v, "emse");
+		return 0;
+	}
+	if (!strcmp(k, "imsi_map"))
+		return parse_str(p, k, v, c->imsi_map, sizeof(c->imsi_map));
 	return fail(p, k, "unknown setting");
 }
 
@@ -312,6 +320,12 @@ static int set_emks(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 10, 60000, &c->emks_timeout_ms);
 	if (!strcmp(k, "max_requests_per_s"))
 		return parse_u32(p, k, v, 1, 1000000, &c->emks_max_requests_per_s);
+	if (!strcmp(k, "register_emse")) {
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return fail(p, k, "expected 'yes' or 'no', got '%s'", v);
+		c->emks_register_emse = !strcmp(v, "yes");
+		return 0;
+	}
 	return fail(p, k, "unknown setting");
 }
 
@@ -409,6 +423,20 @@ static int validate(struct parser *p, struct emse_config *c)
 					    "(here or in [emks] cert/key)");
 			}
 		}
+	}
+	if (c->translate_emse != !!c->imsi_map[0]) {
+		strcpy(p->section, "keys");
+		return fail(p, c->translate_emse ? "imsi_map" : "translate",
+			    c->translate_emse ? "translate = emse needs an imsi_map file"
+					      : "imsi_map is only used with translate = emse");
+	}
+	if (c->translate_emse && c->keys != EMSE_KEYS_EMKS) {
+		strcpy(p->section, "keys");
+		return fail(p, "translate", "translate = emse needs source = emks");
+	}
+	if (c->emks_register_emse && c->keys != EMSE_KEYS_EMKS) {
+		strcpy(p->section, "emks");
+		return fail(p, "register_emse", "register_emse = yes needs [keys] source = emks");
 	}
 	if (c->half_open_max > c->max_sessions) {
 		strcpy(p->section, "emse");

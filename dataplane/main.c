@@ -72,7 +72,8 @@ static void emse_replay_report(const struct emse_worker_stats *sum)
 	emse_stats_walk(sum, print_counter, NULL);
 }
 
-static struct emse_keyprov *make_provider(const struct emse_config *c, char *err, size_t n)
+static struct emse_keyprov *make_provider(const struct emse_config *c, bool check_only, char *err,
+					  size_t n)
 {
 	if (c->keys == EMSE_KEYS_FILE)
 		return emse_keyprov_file_create(c->key_file, err, n);
@@ -82,6 +83,7 @@ static struct emse_keyprov *make_provider(const struct emse_config *c, char *err
 	ec.ca_file = c->emks_ca;
 	ec.request_timeout_ms = c->emks_timeout_ms;
 	ec.max_requests_per_s = c->emks_max_requests_per_s;
+	ec.register_emse = c->emks_register_emse && !check_only; /* --check changes nothing */
 	for (unsigned i = 0; i < c->n_listeners; i++) {
 		const struct emse_listener_conf *l = &c->listeners[i];
 		bool seen = false;
@@ -185,7 +187,10 @@ int main(int argc, char **argv)
 	if (rt.seeded) /* the cookie secrets and wolfSSL objects made below draw from it */
 		emse_rng_seed_thread(rt.seed, 0);
 
-	struct emse_keyprov *prov = make_provider(&cfg, err, sizeof(err));
+	struct emse_imsi_map *imsi_map = NULL;
+	if (cfg.translate_emse && !(imsi_map = emse_imsi_map_load(cfg.imsi_map, err, sizeof(err))))
+		return die(2, "[keys] imsi_map", err);
+	struct emse_keyprov *prov = make_provider(&cfg, check_only, err, sizeof(err));
 	if (!prov)
 		return die(2, cfg.keys == EMSE_KEYS_FILE ? "[keys] file" : "[emks]", err);
 	if (check_only) {
@@ -203,6 +208,11 @@ int main(int argc, char **argv)
 	cc.cache_capacity = cfg.key_cache_capacity;
 	cc.negative_ttl_s = cfg.negative_ttl_s;
 	cc.prov = prov;
+	cc.imsi_map = imsi_map;
+	cc.imsi_map_path = cfg.translate_emse ? cfg.imsi_map : NULL;
+	if (imsi_map)
+		printf("emse: [keys] translate = emse: %zu identities in %s\n",
+		       emse_imsi_map_size(imsi_map), cfg.imsi_map);
 	rt.control = emse_control_create(&cc, err, sizeof(err));
 	if (!rt.control)
 		return die(1, "control plane", err);

@@ -81,6 +81,10 @@ struct emse_config {
 	bool replay;
 	bool seeded;
 	uint64_t seed;
+	/* [keys] translate, imsi_map; [emks] register_emse (SPEC.md 6; docs/emks.md) */
+	bool translate_emse;            /* translate = emse: we map app ids to IMSIs (default emks) */
+	char imsi_map[EMSE_PATH_MAX];   /* the table for translate = emse */
+	bool emks_register_emse;        /* register_emse = yes: register-emse once, omit emseId */
 };
 
 void emse_config_defaults(struct emse_config *c);

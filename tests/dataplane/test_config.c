@@ -102,6 +102,38 @@ static void test_bad_settings_are_named(void **state)
 	expect_error("[emse]\n\n\nmax_sessions = x\n" BASE, ":4:");
 }
 
+/* SPEC.md 6: [keys] translate / imsi_map and [emks] register_emse. */
+#define EMKS_BASE                                                                                  \
+	"[port]\naddress = 198.18.0.1\n[listener a]\naddress = 198.18.0.1\nport = 1\nemse_id = e\n" \
+	"[emks]\nurl = https://x\nca = /ca\ncert = /c\nkey = /k\n"
+
+static void test_key_alternatives(void **state)
+{
+	(void)state;
+	static struct emse_config c;
+	char err[256] = "";
+	assert_int_equal(load(EMKS_BASE "[keys]\nsource = emks\n", &c, err, sizeof(err)), 0);
+	assert_false(c.translate_emse);
+	assert_false(c.emks_register_emse);
+	assert_string_equal(c.imsi_map, "");
+	assert_int_equal(load(EMKS_BASE "register_emse = yes\n[keys]\nsource = emks\n"
+				    "translate = emse\nimsi_map = /etc/emse/imsi.map\n",
+			      &c, err, sizeof(err)), 0);
+	assert_true(c.translate_emse);
+	assert_true(c.emks_register_emse);
+	assert_string_equal(c.imsi_map, "/etc/emse/imsi.map");
+	assert_int_equal(load(EMKS_BASE "register_emse = no\n[keys]\nsource = emks\ntranslate = emks\n",
+			      &c, err, sizeof(err)), 0);
+	assert_false(c.translate_emse);
+	assert_false(c.emks_register_emse);
+	expect_error(EMKS_BASE "[keys]\nsource = emks\ntranslate = hss\n", "translate");
+	expect_error(EMKS_BASE "[keys]\nsource = emks\ntranslate = emse\n", "imsi_map");
+	expect_error(EMKS_BASE "[keys]\nsource = emks\nimsi_map = /m\n", "translate");
+	expect_error(EMKS_BASE "register_emse = 1\n[keys]\nsource = emks\n", "register_emse");
+	expect_error(BASE "translate = emse\nimsi_map = /m\n", "needs source = emks");
+	expect_error(BASE "[emks]\nregister_emse = yes\n", "register_emse");
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -117,6 +149,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_bad_settings_are_named),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_key_alternatives),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

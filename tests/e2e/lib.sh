@@ -135,3 +135,53 @@ wait_metric() {
 }
 
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# The reference EMKS for tests that talk to one: certificates in $C, database $EMKS_DB, port
+# $EMKS_PORT (0: a free one, then the one it got, so a restart reuses it), extra options in the
+# array EMKS_ARGS. Output in $TMP/emks.out, stderr (exit counts, --log-requests) in $TMP/emks.err.
+EMKS_PID=
+EMKS_PORT=0
+EMKS_ARGS=()
+start_emks() {
+	: >"$TMP/emks.out"
+	"$BUILD/emks" --listen "127.0.0.1:$EMKS_PORT" --cert "$C/emks.pem" --key "$C/emks.key" \
+		--ca "$C/ca.pem" --db "$EMKS_DB" --keys-per-ue 4 --expiry-s 3600 "${EMKS_ARGS[@]}" \
+		>"$TMP/emks.out" 2>>"$TMP/emks.err" &
+	EMKS_PID=$!
+	E2E_PIDS+=("$EMKS_PID")
+	for _ in $(seq 100); do
+		grep -q 'emks: listening on' "$TMP/emks.out" && break
+		kill -0 "$EMKS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	EMKS_PORT=$(sed -n 's/^emks: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/emks.out")
+	[ -n "$EMKS_PORT" ] || { echo "emks did not start:"; cat "$TMP/emks.err"; return 1; }
+}
+stop_emks() {
+	kill -TERM "$EMKS_PID" 2>/dev/null
+	wait "$EMKS_PID" 2>/dev/null
+	EMKS_PID=
+}
+
+# hs PORT IDENTITY KEY: a DTLS 1.2 PSK handshake with openssl s_client from $NS to 198.18.0.1 and
+# one echoed datagram; 0 if echoed. s_client's stderr is left in $TMP/s_client.err.
+hs() {
+	local msg="hello-$RANDOM-$RANDOM"
+	local out
+	out=$( (echo "$msg"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 \
+		-connect "198.18.0.1:$1" -psk_identity "$2" -psk "$3" -cipher PSK-AES128-CCM8 -quiet \
+		2>"$TMP/s_client.err")
+	grep -q "$msg" <<<"$out"
+}
+
+# emks-hss on $TMP/population towards that EMKS; what each UE holds goes to $TMP/ue.jsonl.
+hss() {
+	"$BUILD/emks-hss" --population "$TMP/population" --emks "https://127.0.0.1:$EMKS_PORT" \
+		--cert "$C/hss.pem" --key "$C/hss.key" --ca "$C/ca.pem" --out "$TMP/ue.jsonl" "$@" \
+		>>"$TMP/hss.out" 2>&1
+}
+ue() { # ue IMSI JQ-EXPR
+	jq -r --arg i "$1" "select(.imsi == \$i) | $2" "$TMP/ue.jsonl"
+}
+ident() { ue "$1" ".emse[\"$2\"].psk_identity"; }
+key() { ue "$1" ".emse[\"$2\"].e2m_key"; }
