@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emse/cid.h"
 #include "emse/config.h"
 
 void emse_config_defaults(struct emse_config *c)
@@ -269,6 +270,18 @@ static int set_listener(struct parser *p, struct emse_listener_conf *l, const ch
 		return parse_str(p, k, v, l->emks_cert, sizeof(l->emks_cert));
 	if (!strcmp(k, "emks_key"))
 		return parse_str(p, k, v, l->emks_key, sizeof(l->emks_key));
+	if (!strcmp(k, "cid")) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fail(p, k, "expected 'on' or 'off', got '%s'", v);
+		l->cid = !strcmp(v, "on");
+		return 0;
+	}
+	if (!strcmp(k, "cid_length")) {
+		if (parse_u32(p, k, v, 4, 16, &x))
+			return -1;
+		l->cid_length = (uint8_t)x;
+		return 0;
+	}
 	if (!strcmp(k, "backend_port")) {
 		if (parse_u32(p, k, v, 1, 65535, &x))
 			return -1;
@@ -322,6 +335,20 @@ static int set_telemetry(struct parser *p, struct emse_config *c, const char *k,
 	return fail(p, k, "unknown setting");
 }
 
+static int set_cluster(struct parser *p, struct emse_config *c, const char *k, const char *v)
+{
+	uint32_t x;
+	if (!strcmp(k, "node_id")) {
+		if (parse_u32(p, k, v, 0, 255, &x))
+			return -1;
+		c->node_id = (uint8_t)x;
+		return 0;
+	}
+	if (!strcmp(k, "cid_key_file"))
+		return parse_str(p, k, v, c->cid_key_file, sizeof(c->cid_key_file));
+	return fail(p, k, "unknown setting");
+}
+
 static char *trim(char *s)
 {
 	while (isspace((unsigned char)*s))
@@ -372,6 +399,11 @@ static int validate(struct parser *p, struct emse_config *c)
 			    c->listeners[j].port == l->port)
 				return fail(p, "port", "same address and port as listener %s",
 					    c->listeners[j].name);
+		/* The CID must hold the worker and the slot whole (docs/cid.md): uniqueness. */
+		if (l->cid && emse_cid_check_bits(l->cid_length, c->max_sessions) < 0)
+			return fail(p, "cid_length", "%u octets cannot hold a worker id and a slot "
+				    "of max_sessions = %u (see docs/cid.md)", l->cid_length,
+				    c->max_sessions);
 		c->has_forward |= l->mode == EMSE_APP_FORWARD;
 		if (l->port >= c->fwd_first && l->port - c->fwd_first < c->fwd_count)
 			for (unsigned j = 0; j < c->n_listeners; j++)
@@ -462,9 +494,10 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 				}
 				cur = &c->listeners[c->n_listeners++];
 				strcpy(cur->name, ln);
+				cur->cid_length = 8;
 			} else if (strcmp(name, "emse") && strcmp(name, "port") &&
 				   strcmp(name, "keys") && strcmp(name, "emks") &&
-				   strcmp(name, "telemetry")) {
+				   strcmp(name, "telemetry") && strcmp(name, "cluster")) {
 				fail(&p, name, "unknown section");
 				goto out;
 			}
@@ -490,6 +523,8 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 			r = set_keys(&p, c, k, v);
 		else if (!strcmp(p.section, "emks"))
 			r = set_emks(&p, c, k, v);
+		else if (!strcmp(p.section, "cluster"))
+			r = set_cluster(&p, c, k, v);
 		else
 			r = set_telemetry(&p, c, k, v);
 		if (r)

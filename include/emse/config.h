@@ -35,6 +35,9 @@ struct emse_listener_conf {
 	uint16_t emse_idx;             /* index of its EMSE (key cache), shared by listeners of one EMSE_Id */
 	char emks_cert[EMSE_PATH_MAX]; /* client certificate for this EMSE_Id ([emks] cert if empty) */
 	char emks_key[EMSE_PATH_MAX];
+	/* RFC 9146 Connection IDs (docs/cid.md) */
+	bool cid;                      /* cid = on: offered CIDs are answered with ours */
+	uint8_t cid_length;            /* octets of our CID, 4..16 */
 };
 
 struct emse_config {
@@ -77,6 +80,9 @@ struct emse_config {
 	uint32_t emks_max_requests_per_s;
 	/* [telemetry] */
 	char prometheus[64];            /* "127.0.0.1:9464", "" = off */
+	/* [cluster] */
+	uint8_t node_id;                /* octet 0 of every CID we issue */
+	char cid_key_file[EMSE_PATH_MAX]; /* 32 bytes: the CID permutation key ("" = random) */
 	/* command line, not the file */
 	bool replay;
 	bool seeded;

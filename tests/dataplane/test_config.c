@@ -102,6 +102,47 @@ static void test_bad_settings_are_named(void **state)
 	expect_error("[emse]\n\n\nmax_sessions = x\n" BASE, ":4:");
 }
 
+/* Connection IDs (issue 13): per listener cid / cid_length, [cluster] node_id / cid_key_file. */
+static void test_cid_settings(void **state)
+{
+	(void)state;
+	static struct emse_config c;
+	char err[256] = "";
+#define LA "[listener z]\naddress = 198.18.0.1\nport = 5699\nemse_id = e\n"
+	assert_int_equal(load(BASE LA "cid = on\ncid_length = 5\n"
+			      "[cluster]\nnode_id = 7\ncid_key_file = /k\n",
+			      &c, err, sizeof(err)),
+			 0);
+	assert_true(c.listeners[1].cid);
+	assert_int_equal(c.listeners[1].cid_length, 5);
+	/* defaults: off, 8 octets, node 0 */
+	assert_false(c.listeners[0].cid);
+	assert_int_equal(c.listeners[0].cid_length, 8);
+	assert_int_equal(c.node_id, 7);
+	assert_string_equal(c.cid_key_file, "/k");
+	assert_int_equal(load(BASE, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.node_id, 0);
+	assert_string_equal(c.cid_key_file, "");
+
+	expect_error(BASE LA "cid = yes\n", "cid");
+	expect_error(BASE LA "cid_length = 3\n", "cid_length");
+	expect_error(BASE LA "cid_length = 17\n", "cid_length");
+	expect_error(BASE "[cluster]\nnode_id = 256\n", "node_id");
+	expect_error(BASE "[cluster]\nnode_id = -1\n", "node_id");
+	expect_error(BASE "[cluster]\nnodeid = 1\n", "nodeid");
+	/* 4 octets hold 6 worker bits + 18 slot bits at most: 2^20 slots do not fit */
+	expect_error("[emse]\nmax_sessions = 1048576\n" BASE LA "cid = on\ncid_length = 4\n",
+		     "cid_length");
+	assert_int_equal(load("[emse]\nmax_sessions = 262144\n" BASE LA "cid = on\ncid_length = 4\n",
+			      &c, err, sizeof(err)),
+			 0);
+	/* off: the length is not checked against max_sessions */
+	assert_int_equal(load("[emse]\nmax_sessions = 1048576\n" BASE LA "cid_length = 4\n", &c,
+			      err, sizeof(err)),
+			 0);
+#undef LA
+}
+
 static void test_missing_file(void **state)
 {
 	(void)state;
@@ -117,6 +158,7 @@ int main(void)
 		cmocka_unit_test(test_good_file),
 		cmocka_unit_test(test_bad_settings_are_named),
 		cmocka_unit_test(test_missing_file),
+		cmocka_unit_test(test_cid_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
