@@ -4,7 +4,7 @@
  *   octet 0      node_id, in the clear: a load balancer reads it at UDP payload byte 11 of a
  *                tls12_cid record (type 1, version 2, epoch 2, seq 6, then the CID)
  *   octets 1..   a keyed permutation (4-round Feistel, AES-128 round function) of the
- *                (len-1)*8-bit plaintext  worker (6 bits) | slot (slot_bits) | check (<= 32 bits)
+ *                (len-1)*8-bit plaintext  worker (6 bits) | slot (slot_bits) | check (<= 16 bits)
  *                | zeros (the rest), least significant first
  *
  * Uniqueness per node is structural: a live session is one (worker, slot). The check bits are
@@ -23,7 +23,7 @@
 #define EMSE_CID_MAX 16
 #define EMSE_CID_KEY_LEN 32       /* AES-128 key || 16-byte round tweak */
 #define EMSE_CID_WORKER_BITS 6    /* EMSE_MAX_WORKERS = 64 */
-#define EMSE_CID_CHECK_MAX 32     /* what the session stores */
+#define EMSE_CID_CHECK_MAX 16     /* what the record state stores (cid_check) */
 
 struct emse_cid_codec {
 	uint8_t rk[11][16];       /* AES-128 encryption schedule (secret) */
