@@ -210,11 +210,15 @@ static void session_close(struct emse_worker *w, struct emse_session *s, enum em
 	s->id_ref = 0;
 	if (s->state == EMSE_S_ESTABLISHED) {
 		if (notify) {
+			static const uint8_t cn[2] = {EMSE_REC_ALERT_WARNING, EMSE_REC_ALERT_CLOSE_NOTIFY};
 			uint8_t rec[64];
 			size_t n;
-			if (emse_record_seal_close_notify(&w->rc, &s->u.rec, rec, sizeof(rec), &n) == 0)
+			if (emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_ALERT, s->peer_cid, cn,
+						 2, rec, sizeof(rec), &n) == 0)
 				send_datagram(w, &s->flow, rec, n);
 		}
+		if (s->u.rec.flags & EMSE_REC_F_CID)
+			w->stats.cid_sessions--;
 		emse_record_wipe(&w->rc, &s->u.rec);
 	} else {
 		if (notify)
@@ -240,9 +244,11 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	WOLFSSL *ssl = s->u.hs.ssl;
 	int rc;
 	const struct emse_record_state *native = NULL;
+	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX] = {0};
 	if (s->u.hs.native) {
 		native = &s->u.hs.x->n.rec; /* hs12.c ends in the compact state itself */
 		rec = *native;
+		memcpy(peer_cid, s->u.hs.x->n.peer_cid, sizeof(peer_cid));
 		rc = 0;
 	} else {
 		rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
@@ -266,6 +272,10 @@ static void established(struct emse_worker *w, struct emse_session *s)
 		e2m_wipe(&rec, sizeof(rec));
 		s->state = EMSE_S_ESTABLISHED;
 		w->stats.compacted++;
+		if (s->u.rec.flags & EMSE_REC_F_CID) {
+			memcpy(s->peer_cid, peer_cid, sizeof(s->peer_cid));
+			w->stats.cid_sessions++;
+		}
 	} else {
 		s->state = EMSE_S_ESTABLISHED_WOLFSSL;
 		s->u.hs.rtx_at = 0;
@@ -513,10 +523,26 @@ static bool start_native(struct emse_worker *w, struct emse_session *s,
 	s->u.hs.ssl = NULL;
 	w->stats.hs_started++;
 	w->stats.hs_native++;
-	if (emse_hs12_start(h, &hello, c->psk_hint) != 0) {
+	/* RFC 9146: our CID names this worker and slot (cid.h); its check bits are new each time */
+	const struct emse_listener_conf *l = &c->listeners[s->listener];
+	uint8_t cid[EMSE_CID_MAX];
+	uint16_t check = 0;
+	unsigned cid_len = 0;
+	if (hello.cid_offered) {
+		w->stats.cid_offered++;
+		if (l->cid && w->rt->cid && emse_random(&check, sizeof(check)) == 0) {
+			cid_len = l->cid_length;
+			emse_cid_encode(w->rt->cid, cid_len, w->id, emse_session_idx(&w->sessions, s),
+					check, cid);
+			w->stats.cid_negotiated++;
+		}
+	}
+	if (emse_hs12_start_cid(h, &hello, c->psk_hint, cid, cid_len) != 0) {
 		hs_fail(w, s, EMSE_HS_FAIL_PROTOCOL);
 		return true;
 	}
+	if (cid_len)
+		h->rec.cid_check = (uint16_t)(check & emse_cid_check_mask(w->rt->cid, cid_len));
 	send_datagram(w, &s->flow, h->flight, h->flight_len);
 	s->u.hs.rtx_at = w->now + w->rt->hz; /* RFC 6347 4.2.4.1: 1 s, doubling */
 	return true;
@@ -602,10 +628,12 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 		return;
 	}
 	uint16_t hl = emse_net_hdr_len(&s->flow);
-	size_t cap = len + EMSE_REC_MAX_OVERHEAD, n;
+	size_t cap = len + EMSE_REC_MAX_OVERHEAD + EMSE_REC_CID_OVERHEAD, n;
 	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
 						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
-	if (!p || emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, data, len, p + hl, cap, &n)) {
+	/* to the client's CID when it has one (emse_record_seal otherwise) */
+	if (!p || emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_APP, s->peer_cid, data, len,
+				       p + hl, cap, &n)) {
 		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
 		rte_pktmbuf_free(m);
 		return;
@@ -659,7 +687,7 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 		return;
 	}
 	uint16_t hl = emse_net_hdr_len(&bf);
-	size_t cap = EMSE_PP2_MAX + len;
+	size_t cap = EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX + len;
 	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
 						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
 	struct e2m_identity id;
@@ -668,13 +696,16 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 	int n = p ? emse_proxy_v2_write(p + hl, EMSE_PP2_MAX, &s->flow, EMSE_PP2_DGRAM, id.app_id,
 					id.app_id_len, id.key_id)
 		  : -1;
+	if (n >= 0 && w->cid_moved)
+		n = emse_proxy_v2_add_moved(p + hl, (size_t)n, EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX,
+					    &w->cid_prev);
 	if (n < 0) {
 		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
 		rte_pktmbuf_free(m);
 		return;
 	}
 	memcpy(p + hl + n, data, len);
-	rte_pktmbuf_trim(m, (uint16_t)(EMSE_PP2_MAX - (size_t)n));
+	rte_pktmbuf_trim(m, (uint16_t)(EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX - (size_t)n));
 	emse_net_write_udp_nocsum(&w->rt->iface, &bf, p, (uint16_t)(n + len));
 	tx_enqueue_csum(w, m, true);
 	w->stats.fwd_tx++;
@@ -890,6 +921,111 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 	rte_pktmbuf_free(m);
 }
 
+/* ---- RFC 9146 connection ids (docs/cid.md) ------------------------------------------------ */
+
+static bool emse_flow_same_peer(const struct emse_flow *a, const struct emse_flow *b)
+{
+	return a->peer_port == b->peer_port && emse_addr_eq(&a->peer, &b->peer);
+}
+
+/* The records of a datagram that named session s by its CID, from flow. The peer address moves
+ * to flow only on a record that authenticates and is newer than every record before it (RFC 9146
+ * 6); from another address anything else is dropped and answered nowhere. True if a record was
+ * authentic (from the session's address after this datagram). */
+static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const struct emse_flow *flow,
+			   unsigned cid_len, const uint8_t *data, size_t len)
+{
+	size_t off = 0, used, n;
+	uint8_t type;
+	enum emse_rec_drop why;
+	bool authentic = false;
+	uint32_t gen = s->gen;
+	while (off < len && s->gen == gen && s->state == EMSE_S_ESTABLISHED) {
+		uint64_t newest = s->u.rec.rnext;
+		bool elsewhere = !emse_flow_same_peer(&s->flow, flow);
+		enum emse_rec_rc r = emse_record_open_cid(&w->rc, &s->u.rec, data + off, len - off,
+							  cid_len, &used, w->appbuf, &n, &type,
+							  &why);
+		off += used;
+		if (r == EMSE_REC_DROP) {
+			w->stats.cid_rec_drop[why]++;
+			continue;
+		}
+		if (elsewhere) {
+			/* authentic: newer than all before it, or a reordered/held-back copy */
+			if (s->u.rec.rnext <= newest) {
+				w->stats.cid_addr_refused++;
+				continue;
+			}
+			struct emse_session_key k;
+			emse_session_key_of(flow, s->listener, &k);
+			struct emse_session *o = emse_session_find(&w->sessions, &k);
+			if (o && o != s) /* whoever held that address before does not any more */
+				session_close(w, o, EMSE_CLOSE_REPLACED, false);
+			w->cid_prev = s->flow;
+			if (emse_session_move(&w->sessions, s, flow) != 0) {
+				w->stats.dp_drop[EMSE_DP_SESSIONS_FULL]++;
+				continue;
+			}
+			w->cid_moved = true;
+			w->stats.cid_addr_changes++;
+		}
+		authentic = true;
+		switch (r) {
+		case EMSE_REC_DATA:
+			on_app_data(w, s, w->appbuf, n);
+			break;
+		case EMSE_REC_ALERT:
+			session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY
+						    ? EMSE_CLOSE_NOTIFY : EMSE_CLOSE_ALERT,
+				      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
+			authentic = false;
+			break;
+		case EMSE_REC_RETX: {
+			const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
+			for (unsigned i = 0; f && i < f->n_dg; i++)
+				send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
+			w->stats.retransmits++;
+			break;
+		}
+		default:
+			break;
+		}
+		w->cid_moved = false;
+	}
+	w->cid_moved = false;
+	return authentic;
+}
+
+/* A datagram for listener li whose first record is tls12_cid with a CID of ours naming this
+ * worker's slot (already decoded). Consumes m. udp: the UDP header if its checksum is pending. */
+static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
+			    unsigned li, uint32_t slot, uint32_t check, const uint8_t *udp)
+{
+	const struct emse_listener_conf *l = &w->rt->cfg->listeners[li];
+	struct emse_session *s = slot < w->sessions.max ? &w->sessions.s[slot] : NULL;
+	/* the check bits compared without a branch on their value */
+	uint32_t diff = s ? (uint32_t)(s->u.rec.cid_check ^ check) : 1;
+	bool live = s && s->state == EMSE_S_ESTABLISHED && (s->u.rec.flags & EMSE_REC_F_CID) &&
+		    s->listener == li;
+	if (!live || diff) {
+		w->stats.cid_unknown++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* The checksum covers the addresses, the AEAD tag does not: a datagram that would move
+	 * the session is checked (a corrupted source must not become the peer's address). */
+	if (csum_bad(w, flow, emse_flow_same_peer(&s->flow, flow) ? NULL : udp)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (on_cid_records(w, s, flow, l->cid_length, rte_pktmbuf_mtod(m, const uint8_t *),
+			   rte_pktmbuf_data_len(m)) &&
+	    s->state == EMSE_S_ESTABLISHED)
+		session_touch(w, s);
+	rte_pktmbuf_free(m);
+}
+
 /* Hands a frame to the worker that owns its flow (consumes m). */
 static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 {
@@ -962,6 +1098,33 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		if (!csum_bad(w, &flow, udp))
 			w->stats.dp_drop[EMSE_DP_NO_LISTENER]++;
 		rte_pktmbuf_free(m);
+		return;
+	}
+	const struct emse_listener_conf *l = &cfg->listeners[li];
+	const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	if (l->cid && plen >= EMSE_REC_HDR + l->cid_length && pl[0] == EMSE_REC_CT_CID &&
+	    w->rt->cid) {
+		/* RFC 9146: the CID names the session's worker and slot, whatever the address */
+		unsigned owner;
+		uint32_t slot, check;
+		if (emse_cid_decode(w->rt->cid, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
+		    owner >= w->rt->n_workers) {
+			w->stats.cid_unknown++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+		if (owner != w->id) {
+			if (may_steer) {
+				steer_to(w, owner, m);
+			} else { /* steered here, yet not ours: cannot happen with one codec */
+				w->stats.cid_unknown++;
+				rte_pktmbuf_free(m);
+			}
+			return;
+		}
+		rte_pktmbuf_adj(m, off);
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - plen));
+		on_cid_datagram(w, m, &flow, (unsigned)li, slot, check, udp);
 		return;
 	}
 	if (may_steer) {

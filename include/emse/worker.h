@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "emse/cid.h"
 #include "emse/config.h"
 #include "emse/control.h"
 #include "emse/cookie.h"
@@ -47,6 +48,7 @@ struct emse_runtime {
 	int ts_offset;           /* mbuf dynfield of the RX timestamp (us since the epoch) */
 	uint64_t ts_flag;
 	void *replay_out;        /* pcap_dumper_t */
+	const struct emse_cid_codec *cid; /* our Connection IDs (cid.h); NULL: no listener has them */
 };
 
 struct emse_worker {
@@ -81,6 +83,9 @@ struct emse_worker {
 	struct rte_mbuf *tx[EMSE_TX_MAX];
 	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
 	struct emse_worker_stats stats;
+	/* forward mode: the datagram being handled moved its session (RFC 9146 6) from cid_prev */
+	bool cid_moved;
+	struct emse_flow cid_prev;
 	uint8_t appbuf[EMSE_APP_MAX];
 } __attribute__((aligned(64)));
 
