@@ -413,7 +413,7 @@ static enum emse_hs12_rc on_epoch1(struct emse_hs12 *h, struct emse_record_ctx *
 				   const uint8_t *rp, size_t used, uint8_t *out, size_t *out_len,
 				   enum emse_hs_fail *why)
 {
-	uint8_t plain[64];
+	uint8_t plain[96]; /* a GCM Finished with a 16-octet CID: 13 + 16 + 8 + 25 + 16 */
 	size_t used1, n;
 	uint8_t type;
 	enum emse_rec_drop drop;

@@ -953,7 +953,7 @@ static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const 
 		}
 		if (elsewhere) {
 			/* authentic: newer than all before it, or a reordered/held-back copy */
-			if (s->u.rec.rnext <= newest) {
+			if (!emse_rec_was_newest(&s->u.rec, newest)) {
 				w->stats.cid_addr_refused++;
 				continue;
 			}

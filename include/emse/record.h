@@ -212,6 +212,14 @@ enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_rec
 				      size_t *consumed, uint8_t *out, size_t *plain_len,
 				      uint8_t *content_type, enum emse_rec_drop *reason);
 
+/* RFC 9146 6: whether the record just opened (rnext_before: st->rnext before the open) was newer
+ * than every record opened before it, the condition for taking its source as the peer's address. A
+ * replayed, too old or forged record never opens; a reordered older one opens but is not newer. */
+static inline int emse_rec_was_newest(const struct emse_record_state *st, uint64_t rnext_before)
+{
+	return st->rnext > rnext_before;
+}
+
 /* Seals one record of content type type into out (cap bytes: len + EMSE_REC_MAX_OVERHEAD is
  * enough); plain may be exactly out + EMSE_REC_HDR + EMSE_REC_EXPLICIT (sealed in place), no other
  * overlap. Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED, CRYPTO). */

@@ -13,6 +13,7 @@
 #include <cmocka.h>
 
 #include "emse/record.h"
+#include "cid_ref.h"
 
 static const uint8_t ckey[16] = {0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 static const uint8_t skey[16] = {0x20, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 0x2f};
@@ -32,74 +33,6 @@ static void server_state(struct emse_record_state *st, uint8_t cipher, unsigned 
 	st->wseq = 5;
 	st->cipher = cipher;
 	st->flags = (uint8_t)(EMSE_REC_F_CID | peer_len << EMSE_REC_PEER_CID_SHIFT);
-}
-
-/* wolfCrypt's AEAD, independent of record.c's own code */
-static void ref_seal(uint8_t cipher, const uint8_t key[16], const uint8_t nonce[12],
-		     const uint8_t *aad, size_t al, const uint8_t *in, size_t n, uint8_t *out,
-		     uint8_t *tag)
-{
-	Aes a;
-	assert_int_equal(wc_AesInit(&a, NULL, INVALID_DEVID), 0);
-	if (cipher == EMSE_REC_AES128_GCM) {
-		assert_int_equal(wc_AesGcmSetKey(&a, key, 16), 0);
-		assert_int_equal(wc_AesGcmEncrypt(&a, out, in, (word32)n, nonce, 12, tag, 16, aad,
-						  (word32)al), 0);
-	} else {
-		assert_int_equal(wc_AesCcmSetKey(&a, key, 16), 0);
-		assert_int_equal(wc_AesCcmEncrypt(&a, out, in, (word32)n, nonce, 12, tag, 8, aad,
-						  (word32)al), 0);
-	}
-	wc_AesFree(&a);
-}
-
-/* A tls12_cid record written from RFC 9146 sections 4 and 5 alone: epoch 1, seq, cid, inner =
- * content || real_type || pad zeros, under key/iv. Returns its length. */
-static size_t ref_record(uint8_t cipher, const uint8_t key[16], const uint8_t iv[4], uint64_t seq,
-			 const uint8_t *cid, unsigned cl, const uint8_t *content, size_t n,
-			 uint8_t real_type, unsigned pad, uint8_t *rec)
-{
-	uint8_t inner[256], aad[64], nonce[12];
-	size_t il = 0, tl = cipher == EMSE_REC_AES128_GCM ? 16 : 8;
-	memcpy(inner, content, n);
-	il = n;
-	inner[il++] = real_type;
-	memset(inner + il, 0, pad);
-	il += pad;
-	uint8_t epoch_seq[8] = {0, 1, (uint8_t)(seq >> 40), (uint8_t)(seq >> 32),
-				(uint8_t)(seq >> 24), (uint8_t)(seq >> 16), (uint8_t)(seq >> 8),
-				(uint8_t)seq};
-	size_t a = 0;
-	for (int i = 0; i < 8; i++)
-		aad[a++] = 0xff;                  /* seq_num_placeholder */
-	aad[a++] = 25;                            /* tls12_cid */
-	aad[a++] = (uint8_t)cl;                   /* cid_length */
-	aad[a++] = 25;                            /* tls12_cid */
-	aad[a++] = 0xfe;                          /* DTLSCiphertext.version */
-	aad[a++] = 0xfd;
-	memcpy(aad + a, epoch_seq, 8);            /* epoch, sequence_number */
-	a += 8;
-	memcpy(aad + a, cid, cl);                 /* cid */
-	a += cl;
-	aad[a++] = (uint8_t)(il >> 8);            /* length_of_DTLSInnerPlaintext */
-	aad[a++] = (uint8_t)il;
-	memcpy(nonce, iv, 4);
-	memcpy(nonce + 4, epoch_seq, 8);          /* explicit nonce: epoch || seq */
-	size_t r = 0;
-	rec[r++] = 25;
-	rec[r++] = 0xfe;
-	rec[r++] = 0xfd;
-	memcpy(rec + r, epoch_seq, 8);
-	r += 8;
-	memcpy(rec + r, cid, cl);
-	r += cl;
-	size_t flen = 8 + il + tl;
-	rec[r++] = (uint8_t)(flen >> 8);
-	rec[r++] = (uint8_t)flen;
-	memcpy(rec + r, epoch_seq, 8);
-	r += 8;
-	ref_seal(cipher, key, nonce, aad, a, inner, il, rec + r, rec + r + il);
-	return r + il + tl;
 }
 
 static const uint8_t ciphers[2] = {EMSE_REC_AES128_GCM, EMSE_REC_AES128_CCM8};
@@ -271,6 +204,57 @@ static void test_round_trip(void **state)
 	emse_record_ctx_fini(&c);
 }
 
+/* RFC 9146 6, what the worker moves a session's address on: an authentic record newer than all
+ * before it; never a replayed, forged or older one. */
+static void test_address_update_rule(void **state)
+{
+	(void)state;
+	struct emse_record_ctx c;
+	assert_int_equal(emse_record_ctx_init(&c, 4), 0);
+	for (int k = 0; k < 2; k++) {
+		struct emse_record_state st;
+		server_state(&st, ciphers[k], 0);
+		uint8_t rec[128], out[128], type;
+		size_t used, n, rn;
+		enum emse_rec_drop why;
+		uint64_t before;
+		struct { uint64_t seq; int forge; enum emse_rec_rc rc; int newest; } steps[] = {
+			{0, 0, EMSE_REC_DATA, 1},   /* the first record */
+			{10, 0, EMSE_REC_DATA, 1},  /* newer */
+			{5, 0, EMSE_REC_DATA, 0},   /* authentic, older: no move */
+			{10, 0, EMSE_REC_DROP, 0},  /* replayed */
+			{30, 1, EMSE_REC_DROP, 0},  /* forged */
+			{11, 0, EMSE_REC_DATA, 1},  /* newer again (the forged 30 moved nothing) */
+			{11 - 64, 0, EMSE_REC_DROP, 0}, /* left of the window: too old */
+		};
+		for (unsigned i = 0; i < sizeof(steps) / sizeof(steps[0]); i++) {
+			if (steps[i].seq > (1ull << 48))
+				continue;
+			rn = ref_record(ciphers[k], ckey, civ, steps[i].seq, our_cid, 8,
+					(const uint8_t *)"m", 1, 23, 0, rec);
+			if (steps[i].forge)
+				rec[rn - 1] ^= 0x80;
+			before = st.rnext;
+			assert_int_equal(emse_record_open_cid(&c, &st, rec, rn, 8, &used, out, &n,
+							      &type, &why), steps[i].rc);
+			assert_int_equal(emse_rec_was_newest(&st, before), steps[i].newest);
+		}
+		/* too old: from 75 on, 11 is left of the window */
+		rn = ref_record(ciphers[k], ckey, civ, 75, our_cid, 8, (const uint8_t *)"m", 1, 23,
+				0, rec);
+		assert_int_equal(emse_record_open_cid(&c, &st, rec, rn, 8, &used, out, &n, &type,
+						      &why), EMSE_REC_DATA);
+		rn = ref_record(ciphers[k], ckey, civ, 11, our_cid, 8, (const uint8_t *)"m", 1, 23,
+				0, rec);
+		before = st.rnext;
+		assert_int_equal(emse_record_open_cid(&c, &st, rec, rn, 8, &used, out, &n, &type,
+						      &why), EMSE_REC_DROP);
+		assert_int_equal(why, EMSE_REC_TOO_OLD);
+		assert_false(emse_rec_was_newest(&st, before));
+	}
+	emse_record_ctx_fini(&c);
+}
+
 static void test_sizes(void **state)
 {
 	(void)state;
@@ -285,6 +269,7 @@ int main(void)
 		cmocka_unit_test(test_open_rfc_record),
 		cmocka_unit_test(test_malformed_and_forged),
 		cmocka_unit_test(test_round_trip),
+		cmocka_unit_test(test_address_update_rule),
 		cmocka_unit_test(test_sizes),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
