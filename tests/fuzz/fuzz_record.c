@@ -5,6 +5,9 @@
  *      input and the walk always advances;
  *   2: a plaintext sealed by one side and opened by the other: it must come back identical, a
  *      second open must be a replay, and any one-byte change of the record must not open.
+ *   3: as 1 on a session with RFC 9146 CIDs (emse_record_open_cid, an 8-octet CID of ours);
+ *   4: as 2 with tls12_cid records (emse_record_seal_cid to a 1..4-octet peer CID, opened by the
+ *      peer's emse_record_open_cid), padding none.
  * Seeds in tests/fuzz/corpus/record/ hold a real blob (CCM-8) and real records. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -43,11 +46,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		__builtin_trap();
 	if (size < 1)
 		return 0;
-	uint8_t mode = data[0] % 3;
+	uint8_t mode = data[0] % 5;
 	size--;
 	uint8_t *b = malloc(size ? size : 1); /* exact size, so ASan sees any overread */
 	memcpy(b, data + 1, size);
-	uint8_t *out = malloc(size + EMSE_REC_MAX_OVERHEAD + 1);
+	uint8_t *out = malloc(size + EMSE_REC_MAX_OVERHEAD + EMSE_REC_CID_OVERHEAD + 1);
 	struct emse_record_state a, c;
 
 	if (mode == 0) {
@@ -74,7 +77,52 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				CHECK(why < EMSE_REC_DROP_MAX);
 			at += used;
 		}
-	} else if (size <= EMSE_REC_MAX_PLAIN) {
+	} else if (mode == 3) {
+		pair(&a, &c, size && (b[0] & 1) ? EMSE_REC_AES128_GCM : EMSE_REC_AES128_CCM8);
+		c.flags |= EMSE_REC_F_CID;
+		size_t at = 0;
+		while (at < size) {
+			size_t used = 0, plain = 0;
+			uint8_t ct;
+			enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+			enum emse_rec_rc rc = emse_record_open_cid(&ctx, &c, b + at, size - at, 8,
+								   &used, out, &plain, &ct, &why);
+			CHECK(used > 0 && used <= size - at);
+			CHECK(plain <= used);
+			CHECK(rc <= EMSE_REC_DROP);
+			if (rc == EMSE_REC_DROP)
+				CHECK(why < EMSE_REC_DROP_MAX);
+			at += used;
+		}
+	} else if (mode == 4 && size <= EMSE_REC_MAX_PLAIN) {
+		uint8_t cipher = size && (b[0] & 1) ? EMSE_REC_AES128_GCM : EMSE_REC_AES128_CCM8;
+		unsigned cl = 1 + (size ? b[0] >> 1 & 3 : 0);
+		static const uint8_t peer_cid[4] = {0xc1, 0xd2, 0xe3, 0xf4};
+		pair(&a, &c, cipher);
+		a.flags |= (uint8_t)(cl << EMSE_REC_PEER_CID_SHIFT);
+		c.flags |= EMSE_REC_F_CID;
+		size_t cap = size + EMSE_REC_MAX_OVERHEAD + EMSE_REC_CID_OVERHEAD, n = 0, used, plain;
+		uint8_t *rec = malloc(cap), *got = malloc(cap), ct;
+		enum emse_rec_drop why;
+		CHECK(emse_record_seal_cid(&ctx, &a, EMSE_REC_CT_APP, peer_cid, b, size, rec, cap,
+					   &n) == 0);
+		CHECK(n == size + EMSE_REC_HDR + cl + EMSE_REC_EXPLICIT + 1 +
+			       (cipher == EMSE_REC_AES128_GCM ? 16 : 8));
+		CHECK(rec[0] == EMSE_REC_CT_CID && memcmp(rec + 11, peer_cid, cl) == 0);
+		size_t pos = size ? (b[size - 1] * 131u + size) % n : 0;
+		rec[pos] ^= (uint8_t)(size ? b[0] | 1 : 1);
+		CHECK(emse_record_open_cid(&ctx, &c, rec, n, cl, &used, got, &plain, &ct, &why) ==
+		      EMSE_REC_DROP);
+		rec[pos] ^= (uint8_t)(size ? b[0] | 1 : 1);
+		CHECK(emse_record_open_cid(&ctx, &c, rec, n, cl, &used, got, &plain, &ct, &why) ==
+		      EMSE_REC_DATA);
+		CHECK(used == n && plain == size && ct == EMSE_REC_CT_APP &&
+		      memcmp(got, b, size) == 0);
+		CHECK(emse_record_open_cid(&ctx, &c, rec, n, cl, &used, got, &plain, &ct, &why) ==
+		      EMSE_REC_DROP && why == EMSE_REC_REPLAY);
+		free(rec);
+		free(got);
+	} else if (mode == 2 && size <= EMSE_REC_MAX_PLAIN) {
 		uint8_t cipher = size && (b[0] & 1) ? EMSE_REC_AES128_GCM : EMSE_REC_AES128_CCM8;
 		pair(&a, &c, cipher);
 		size_t cap = size + EMSE_REC_MAX_OVERHEAD, n = 0, used, plain;
