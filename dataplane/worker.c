@@ -755,9 +755,15 @@ static bool on_established_compact(struct emse_worker *w, struct emse_session *s
 	uint8_t type;
 	enum emse_rec_drop why;
 	bool authentic = false;
+	/* a CID session's client repeating its flight 3 sends it here by address: its Finished is
+	 * a tls12_cid record (emse_record_open_cid hands the plain ones to emse_record_open) */
+	unsigned cid_len = s->u.rec.flags & EMSE_REC_F_CID
+				   ? w->rt->cfg->listeners[s->listener].cid_length : 0;
 	while (off < len) {
-		switch (emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used, w->appbuf,
-					 &n, &type, &why)) {
+		switch (cid_len ? emse_record_open_cid(&w->rc, &s->u.rec, data + off, len - off,
+						       cid_len, &used, w->appbuf, &n, &type, &why)
+				: emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used,
+						   w->appbuf, &n, &type, &why)) {
 		case EMSE_REC_DATA:
 			authentic = true;
 			on_app_data(w, s, w->appbuf, n);

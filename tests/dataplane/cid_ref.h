@@ -35,7 +35,8 @@ static inline size_t ref_record(uint8_t cipher, const uint8_t key[16], const uin
 {
 	uint8_t inner[256], aad[64], nonce[12];
 	size_t il = 0, tl = cipher == EMSE_REC_AES128_GCM ? 16 : 8;
-	memcpy(inner, content, n);
+	if (n)
+		memcpy(inner, content, n);
 	il = n;
 	inner[il++] = real_type;
 	memset(inner + il, 0, pad);
