@@ -66,7 +66,8 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   dtls-probe:tools/dtls_probe.c:crypto \
   bench-record:bench/record_bench.c:dataplane \
   proxy-v2-sink:tools/proxy_v2_sink.c:crypto \
-  pcap-craft:tools/pcap_craft.c:crypto
+  pcap-craft:tools/pcap_craft.c:crypto \
+  cid-probe:tools/cid_probe.c:dataplane
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
