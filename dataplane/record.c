@@ -647,6 +647,15 @@ static enum emse_rec_rc drop(struct emse_record_ctx *c, enum emse_rec_drop why,
 	return EMSE_REC_DROP;
 }
 
+/* The AEAD refused (r: wolfCrypt's code): nothing of the output may be used. */
+static enum emse_rec_rc refused(struct emse_record_ctx *c, uint8_t *out, size_t n, int r,
+				enum emse_rec_drop *reason)
+{
+	explicit_bzero(out, n);
+	return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG : EMSE_REC_CRYPTO,
+		    reason);
+}
+
 /* RFC 6347 4.1.2.6: 0 if seq may be opened, else the drop reason */
 static inline int replay_check(const struct emse_record_state *st, uint64_t seq)
 {
@@ -747,11 +756,8 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	aead_in_fill(&a, st->rsalt, load64(explicit_iv), load64(buf + 3), type, n);
 	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
 	int r = aead(c, st, 0, a.nonce, a.aad, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
-	if (r != 0) {
-		explicit_bzero(out, n);
-		return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG
-									 : EMSE_REC_CRYPTO, reason);
-	}
+	if (r != 0)
+		return refused(c, out, n, r, reason);
 	replay_update(st, seq);
 	*plain_len = n;
 	return deliver(c, st, type, out, n, reason);
@@ -831,11 +837,8 @@ enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_rec
 	size_t al = cid_aad(aad, buf, cid_len, n);
 	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
 	int r = aead_cid(c, st, 0, nonce, aad, al, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
-	if (r != 0) {
-		explicit_bzero(out, n);
-		return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG
-									 : EMSE_REC_CRYPTO, reason);
-	}
+	if (r != 0)
+		return refused(c, out, n, r, reason);
 	replay_update(st, seq);
 	/* DTLSInnerPlaintext: content || real type || zeros; the type is the last non-zero byte */
 	size_t i = n;

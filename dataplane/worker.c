@@ -746,6 +746,34 @@ static void session_touch(struct emse_worker *w, struct emse_session *s)
 	emse_list_push(&w->sessions, &w->sessions.est, s);
 }
 
+/* What an opened record of a compact session asks for: its data to the application, an alert ends
+ * the session (close_notify answered), a repeated Finished gets our last flight again. 1: it was
+ * authentic, 0: not (dropped and counted by record.c under its reason), -1: the session ended. */
+static int on_record(struct emse_worker *w, struct emse_session *s, enum emse_rec_rc r, size_t n)
+{
+	switch (r) {
+	case EMSE_REC_DATA:
+		on_app_data(w, s, w->appbuf, n);
+		return 1;
+	case EMSE_REC_ALERT:
+		session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY ? EMSE_CLOSE_NOTIFY
+										: EMSE_CLOSE_ALERT,
+			      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
+		return -1;
+	case EMSE_REC_RETX: {
+		const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
+		for (unsigned i = 0; f && i < f->n_dg; i++)
+			send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
+		w->stats.retransmits++;
+		return 1;
+	}
+	case EMSE_REC_DROP:
+	case EMSE_REC_HANDSHAKE: /* not while established: F_HANDSHAKE is off */
+		break;
+	}
+	return 0;
+}
+
 /* A compact session: each record of the datagram opened by record.c. True if one of them was
  * authentic: only that keeps the session from its idle timeout, not a spoofed datagram. */
 static bool on_established_compact(struct emse_worker *w, struct emse_session *s,
@@ -760,32 +788,15 @@ static bool on_established_compact(struct emse_worker *w, struct emse_session *s
 	unsigned cid_len = s->u.rec.flags & EMSE_REC_F_CID
 				   ? w->rt->cfg->listeners[s->listener].cid_length : 0;
 	while (off < len) {
-		switch (cid_len ? emse_record_open_cid(&w->rc, &s->u.rec, data + off, len - off,
+		enum emse_rec_rc r =
+			cid_len ? emse_record_open_cid(&w->rc, &s->u.rec, data + off, len - off,
 						       cid_len, &used, w->appbuf, &n, &type, &why)
 				: emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used,
-						   w->appbuf, &n, &type, &why)) {
-		case EMSE_REC_DATA:
-			authentic = true;
-			on_app_data(w, s, w->appbuf, n);
-			break;
-		case EMSE_REC_ALERT:
-			/* close_notify is answered; a fatal alert just ends the session */
-			session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY
-						    ? EMSE_CLOSE_NOTIFY : EMSE_CLOSE_ALERT,
-				      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
+						   w->appbuf, &n, &type, &why);
+		int k = on_record(w, s, r, n);
+		if (k < 0)
 			return false;
-		case EMSE_REC_RETX: {
-			authentic = true;
-			const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
-			for (unsigned i = 0; f && i < f->n_dg; i++)
-				send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
-			w->stats.retransmits++;
-			break;
-		}
-		case EMSE_REC_DROP:
-		case EMSE_REC_HANDSHAKE: /* not while established: F_HANDSHAKE is off */
-			break; /* counted by record.c under its reason */
-		}
+		authentic |= k > 0;
 		off += used;
 	}
 	return authentic;
@@ -976,27 +987,8 @@ static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const 
 			w->cid_moved = true;
 			w->stats.cid_addr_changes++;
 		}
-		authentic = true;
-		switch (r) {
-		case EMSE_REC_DATA:
-			on_app_data(w, s, w->appbuf, n);
-			break;
-		case EMSE_REC_ALERT:
-			session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY
-						    ? EMSE_CLOSE_NOTIFY : EMSE_CLOSE_ALERT,
-				      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
-			authentic = false;
-			break;
-		case EMSE_REC_RETX: {
-			const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
-			for (unsigned i = 0; f && i < f->n_dg; i++)
-				send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
-			w->stats.retransmits++;
-			break;
-		}
-		default:
-			break;
-		}
+		int k = on_record(w, s, r, n);
+		authentic = k < 0 ? false : authentic || k > 0;
 		w->cid_moved = false;
 	}
 	w->cid_moved = false;

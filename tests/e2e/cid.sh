@@ -33,7 +33,9 @@ msg="hello-nocid-$RANDOM"
 out=$( (echo "$msg"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 -connect 198.18.0.1:5684 \
 	-psk_identity "$ID" -psk "$KEY" -cipher PSK-AES128-CCM8 -quiet 2>/dev/null)
 check "openssl s_client without CID: handshake and echo" grep -q "$msg" <<<"$out"
-check "  no CID for it" [ "$(metric cid_negotiated)" -eq 1 ]
+# (-1: the endpoint did not answer in time on a loaded machine: ask again)
+for _ in $(seq 1 20); do v=$(metric cid_negotiated) && [ "$v" -ge 0 ] && break; sleep 0.2; done
+check "  no CID for it (cid_negotiated $v)" [ "$v" -eq 1 ]
 
 check "SIGTERM: emse exits 0" emse_stop
 e2e_done

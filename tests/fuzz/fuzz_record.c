@@ -40,6 +40,30 @@ static void pair(struct emse_record_state *a, struct emse_record_state *b, uint8
 	memcpy(b->wsalt, a->rsalt, 4);
 }
 
+/* A datagram record by record (cid_len: our CID's length on a CID session, else 0): every result
+ * stays inside the input and the walk always advances. */
+static void walk(struct emse_record_state *c, const uint8_t *b, size_t size, uint8_t *out,
+		 unsigned cid_len)
+{
+	size_t at = 0;
+	while (at < size) {
+		size_t used = 0, plain = 0;
+		uint8_t ct;
+		enum emse_rec_drop why = EMSE_REC_DROP_MAX;
+		enum emse_rec_rc rc =
+			cid_len ? emse_record_open_cid(&ctx, c, b + at, size - at, cid_len, &used,
+						       out, &plain, &ct, &why)
+				: emse_record_open(&ctx, c, b + at, size - at, &used, out, &plain,
+						   &ct, &why);
+		CHECK(used > 0 && used <= size - at);
+		CHECK(plain <= used);
+		CHECK(rc <= EMSE_REC_DROP);
+		if (rc == EMSE_REC_DROP)
+			CHECK(why < EMSE_REC_DROP_MAX);
+		at += used;
+	}
+}
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (!ctx.scratch && emse_record_ctx_init(&ctx, 4) != 0)
@@ -63,37 +87,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 	} else if (mode == 1) {
 		pair(&a, &c, size && (b[0] & 1) ? EMSE_REC_AES128_GCM : EMSE_REC_AES128_CCM8);
-		size_t at = 0;
-		while (at < size) {
-			size_t used = 0, plain = 0;
-			uint8_t ct;
-			enum emse_rec_drop why = EMSE_REC_DROP_MAX;
-			enum emse_rec_rc rc = emse_record_open(&ctx, &c, b + at, size - at, &used,
-							       out, &plain, &ct, &why);
-			CHECK(used > 0 && used <= size - at);
-			CHECK(plain <= used);
-			CHECK(rc <= EMSE_REC_DROP);
-			if (rc == EMSE_REC_DROP)
-				CHECK(why < EMSE_REC_DROP_MAX);
-			at += used;
-		}
+		walk(&c, b, size, out, 0);
 	} else if (mode == 3) {
 		pair(&a, &c, size && (b[0] & 1) ? EMSE_REC_AES128_GCM : EMSE_REC_AES128_CCM8);
 		c.flags |= EMSE_REC_F_CID;
-		size_t at = 0;
-		while (at < size) {
-			size_t used = 0, plain = 0;
-			uint8_t ct;
-			enum emse_rec_drop why = EMSE_REC_DROP_MAX;
-			enum emse_rec_rc rc = emse_record_open_cid(&ctx, &c, b + at, size - at, 8,
-								   &used, out, &plain, &ct, &why);
-			CHECK(used > 0 && used <= size - at);
-			CHECK(plain <= used);
-			CHECK(rc <= EMSE_REC_DROP);
-			if (rc == EMSE_REC_DROP)
-				CHECK(why < EMSE_REC_DROP_MAX);
-			at += used;
-		}
+		walk(&c, b, size, out, 8);
 	} else if (mode == 4 && size <= EMSE_REC_MAX_PLAIN) {
 		uint8_t cipher = size && (b[0] & 1) ? EMSE_REC_AES128_GCM : EMSE_REC_AES128_CCM8;
 		unsigned cl = 1 + (size ? b[0] >> 1 & 3 : 0);
