@@ -1,5 +1,6 @@
 # emse: kernel-bypass DTLS terminator for 3GPP e2m security.
-#   make deps   (root) Debian packages + wolfSSL 5.7.2 built from Debian 13's source package
+#   make deps   (root) Debian packages + wolfSSL 5.7.2 and mbedTLS 3.6 built from Debian 13's source
+#               packages (tools/debsrc.sh: the system's own apt mirror, suite trixie)
 #   make        everything, -Wall -Wextra -Werror
 #   make test   unit tests, the same under ASan+UBSan, fuzz smoke runs, end-to-end tests
 #   make run    emse on a TAP port with the reference EMKS, see README
@@ -20,9 +21,15 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker.c).
 WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
 # The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds.
+# tools/debsrc.sh is not: where the source package comes from does not change what is built.
 WOLFSSL_KEY := $(shell (printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'; cat tools/build-wolfssl.sh) | sha256sum | cut -c1-12)
 WOLFSSL_CACHE ?= /var/cache/emse
 WOLFSSL_PREFIX ?= $(WOLFSSL_CACHE)/wolfssl-5.7.2-$(WOLFSSL_KEY)
+
+# ---- mbedTLS 3.6: the RFC 9146 Connection ID client (build/cid-client), same cache and keying -----
+MBEDTLS_VERSION := 3.6.6-0.1~deb13u1
+MBEDTLS_KEY := $(shell (printf '%s|' '$(MBEDTLS_VERSION)'; cat tools/build-mbedtls.sh) | sha256sum | cut -c1-12)
+MBEDTLS_PREFIX ?= $(WOLFSSL_CACHE)/mbedtls-3.6-$(MBEDTLS_KEY)
 
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
@@ -114,6 +121,16 @@ $(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p),$(BUILD),)))
 # emse itself also under ASan+UBSan, for the end-to-end tests.
 $(eval $(call PROGRAM,emse:dataplane/main.c:dataplane,$(BUILD)/asan,$(SANFLAGS)))
 
+# The Connection ID client and its independent echo peer, on mbedTLS 3.6: built only where
+# 'make deps' has built mbedTLS.
+ifneq ($(wildcard $(MBEDTLS_PREFIX)/.emse-built),)
+all: $(BUILD)/cid-client $(BUILD)/cid-echo-server
+$(BUILD)/cid-client $(BUILD)/cid-echo-server: $(BUILD)/cid-%: tools/cid_$$(subst -,_,$$*).c $(MBEDTLS_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -I$(MBEDTLS_PREFIX)/include $(CFLAGS) -o $@ $< \
+	  $(MBEDTLS_PREFIX)/lib/libmbedtls.a $(MBEDTLS_PREFIX)/lib/libmbedx509.a $(MBEDTLS_PREFIX)/lib/libmbedcrypto.a
+endif
+
 $(WOLFSSL_PREFIX)/.emse-built:
 	@echo "wolfSSL is not built in $(WOLFSSL_PREFIX): run 'make deps' (as root) first" >&2; exit 1
 
@@ -121,6 +138,7 @@ $(WOLFSSL_PREFIX)/.emse-built:
 deps:
 	tools/install-deps.sh
 	tools/build-wolfssl.sh '$(WOLFSSL_PREFIX)' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'
+	tools/build-mbedtls.sh '$(MBEDTLS_PREFIX)' '$(MBEDTLS_VERSION)'
 
 # ---- tests -----------------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
@@ -130,6 +148,7 @@ test: all
 	tests/run-unit.sh $(UNIT_TESTS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(ASAN_TESTS)
 	$(MAKE) fuzz-smoke
+	tests/tools/test_debsrc.sh
 	tests/run-e2e.sh
 
 test-unit: all
@@ -201,6 +220,10 @@ FUZZ_USES_aesccm := record crypto
 FUZZ_LIBS += hs12
 FUZZ_SRC_hs12 := dataplane/hs12.c
 FUZZ_USES_hs12 := hs12 record parsers crypto
+# emse-bench's own client handshake and tls12_cid records (tests/fuzz/fuzz_hs_client.c)
+FUZZ_LIBS += genhs
+FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c
+FUZZ_USES_hs_client := genhs record parsers crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson

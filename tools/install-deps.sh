@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages emse needs. Idempotent: when everything is already installed it
+# Installs the Debian 12 packages emse needs (the source builds from Debian 13 follow in
+# build-wolfssl.sh and build-mbedtls.sh, through debsrc.sh). Idempotent: when everything is already installed it
 # asks no registry and returns in well under a second.
 set -euo pipefail
 pkgs=(
@@ -16,6 +17,7 @@ pkgs=(
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
   iproute2 iputils-ping procps jq gnuplot-nox           # namespaces, tests, bench plots
   tcpdump                                               # capturing test traffic for pcap replay
+  nftables conntrack                                    # e2e: a carrier NAT that rebinds (CID)
 )
 missing=()
 for p in "${pkgs[@]}"; do

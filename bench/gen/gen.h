@@ -8,6 +8,7 @@
 
 #include "emse/net.h"
 #include "pop.h"
+#include "hs_client.h"
 #include "record.h"
 #include "stats.h"
 
@@ -52,6 +53,11 @@ struct gen_config {
 	const char *telemetry, *telemetry_cmd;
 	bool quiet;
 	const char *ready_file;       /* created once the port is up (scripts wait for it) */
+	/* emse-bench's own handshake client (hs_client.h) instead of wolfSSL's: always with --cid,
+	 * by choice with --native-client; its sessions' records go through record.h (as --blast) */
+	bool native;
+	uint8_t cid;                  /* enum hsc_cid: --cid on|empty (RFC 9146) */
+	uint32_t rebind_every;        /* each UE moves to a new source port every K records */
 };
 
 #define DGRAM_WINDOW_MAX 32
@@ -74,6 +80,8 @@ struct sess {
 	uint64_t timer;              /* next wolfSSL retransmission / datagram deadline */
 	uint64_t give_up;
 	struct emse_flow flow;       /* local = the UE, peer = the server */
+	uint8_t rto_shift;            /* own client: retransmission timeout 1 s << rto_shift */
+	uint32_t rebound;             /* --rebind-every: the datagram count at the last move */
 };
 
 struct gen_counters {
@@ -84,6 +92,7 @@ struct gen_counters {
 	uint64_t spoof_sent, spoof_replies;
 	uint64_t reloads;
 	uint64_t echo_verified, echo_bad;
+	uint64_t cid_sessions, rebinds;
 };
 
 struct gen {
@@ -96,7 +105,8 @@ struct gen {
 	struct sess *sess;
 	uint32_t *free_list, nfree;
 	uint32_t *active, nactive;   /* dense list for timer scans */
-	struct rec_keys *recs;       /* --blast: per session slot */
+	struct rec_keys *recs;       /* --blast, own client: per session slot */
+	struct hsc *hsc;             /* own client: per session slot */
 	uint16_t *next_port;         /* per UE address */
 	uint32_t next_ue;
 	void **ssl_pool;
@@ -132,6 +142,11 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now);
 void sess_timers(uint64_t now);
 void sess_abort_all(void);
 void sess_cleanup(void);
+/* Records go through our own record layer (record.h): --blast, or the own handshake client. */
+static inline bool own_records(void)
+{
+	return G.cfg.blast || G.cfg.native;
+}
 /* spoofed ClientHellos: capture one at start-up, then send n of them */
 int spoof_init(void);
 void spoof_send(uint32_t n);
