@@ -335,6 +335,28 @@ static int set_telemetry(struct parser *p, struct emse_config *c, const char *k,
 	return fail(p, k, "unknown setting");
 }
 
+/* peer = <node_id> <address> <cluster port> */
+static int parse_peer(struct parser *p, struct emse_config *c, const char *k, const char *v)
+{
+	char id[8], addr[64], port[8], extra[2];
+	uint32_t x, y;
+	if (sscanf(v, "%7s %63s %7s %1s", id, addr, port, extra) != 3)
+		return fail(p, k, "expected '<node_id> <address> <cluster port>', got '%s'", v);
+	if (c->n_peers == EMSE_MAX_PEERS)
+		return fail(p, k, "more than %u peers", EMSE_MAX_PEERS);
+	struct emse_peer_conf *e = &c->peers[c->n_peers];
+	if (parse_u32(p, k, id, 0, 255, &x) || parse_addr(p, k, addr, &e->addr) ||
+	    parse_u32(p, k, port, 1, 65535, &y))
+		return -1;
+	for (unsigned i = 0; i < c->n_peers; i++)
+		if (c->peers[i].node_id == x)
+			return fail(p, k, "node %u listed twice", x);
+	e->node_id = (uint8_t)x;
+	e->port = (uint16_t)y;
+	c->n_peers++;
+	return 0;
+}
+
 static int set_cluster(struct parser *p, struct emse_config *c, const char *k, const char *v)
 {
 	uint32_t x;
@@ -346,6 +368,16 @@ static int set_cluster(struct parser *p, struct emse_config *c, const char *k, c
 	}
 	if (!strcmp(k, "cid_key_file"))
 		return parse_str(p, k, v, c->cid_key_file, sizeof(c->cid_key_file));
+	if (!strcmp(k, "cluster_port")) {
+		if (parse_u32(p, k, v, 1, 65535, &x))
+			return -1;
+		c->cluster_port = (uint16_t)x;
+		return 0;
+	}
+	if (!strcmp(k, "key_file"))
+		return parse_str(p, k, v, c->cluster_key_file, sizeof(c->cluster_key_file));
+	if (!strcmp(k, "peer"))
+		return parse_peer(p, c, k, v);
 	return fail(p, k, "unknown setting");
 }
 
@@ -441,6 +473,17 @@ static int validate(struct parser *p, struct emse_config *c)
 					    "(here or in [emks] cert/key)");
 			}
 		}
+	}
+	if (c->n_peers || c->cluster_port) {
+		strcpy(p->section, "cluster");
+		for (unsigned i = 0; i < c->n_peers; i++)
+			if (c->peers[i].node_id == c->node_id)
+				return fail(p, "peer", "node %u is our own node_id", c->node_id);
+		/* an envelope without a key would let anyone inject datagrams "from" any UE */
+		if (!c->cluster_key_file[0])
+			return fail(p, "key_file", "peer/cluster_port need the cluster key");
+		if (!c->cluster_port)
+			return fail(p, "cluster_port", "peers need our cluster port");
 	}
 	if (c->half_open_max > c->max_sessions) {
 		strcpy(p->section, "emse");

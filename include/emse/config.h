@@ -12,6 +12,7 @@
 #define EMSE_MAX_LISTENERS 16
 #define EMSE_NAME_MAX 32
 #define EMSE_PATH_MAX 256
+#define EMSE_MAX_PEERS 32
 
 enum emse_app_mode { EMSE_APP_ECHO = 0, EMSE_APP_FORWARD };
 enum emse_keys_source { EMSE_KEYS_FILE = 0, EMSE_KEYS_EMKS };
@@ -83,6 +84,16 @@ struct emse_config {
 	/* [cluster] */
 	uint8_t node_id;                /* octet 0 of every CID we issue */
 	char cid_key_file[EMSE_PATH_MAX]; /* 32 bytes: the CID permutation key ("" = random) */
+	/* Forwarding between nodes (issue 15, docs/cluster.md): the other nodes, our cluster
+	 * port (UDP on the port's addresses, 0 = off) and the 32-byte key of the envelopes. */
+	struct emse_peer_conf {
+		uint8_t node_id;
+		uint16_t port;          /* host order */
+		struct emse_addr addr;
+	} peers[EMSE_MAX_PEERS];
+	unsigned n_peers;
+	uint16_t cluster_port;
+	char cluster_key_file[EMSE_PATH_MAX];
 	/* command line, not the file */
 	bool replay;
 	bool seeded;

@@ -152,6 +152,44 @@ static void test_missing_file(void **state)
 	assert_non_null(strstr(err, "/nonexistent/emse.conf"));
 }
 
+/* Forwarding between nodes (issue 15): peer lines, cluster_port, key_file. */
+static void test_cluster_settings(void **state)
+{
+	(void)state;
+	static struct emse_config c;
+	char err[256] = "";
+#define CL "[cluster]\nnode_id = 1\ncluster_port = 7946\nkey_file = /ck\n"
+	assert_int_equal(load(BASE CL "peer = 2 198.18.0.2 7946\npeer = 3 2001:db8::3 7000\n", &c,
+			      err, sizeof(err)),
+			 0);
+	assert_int_equal(c.n_peers, 2);
+	assert_int_equal(c.peers[0].node_id, 2);
+	assert_int_equal(c.peers[0].addr.family, 4);
+	assert_int_equal(c.peers[0].addr.a[3], 2);
+	assert_int_equal(c.peers[0].port, 7946);
+	assert_int_equal(c.peers[1].node_id, 3);
+	assert_int_equal(c.peers[1].addr.family, 6);
+	assert_int_equal(c.peers[1].port, 7000);
+	assert_int_equal(c.cluster_port, 7946);
+	assert_string_equal(c.cluster_key_file, "/ck");
+	/* default: no cluster */
+	assert_int_equal(load(BASE, &c, err, sizeof(err)), 0);
+	assert_int_equal(c.n_peers, 0);
+	assert_int_equal(c.cluster_port, 0);
+
+	expect_error(BASE CL "peer = 2 198.18.0.2\n", "peer");
+	expect_error(BASE CL "peer = 2 198.18.0.2 7946 x\n", "peer");
+	expect_error(BASE CL "peer = 256 198.18.0.2 7946\n", "peer");
+	expect_error(BASE CL "peer = 2 198.18.0.300 7946\n", "peer");
+	expect_error(BASE CL "peer = 2 198.18.0.2 0\n", "peer");
+	expect_error(BASE CL "peer = 2 198.18.0.2 1\npeer = 2 198.18.0.3 1\n", "peer");
+	expect_error(BASE CL "peer = 1 198.18.0.2 7946\n", "peer");
+	expect_error(BASE CL "cluster_port = 70000\n", "cluster_port");
+	expect_error(BASE "[cluster]\nnode_id = 1\ncluster_port = 7946\n", "key_file");
+	expect_error(BASE "[cluster]\nkey_file = /ck\npeer = 2 198.18.0.2 7946\n", "cluster_port");
+#undef CL
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -159,6 +197,7 @@ int main(void)
 		cmocka_unit_test(test_bad_settings_are_named),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_cid_settings),
+		cmocka_unit_test(test_cluster_settings),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
