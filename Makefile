@@ -204,7 +204,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # archives: only the DPDK-free parts of the tree
 FUZZ_LIBS := parsers crypto control
-FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c
+FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c \
+  dataplane/cluster.c
 FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
 # the compact record layer (tests/fuzz/fuzz_record.c)
