@@ -1024,6 +1024,27 @@ static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const str
 	rte_pktmbuf_free(m);
 }
 
+/* emse_cid_decode, through the worker's memo of recent CIDs. */
+static int cid_lookup(struct emse_worker *w, unsigned len, const uint8_t *cid, unsigned *owner,
+		      uint32_t *slot, uint32_t *check)
+{
+	struct emse_cid_memo *e = &w->cid_memo[(cid[1] | cid[2] << 8) & (EMSE_CID_MEMO - 1)];
+	if (e->len == len && memcmp(e->cid, cid, len) == 0) {
+		*owner = e->worker;
+		*slot = e->slot;
+		*check = e->check;
+		return 0;
+	}
+	if (emse_cid_decode(w->rt->cid, len, cid, owner, slot, check) != 0)
+		return -1; /* a miss evicts nothing */
+	memcpy(e->cid, cid, len);
+	e->len = (uint8_t)len;
+	e->worker = (uint8_t)*owner;
+	e->slot = *slot;
+	e->check = (uint16_t)*check;
+	return 0;
+}
+
 /* Hands a frame to the worker that owns its flow (consumes m). */
 static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 {
@@ -1105,7 +1126,7 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		/* RFC 9146: the CID names the session's worker and slot, whatever the address */
 		unsigned owner;
 		uint32_t slot, check;
-		if (emse_cid_decode(w->rt->cid, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
+		if (cid_lookup(w, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
 		    owner >= w->rt->n_workers) {
 			w->stats.cid_unknown++;
 			rte_pktmbuf_free(m);

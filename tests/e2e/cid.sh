@@ -38,4 +38,18 @@ for _ in $(seq 1 20); do v=$(metric cid_negotiated) && [ "$v" -ge 0 ] && break; 
 check "  no CID for it (cid_negotiated $v)" [ "$v" -eq 1 ]
 
 check "SIGTERM: emse exits 0" emse_stop
+
+# Two workers: a CID names its session's worker, so a UE whose new port hashes to the other
+# worker is steered back by its CID (4 probes, 4 rebinds to random ports).
+ip netns del "$NS" 2>/dev/null
+EMSE_LCORES="--lcores 0@0,1@1,2@1" emse_start || exit 1
+ok=0
+for i in 1 2 3 4; do
+	in_ns timeout 60 "$BUILD/cid-probe" --dst 198.18.0.1 --port 5684 --identity "$ID" --psk "$KEY" \
+		| grep -q "cid-probe: 0 failed" && ok=$((ok + 1))
+done
+check "two workers: 4 probes, every step as expected ($ok)" [ "$ok" -eq 4 ]
+check "two workers: 4 address changes" [ "$(metric cid_addr_changes)" -eq 4 ]
+check "two workers: datagrams steered between them" [ "$(metric steered_in)" -gt 0 ]
+check "SIGTERM: emse exits 0 (two workers)" emse_stop
 e2e_done
