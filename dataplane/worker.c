@@ -995,6 +995,61 @@ static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const 
 	return authentic;
 }
 
+/* echo_in_place for a CID session's record from its own address (a move takes the copying path):
+ * one tls12_cid record of application data is opened in place, and the reply sealed over it so
+ * that its plaintext stays where it is. The reply's header is shorter by our CID less the
+ * client's, so it starts that many octets later in the mbuf. Returns false, touching nothing, when
+ * the datagram is not that case; true when m was consumed. */
+static bool echo_in_place_cid(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+			      unsigned cl)
+{
+	uint8_t *rec = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	uint16_t hl = emse_net_hdr_len(&s->flow);
+	unsigned pl = emse_rec_peer_cid_len(&s->u.rec), skip = cl - pl; /* cl >= 4 >= pl */
+	if (len < EMSE_REC_HDR + cl ||
+	    (size_t)(rec[11 + cl] << 8 | rec[12 + cl]) + EMSE_REC_HDR + cl != len ||
+	    w->rt->cfg->listeners[s->listener].mode != EMSE_APP_ECHO || !RTE_MBUF_DIRECT(m) ||
+	    rte_mbuf_refcnt_read(m) != 1 || rte_pktmbuf_headroom(m) + skip < hl)
+		return false;
+	uint8_t *plain = rec + EMSE_REC_HDR + cl + EMSE_REC_EXPLICIT;
+	size_t used, n, out_len;
+	uint8_t type;
+	enum emse_rec_drop why;
+	enum emse_rec_rc r = emse_record_open_cid(&w->rc, &s->u.rec, rec, len, cl, &used, plain, &n,
+						  &type, &why);
+	if (r == EMSE_REC_DROP) {
+		w->stats.cid_rec_drop[why]++;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	if (r != EMSE_REC_DATA) { /* an alert, a repeated Finished: as on the copying path */
+		if (on_record(w, s, r, n) > 0 && s->state == EMSE_S_ESTABLISHED)
+			session_touch(w, s);
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	w->stats.app_rx++;
+	w->stats.app_rx_bytes += n;
+	uint8_t *out = rec + skip;
+	if (emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_APP, s->peer_cid, plain, n, out,
+				 len - skip, &out_len) == 0) {
+		rte_pktmbuf_adj(m, (uint16_t)skip);
+		uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
+		rte_pktmbuf_trim(m, (uint16_t)(len - skip - out_len));
+		m->ol_flags = 0; /* what the port said about the received frame */
+		emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
+		tx_enqueue_csum(w, m, true);
+		w->stats.app_tx++;
+		m = NULL;
+	} else {
+		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+	}
+	session_touch(w, s); /* authentic */
+	rte_pktmbuf_free(m);
+	return true;
+}
+
 /* A datagram for listener li whose first record is tls12_cid with a CID of ours naming this
  * worker's slot (already decoded). Consumes m. udp: the UDP header if its checksum is pending. */
 static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
@@ -1013,10 +1068,13 @@ static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const str
 	}
 	/* The checksum covers the addresses, the AEAD tag does not: a datagram that would move
 	 * the session is checked (a corrupted source must not become the peer's address). */
-	if (csum_bad(w, flow, emse_flow_same_peer(&s->flow, flow) ? NULL : udp)) {
+	bool same = emse_flow_same_peer(&s->flow, flow);
+	if (csum_bad(w, flow, same ? NULL : udp)) {
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (same && echo_in_place_cid(w, s, m, l->cid_length))
+		return;
 	if (on_cid_records(w, s, flow, l->cid_length, rte_pktmbuf_mtod(m, const uint8_t *),
 			   rte_pktmbuf_data_len(m)) &&
 	    s->state == EMSE_S_ESTABLISHED)
