@@ -828,6 +828,19 @@ touch:
 	session_touch(w, s);
 }
 
+/* m's data (len bytes) starts with the sealed reply (out_len bytes): headers in front, the rest
+ * cut, and it goes back out. */
+static inline void send_in_place(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+				 uint16_t hl, size_t len, size_t out_len)
+{
+	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
+	rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
+	m->ol_flags = 0; /* what the port said about the received frame */
+	emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
+	tx_enqueue_csum(w, m, true);
+	w->stats.app_tx++;
+}
+
 /* The common case of a compact echo session, without a copy: a datagram that is exactly one
  * application-data record is opened in place, its plaintext sealed in place over it (same length),
  * and the received mbuf goes back with the reply's headers written over the old ones. Returns
@@ -854,12 +867,7 @@ static bool echo_in_place(struct emse_worker *w, struct emse_session *s, struct 
 		w->stats.app_rx_bytes += n;
 		if (emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, plain, n, rec, len,
 				     &out_len) == 0) {
-			uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
-			rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
-			m->ol_flags = 0; /* what the port said about the received frame */
-			emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
-			tx_enqueue_csum(w, m, true);
-			w->stats.app_tx++;
+			send_in_place(w, s, m, hl, len, out_len);
 			m = NULL;
 		} else {
 			w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
@@ -1035,12 +1043,7 @@ static bool echo_in_place_cid(struct emse_worker *w, struct emse_session *s, str
 	if (emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_APP, s->peer_cid, plain, n, out,
 				 len - skip, &out_len) == 0) {
 		rte_pktmbuf_adj(m, (uint16_t)skip);
-		uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
-		rte_pktmbuf_trim(m, (uint16_t)(len - skip - out_len));
-		m->ol_flags = 0; /* what the port said about the received frame */
-		emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
-		tx_enqueue_csum(w, m, true);
-		w->stats.app_tx++;
+		send_in_place(w, s, m, hl, len - skip, out_len);
 		m = NULL;
 	} else {
 		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
