@@ -225,6 +225,10 @@ FUZZ_USES_hs12 := hs12 record parsers crypto
 FUZZ_LIBS += genhs
 FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c
 FUZZ_USES_hs_client := genhs record parsers crypto
+# our RFC 9146 Connection IDs (tests/fuzz/fuzz_cid.c)
+FUZZ_LIBS += cid
+FUZZ_SRC_cid := dataplane/cid.c
+FUZZ_USES_cid := cid crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson

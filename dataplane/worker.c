@@ -828,6 +828,19 @@ touch:
 	session_touch(w, s);
 }
 
+/* m's data (len bytes) starts with the sealed reply (out_len bytes): headers in front, the rest
+ * cut, and it goes back out. */
+static inline void send_in_place(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+				 uint16_t hl, size_t len, size_t out_len)
+{
+	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
+	rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
+	m->ol_flags = 0; /* what the port said about the received frame */
+	emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
+	tx_enqueue_csum(w, m, true);
+	w->stats.app_tx++;
+}
+
 /* The common case of a compact echo session, without a copy: a datagram that is exactly one
  * application-data record is opened in place, its plaintext sealed in place over it (same length),
  * and the received mbuf goes back with the reply's headers written over the old ones. Returns
@@ -854,12 +867,7 @@ static bool echo_in_place(struct emse_worker *w, struct emse_session *s, struct 
 		w->stats.app_rx_bytes += n;
 		if (emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, plain, n, rec, len,
 				     &out_len) == 0) {
-			uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
-			rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
-			m->ol_flags = 0; /* what the port said about the received frame */
-			emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
-			tx_enqueue_csum(w, m, true);
-			w->stats.app_tx++;
+			send_in_place(w, s, m, hl, len, out_len);
 			m = NULL;
 		} else {
 			w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
@@ -995,6 +1003,56 @@ static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const 
 	return authentic;
 }
 
+/* echo_in_place for a CID session's record from its own address (a move takes the copying path):
+ * one tls12_cid record of application data is opened in place, and the reply sealed over it so
+ * that its plaintext stays where it is. The reply's header is shorter by our CID less the
+ * client's, so it starts that many octets later in the mbuf. Returns false, touching nothing, when
+ * the datagram is not that case; true when m was consumed. */
+static bool echo_in_place_cid(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+			      unsigned cl)
+{
+	uint8_t *rec = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	uint16_t hl = emse_net_hdr_len(&s->flow);
+	unsigned pl = emse_rec_peer_cid_len(&s->u.rec), skip = cl - pl; /* cl >= 4 >= pl */
+	if (len < EMSE_REC_HDR + cl ||
+	    (size_t)(rec[11 + cl] << 8 | rec[12 + cl]) + EMSE_REC_HDR + cl != len ||
+	    w->rt->cfg->listeners[s->listener].mode != EMSE_APP_ECHO || !RTE_MBUF_DIRECT(m) ||
+	    rte_mbuf_refcnt_read(m) != 1 || rte_pktmbuf_headroom(m) + skip < hl)
+		return false;
+	uint8_t *plain = rec + EMSE_REC_HDR + cl + EMSE_REC_EXPLICIT;
+	size_t used, n, out_len;
+	uint8_t type;
+	enum emse_rec_drop why;
+	enum emse_rec_rc r = emse_record_open_cid(&w->rc, &s->u.rec, rec, len, cl, &used, plain, &n,
+						  &type, &why);
+	if (r == EMSE_REC_DROP) {
+		w->stats.cid_rec_drop[why]++;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	if (r != EMSE_REC_DATA) { /* an alert, a repeated Finished: as on the copying path */
+		if (on_record(w, s, r, n) > 0 && s->state == EMSE_S_ESTABLISHED)
+			session_touch(w, s);
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	w->stats.app_rx++;
+	w->stats.app_rx_bytes += n;
+	uint8_t *out = rec + skip;
+	if (emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_APP, s->peer_cid, plain, n, out,
+				 len - skip, &out_len) == 0) {
+		rte_pktmbuf_adj(m, (uint16_t)skip);
+		send_in_place(w, s, m, hl, len - skip, out_len);
+		m = NULL;
+	} else {
+		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+	}
+	session_touch(w, s); /* authentic */
+	rte_pktmbuf_free(m);
+	return true;
+}
+
 /* A datagram for listener li whose first record is tls12_cid with a CID of ours naming this
  * worker's slot (already decoded). Consumes m. udp: the UDP header if its checksum is pending. */
 static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
@@ -1013,15 +1071,39 @@ static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const str
 	}
 	/* The checksum covers the addresses, the AEAD tag does not: a datagram that would move
 	 * the session is checked (a corrupted source must not become the peer's address). */
-	if (csum_bad(w, flow, emse_flow_same_peer(&s->flow, flow) ? NULL : udp)) {
+	bool same = emse_flow_same_peer(&s->flow, flow);
+	if (csum_bad(w, flow, same ? NULL : udp)) {
 		rte_pktmbuf_free(m);
 		return;
 	}
+	if (same && echo_in_place_cid(w, s, m, l->cid_length))
+		return;
 	if (on_cid_records(w, s, flow, l->cid_length, rte_pktmbuf_mtod(m, const uint8_t *),
 			   rte_pktmbuf_data_len(m)) &&
 	    s->state == EMSE_S_ESTABLISHED)
 		session_touch(w, s);
 	rte_pktmbuf_free(m);
+}
+
+/* emse_cid_decode, through the worker's memo of recent CIDs. */
+static int cid_lookup(struct emse_worker *w, unsigned len, const uint8_t *cid, unsigned *owner,
+		      uint32_t *slot, uint32_t *check)
+{
+	struct emse_cid_memo *e = &w->cid_memo[(cid[1] | cid[2] << 8) & (EMSE_CID_MEMO - 1)];
+	if (e->len == len && memcmp(e->cid, cid, len) == 0) {
+		*owner = e->worker;
+		*slot = e->slot;
+		*check = e->check;
+		return 0;
+	}
+	if (emse_cid_decode(w->rt->cid, len, cid, owner, slot, check) != 0)
+		return -1; /* a miss evicts nothing */
+	memcpy(e->cid, cid, len);
+	e->len = (uint8_t)len;
+	e->worker = (uint8_t)*owner;
+	e->slot = *slot;
+	e->check = (uint16_t)*check;
+	return 0;
 }
 
 /* Hands a frame to the worker that owns its flow (consumes m). */
@@ -1105,7 +1187,7 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		/* RFC 9146: the CID names the session's worker and slot, whatever the address */
 		unsigned owner;
 		uint32_t slot, check;
-		if (emse_cid_decode(w->rt->cid, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
+		if (cid_lookup(w, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
 		    owner >= w->rt->n_workers) {
 			w->stats.cid_unknown++;
 			rte_pktmbuf_free(m);

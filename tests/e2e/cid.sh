@@ -16,7 +16,16 @@ file = $TMP/keys.txt"
 sed -i '/^emse_id = emse-1$/a cid = on' "$TMP/emse.conf"
 emse_start || exit 1
 
+# what the client sends, for the replay below
+ip netns exec "$NS" tcpdump -Z root -i "$TAPIF" --immediate-mode -U -s 0 -w "$TMP/cid.pcap" \
+	'udp dst port 5684' 2>"$TMP/tcpdump.err" &
+TCPDUMP_PID=$!
+E2E_PIDS+=("$TCPDUMP_PID")
+for _ in $(seq 1 50); do grep -q "listening on" "$TMP/tcpdump.err" && break; sleep 0.1; done
 out=$(in_ns timeout 60 "$BUILD/cid-probe" --dst 198.18.0.1 --port 5684 --identity "$ID" --psk "$KEY")
+sleep 0.5
+kill "$TCPDUMP_PID" 2>/dev/null
+wait "$TCPDUMP_PID" 2>/dev/null
 echo "$out" | sed 's/^/  probe: /'
 check "cid-probe: every step as expected" grep -q "cid-probe: 0 failed" <<<"$out"
 check "one handshake, answered with our CID" [ "$(metric cid_negotiated)" -eq 1 ]
@@ -38,4 +47,33 @@ for _ in $(seq 1 20); do v=$(metric cid_negotiated) && [ "$v" -ge 0 ] && break; 
 check "  no CID for it (cid_negotiated $v)" [ "$v" -eq 1 ]
 
 check "SIGTERM: emse exits 0" emse_stop
+
+# The capture replayed (tools/emse-replay, a cid = on listener): deterministic under a seed. Its
+# cookies are stale in the replay, so no session is made and the tls12_cid records name no live
+# session of the replaying emse: every one is cid_unknown, none is answered.
+sed 's/^emse_id = emse-1$/&\ncid = on/' "$E2E_ROOT/tests/pcap/replay.conf" |
+	sed "s|^file = .*|file = $TMP/keys.txt|" > "$TMP/replay.conf"
+for run in 7a 7b 8; do
+	"$E2E_ROOT/tools/emse-replay" "$TMP/cid.pcap" --config "$TMP/replay.conf" --mac "$EMSE_MAC" \
+		--seed "${run%[ab]}" --counters --out "$TMP/cid-$run.out.pcap" > "$TMP/cid-$run.counters"
+	check "replay $run: emse replayed to the end (status $?)" [ -s "$TMP/cid-$run.counters" ]
+done
+check "replay: --seed 7 twice gives a byte-identical output" cmp "$TMP/cid-7a.out.pcap" "$TMP/cid-7b.out.pcap"
+check "replay: the tls12_cid records are cid_unknown ($(grep '^cid_unknown ' "$TMP/cid-7a.counters"))" \
+	grep -q '^cid_unknown [1-9]' "$TMP/cid-7a.counters"
+check "replay: no session" bash -c "! grep -q '^hs_completed [1-9]' '$TMP/cid-7a.counters'"
+
+# Two workers: a CID names its session's worker, so a UE whose new port hashes to the other
+# worker is steered back by its CID (4 probes, 4 rebinds to random ports).
+ip netns del "$NS" 2>/dev/null
+EMSE_LCORES="--lcores 0@0,1@1,2@1" emse_start || exit 1
+ok=0
+for i in 1 2 3 4; do
+	in_ns timeout 60 "$BUILD/cid-probe" --dst 198.18.0.1 --port 5684 --identity "$ID" --psk "$KEY" \
+		| grep -q "cid-probe: 0 failed" && ok=$((ok + 1))
+done
+check "two workers: 4 probes, every step as expected ($ok)" [ "$ok" -eq 4 ]
+check "two workers: 4 address changes" [ "$(metric cid_addr_changes)" -eq 4 ]
+check "two workers: datagrams steered between them" [ "$(metric steered_in)" -gt 0 ]
+check "SIGTERM: emse exits 0 (two workers)" emse_stop
 e2e_done
