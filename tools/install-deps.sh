@@ -16,6 +16,7 @@ pkgs=(
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
   iproute2 iputils-ping procps jq gnuplot-nox           # namespaces, tests, bench plots
   tcpdump                                               # capturing test traffic for pcap replay
+  nftables conntrack python3                            # tools/lb: the cluster balancer, its controller
 )
 missing=()
 for p in "${pkgs[@]}"; do
