@@ -111,18 +111,21 @@ done
 probe "$TMP/a2" --sports "$SPORTS"
 check "the same flows again: each meets the same node" [ "$(moved "$TMP/a" "$TMP/a2")" -eq 0 ]
 
-# CID records: node k from 40 source ports each, most of which hash to another node.
-for k in 1 2 3; do
-	probe "$TMP/cid$k" --sports 30000-30039 --cid $k
-	check "tls12_cid naming node $k: all 40 flows answered by node$k" \
-		[ "$(share "$TMP/cid$k" node$k)" -eq 40 ]
-done
-check "those source ports' non-CID datagrams go elsewhere too (hash)" \
-	[ "$(probe "$TMP/h" --sports 30000-30039; awk '$2 != "node1"' "$TMP/h" | wc -l)" -gt 0 ]
+# CID records: node k from 40 source ports, most of which hash to another node.
+cid_all() { # label sports: the hash's node of each port first, then a CID record per node
+	probe "$TMP/h" --sports "$2"
+	for k in 1 2 3; do
+		probe "$TMP/cid$k" --sports "$2" --cid $k
+		check "$1: tls12_cid naming node $k from 40 ports: all answered by node$k" \
+			[ "$(share "$TMP/cid$k" node$k)" -eq 40 ]
+		check "$1: ... of which $(awk -v n=node$k '$2 != n' "$TMP/h" | wc -l) hash to another node" \
+			[ "$(awk -v n=node$k '$2 != n' "$TMP/h" | wc -l)" -gt 0 ]
+	done
+}
+cid_all "fresh ports" 30000-30039
 # Content type 23 with the same byte 11 is not a CID record: hashed like any datagram.
 probe "$TMP/t23" --sports 30000-30039 --cid 1 --type 23
-probe "$TMP/t23h" --sports 30000-30039
-check "byte 0 = 23: hashed, not steered by byte 11" [ "$(moved "$TMP/t23" "$TMP/t23h")" -eq 0 ]
+check "byte 0 = 23: hashed, not steered by byte 11" [ "$(moved "$TMP/t23" "$TMP/h")" -eq 0 ]
 # A CID naming a node id that is not in the cluster falls through to the hash.
 probe "$TMP/c9" --sports 30000-30039 --cid 9
 check "tls12_cid naming unknown node 9: hashed (same node as its flow's ClientHello)" \
@@ -130,11 +133,7 @@ check "tls12_cid naming unknown node 9: hashed (same node as its flow's ClientHe
 # The NAT forgets every binding; the UE comes back on other ports: CID steering holds.
 ip netns exec "$NAT" conntrack -F >/dev/null 2>&1
 check "carrier NAT conntrack flushed" [ "$(ip netns exec "$NAT" conntrack -C)" -eq 0 ]
-for k in 1 2 3; do
-	probe "$TMP/cidr$k" --sports 31000-31039 --cid $k
-	check "after the NAT rebind, new ports: tls12_cid for node $k answered by node$k" \
-		[ "$(share "$TMP/cidr$k" node$k)" -eq 40 ]
-done
+cid_all "after the NAT flush, new ports" 31000-31039
 check "the balancer keeps no conntrack entry for VIP traffic" \
 	[ "$(ip netns exec "$L" conntrack -L -p udp --dport $PORT 2>/dev/null | wc -l)" -eq 0 ]
 
