@@ -18,50 +18,24 @@ N1=lb$id-n1 N2=lb$id-n2 N3=lb$id-n3
 ALLNS=("$C" "$NAT" "$L" "$N1" "$N2" "$N3")
 VIP=198.18.102.1 PORT=5684
 
-lb_cleanup() {
-	local rc=$?
-	bash "$LB/emse-lb.sh" down --ns "$L" >/dev/null 2>&1
-	for n in "${ALLNS[@]}"; do
-		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
-		ip netns del "$n" 2>/dev/null
-	done
-	(exit $rc)
-	e2e_cleanup
-}
-trap lb_cleanup EXIT
+E2E_LB_NS=$L # emse-lb.sh down on exit (lib.sh)
 
-for n in "${ALLNS[@]}"; do ip netns add "$n" || exit 1; ip -n "$n" link set lo up; done
-veth() { # ns1 if1 ns2 if2
-	ip link add "lbv$id-a" type veth peer name "lbv$id-b" || return 1
-	ip link set "lbv$id-a" netns "$1" name "$2"
-	ip link set "lbv$id-b" netns "$3" name "$4"
-	ip -n "$1" link set "$2" up; ip -n "$3" link set "$4" up
-}
+e2e_netns "${ALLNS[@]}" || exit 1
 # UE (198.18.100.2) -> carrier NAT (masquerades to 198.18.101.1) -> balancer (VIP 198.18.102.1)
 # -> bridge 198.18.103.0/24 -> nodes 198.18.103.11-13, whose next hop is the balancer.
-veth "$C" eth0 "$NAT" in0 || exit 1
-veth "$NAT" out0 "$L" up0 || exit 1
-ip -n "$C" addr add 198.18.100.2/24 dev eth0
+e2e_veth "$C" eth0 "$NAT" in0 198.18.100.2/24 198.18.100.1/24 || exit 1
+e2e_veth "$NAT" out0 "$L" up0 198.18.101.1/24 198.18.101.2/24 || exit 1
 ip -n "$C" route add default via 198.18.100.1
-ip -n "$NAT" addr add 198.18.100.1/24 dev in0
-ip -n "$NAT" addr add 198.18.101.1/24 dev out0
 ip -n "$NAT" route add 198.18.102.0/24 via 198.18.101.2
-ip netns exec "$NAT" sysctl -qw net.ipv4.ip_forward=1
-ip netns exec "$NAT" nft -f - <<-EOF || exit 1
-	table ip cgnat {
-		chain post { type nat hook postrouting priority srcnat; oifname "out0" masquerade random; }
-	}
-EOF
-ip -n "$L" addr add 198.18.101.2/24 dev up0
+e2e_carrier_nat "$NAT" out0 || exit 1
 ip -n "$L" link add br0 type bridge
 ip -n "$L" addr add 198.18.103.1/24 dev br0
 ip -n "$L" link set br0 up
 k=0
 for n in "$N1" "$N2" "$N3"; do
 	k=$((k + 1))
-	veth "$n" eth0 "$L" "nd$k" || exit 1
+	e2e_veth "$n" eth0 "$L" "nd$k" "198.18.103.1$k/24" || exit 1
 	ip -n "$L" link set "nd$k" master br0
-	ip -n "$n" addr add "198.18.103.1$k/24" dev eth0
 	ip -n "$n" route add default via 198.18.103.1
 	ip netns exec "$n" python3 "$LB/lb-udp" echo --name "node$k" --port $PORT &
 	E2E_PIDS+=($!)
