@@ -124,8 +124,11 @@ up() {
 		--fall "$FALL" --rise "$RISE" --assign "$ASSIGN" --state "$RUN/state.json")
 	for n in "${NODES[@]}"; do args+=(--node "$n"); done
 	# The first round fills the maps before `up` returns: traffic flows at once.
-	in_ns python3 "$HERE/emse-lb-ctl" "${args[@]}" --once 2>>"$RUN/ctl.log" ||
-		die "the controller's first round failed (see $RUN/ctl.log)"
+	if ! in_ns python3 "$HERE/emse-lb-ctl" "${args[@]}" --once 2>>"$RUN/ctl.log"; then
+		tail -1 "$RUN/ctl.log" >&2
+		in_ns nft delete table ip $TABLE 2>/dev/null || true
+		die "the controller's first round failed (log: $RUN/ctl.log); table removed"
+	fi
 	if [ "$CTL" = 1 ]; then
 		in_ns setsid python3 "$HERE/emse-lb-ctl" "${args[@]}" </dev/null >>"$RUN/ctl.log" 2>&1 &
 		echo $! > "$RUN/ctl.pid"
