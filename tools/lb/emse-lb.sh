@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # emse-lb.sh: a virtual address (VIP) in front of N emse nodes with Linux nftables (docs/cluster.md).
 #
-#   emse-lb.sh up --vip ADDR [--port 5684] --node ID=ADDR [--node ID=ADDR ...] [--ns NETNS]
+#   emse-lb.sh up --vip ADDR [--port 5684] --node ID=ADDR[@PROBE] [--node ...] [--ns NETNS]
 #                 [--buckets 256] [--check icmp|tcp:PORT|http:PORT/PATH] [--interval 1]
 #                 [--fall 2] [--rise 2] [--assign minmove|modulo] [--no-ctl]
 #   emse-lb.sh down [--ns NETNS]
@@ -65,9 +65,10 @@ up() {
 	[ ${#NODES[@]} -ge 1 ] || die "--node ID=ADDR: at least one node"
 	local addrs=() n
 	for n in "${NODES[@]}"; do
-		[[ $n =~ ^([0-9]{1,3})=(.+)$ ]] && [ "${BASH_REMATCH[1]}" -le 255 ] &&
-			is_v4 "${n#*=}" || die "--node: ID=IPV4ADDR with ID 0..255 (got '$n')"
-		addrs+=("${n#*=}")
+		local a=${n#*=}; a=${a%%@*}
+		[[ $n =~ ^([0-9]{1,3})=(.+)$ ]] && [ "${BASH_REMATCH[1]}" -le 255 ] && is_v4 "$a" ||
+			die "--node: ID=IPV4ADDR[@PROBEADDR] with ID 0..255 (got '$n')"
+		addrs+=("$a")
 	done
 	local naddrs; naddrs=$(IFS=,; echo "${addrs[*]}")
 	mkdir -p "$RUN"
