@@ -72,6 +72,7 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   bench-inproc:bench/inproc.c:dataplane \
   dtls-probe:tools/dtls_probe.c:crypto \
   bench-record:bench/record_bench.c:dataplane \
+  bench-cluster:bench/cluster_bench.c:dataplane \
   proxy-v2-sink:tools/proxy_v2_sink.c:crypto \
   pcap-craft:tools/pcap_craft.c:crypto \
   cid-probe:tools/cid_probe.c:dataplane
