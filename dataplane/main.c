@@ -158,6 +158,11 @@ int main(int argc, char **argv)
 					"predictable");
 	if (emse_config_load(config_path, &cfg, err, sizeof(err)) != 0)
 		return die(2, "config", err);
+	/* Refused rather than ignored: a node that accepted peers but never forwarded would drop
+	 * every record a CID-blind balancer hands it for another node, silently. */
+	if (cfg.n_peers || cfg.cluster_port)
+		return die(2, "[cluster] peer/cluster_port",
+			   "forwarding between nodes is not in the worker yet (docs/cluster.md)");
 
 	rt.cfg = &cfg;
 	rt.iface = cfg.iface;
