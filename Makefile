@@ -72,8 +72,10 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   bench-inproc:bench/inproc.c:dataplane \
   dtls-probe:tools/dtls_probe.c:crypto \
   bench-record:bench/record_bench.c:dataplane \
+  bench-cluster:bench/cluster_bench.c:dataplane \
   proxy-v2-sink:tools/proxy_v2_sink.c:crypto \
-  pcap-craft:tools/pcap_craft.c:crypto
+  pcap-craft:tools/pcap_craft.c:crypto \
+  cid-probe:tools/cid_probe.c:dataplane
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
@@ -203,7 +205,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # archives: only the DPDK-free parts of the tree
 FUZZ_LIBS := parsers crypto control
-FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c
+FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c \
+  dataplane/cluster.c
 FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
 # the compact record layer (tests/fuzz/fuzz_record.c)
@@ -223,6 +226,10 @@ FUZZ_USES_hs12 := hs12 record parsers crypto
 FUZZ_LIBS += genhs
 FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c
 FUZZ_USES_hs_client := genhs record parsers crypto
+# our RFC 9146 Connection IDs (tests/fuzz/fuzz_cid.c)
+FUZZ_LIBS += cid
+FUZZ_SRC_cid := dataplane/cid.c
+FUZZ_USES_cid := cid crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson

@@ -160,6 +160,11 @@ int main(int argc, char **argv)
 					"predictable");
 	if (emse_config_load(config_path, &cfg, err, sizeof(err)) != 0)
 		return die(2, "config", err);
+	/* Refused rather than ignored: a node that accepted peers but never forwarded would drop
+	 * every record a CID-blind balancer hands it for another node, silently. */
+	if (cfg.n_peers || cfg.cluster_port)
+		return die(2, "[cluster] peer/cluster_port",
+			   "forwarding between nodes is not in the worker yet (docs/cluster.md)");
 
 	rt.cfg = &cfg;
 	rt.iface = cfg.iface;
@@ -193,6 +198,25 @@ int main(int argc, char **argv)
 	struct emse_keyprov *prov = make_provider(&cfg, check_only, err, sizeof(err));
 	if (!prov)
 		return die(2, cfg.keys == EMSE_KEYS_FILE ? "[keys] file" : "[emks]", err);
+	/* RFC 9146 connection ids: the permutation key from [cluster] cid_key_file (restarts and
+	 * cluster peers agree) or random; only the codec keeps it, wiped at exit (docs/cid.md) */
+	static struct emse_cid_codec cid;
+	bool any_cid = false;
+	for (unsigned k = 0; k < cfg.n_listeners; k++)
+		any_cid |= cfg.listeners[k].cid;
+	if (any_cid) {
+		uint8_t key[EMSE_CID_KEY_LEN];
+		int r = cfg.cid_key_file[0] ? emse_cid_key_load(cfg.cid_key_file, key, err, sizeof(err))
+					    : emse_random(key, sizeof(key));
+		if (r == 0 && emse_cid_codec_init(&cid, key, cfg.node_id, cfg.max_sessions) != 0) {
+			snprintf(err, sizeof(err), "the CID codec cannot be made");
+			r = -1;
+		}
+		e2m_wipe(key, sizeof(key));
+		if (r != 0)
+			return die(2, "config", cfg.cid_key_file[0] || err[0] ? err : "no randomness");
+		rt.cid = &cid;
+	}
 	if (check_only) {
 		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
 		       cfg.n_listeners, cfg.n_emse);
@@ -278,6 +302,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < rt.n_workers; i++)
 		emse_worker_destroy(rt.workers[i]);
 	emse_control_destroy(rt.control);
+	emse_cid_codec_wipe(&cid);
 	emse_prometheus_close();
 	if (rt.replay) {
 		pcap_dump_close(rt.replay_out);

@@ -115,6 +115,8 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	G(sessions); G(half_open); G(parked); G(established);
 	C(busy_cycles); C(total_cycles); C(loops); C(idle_loops); C(cpu_ns); C(busy_ns);
 	C(port_rx_cycles); C(port_tx_cycles);
+	C(cid_offered); C(cid_negotiated); G(cid_sessions); C(cid_unknown); C(cid_addr_changes);
+	C(cid_addr_refused);
 #undef C
 #undef G
 	for (int i = 1; i < EMSE_DROP__COUNT; i++)
@@ -131,6 +133,9 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 		     s->hs12_skip[i], 1);
 	for (int i = 0; i < EMSE_REC_DROP_MAX; i++)
 		emit(ctx, "record_drop", "reason", emse_rec_drop_names[i], s->rec_drop[i], 1);
+	for (int i = 0; i < EMSE_REC_DROP_MAX; i++)
+		emit(ctx, "cid_record_drop", "reason", emse_rec_drop_names[i], s->cid_rec_drop[i],
+		     1);
 	for (int i = 0; i < EMSE_CLOSE__COUNT; i++)
 		emit(ctx, "closed", "reason", emse_close_name((enum emse_close)i), s->closed[i], 1);
 }

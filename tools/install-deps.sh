@@ -17,7 +17,7 @@ pkgs=(
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
   iproute2 iputils-ping procps jq gnuplot-nox           # namespaces, tests, bench plots
   tcpdump                                               # capturing test traffic for pcap replay
-  nftables conntrack                                    # e2e: a carrier NAT that rebinds (CID)
+  nftables conntrack python3                            # e2e: a carrier NAT that rebinds (CID); tools/lb: the balancer, its controller
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -11,8 +11,11 @@
  * it; everything else (CBC picked, DTLS 1.3 offered, renegotiation, extensions that do not parse)
  * goes to wolfSSL as before, so both engines run side by side (config: handshake_engine).
  *
+ * RFC 9146 connection ids: a ClientHello's connection_id extension is parsed here; the worker
+ * answers it with our CID (emse_hs12_start_cid, docs/cid.md) when the listener has cid = on.
+ *
  * What is deliberately not done: session resumption (we send an empty session id, so clients never
- * try), tickets, connection ids, max_fragment_length (ignored: our flights are far below any
+ * try), tickets, max_fragment_length (ignored: our flights are far below any
  * limit); they are extensions a server may leave unanswered. Extended master secret (RFC 7627)
  * and renegotiation_info (RFC 5746, initial handshake) are answered.
  *
@@ -34,7 +37,8 @@
 #include "emse/record.h"
 #include "emse/stats.h"
 
-#define EMSE_HS12_FLIGHT_MAX 128  /* ServerHello + ServerKeyExchange("e2m") + ServerHelloDone */
+#define EMSE_HS12_FLIGHT_MAX 160  /* ServerHello (+ a 16-octet CID) + ServerKeyExchange("e2m") +
+                                   * ServerHelloDone */
 #define EMSE_HS12_OUT_MAX 96      /* ChangeCipherSpec + Finished (GCM: 14 + 61), or an alert */
 #define EMSE_HS12_HINT_MAX 16
 
@@ -50,6 +54,10 @@ struct emse_hs12_hello {
 	uint8_t cipher;          /* enum emse_rec_cipher */
 	uint8_t ems;             /* the client offered extended_master_secret */
 	uint8_t ri;              /* the client signalled renegotiation_info (extension or SCSV) */
+	uint8_t cid_offered;     /* RFC 9146 connection_id, with a client CID we can keep (<= 4
+				  * octets, EMSE_REC_PEER_CID_MAX; a longer one is not answered) */
+	uint8_t peer_cid_len;    /* the client's CID: what our records to it carry (0: none) */
+	const uint8_t *peer_cid;
 };
 
 enum emse_hs12_phase { EMSE_HS12_WAIT_CKE = 1, EMSE_HS12_WAIT_CCS, EMSE_HS12_WAIT_FIN };
@@ -70,6 +78,9 @@ struct emse_hs12 {
 	uint8_t ems;
 	uint8_t rtx;                   /* our flight 2 timer: 1 s << rtx (RFC 6347 4.2.4.1) */
 	uint8_t flight[EMSE_HS12_FLIGHT_MAX];
+	uint8_t cid_len;               /* our CID (0: not negotiated), the client's */
+	uint8_t cid[16];
+	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX];
 };
 
 /* Whether this engine serves the ClientHello ch (parsed by dtls_parse_client_hello, cookie
@@ -82,6 +93,13 @@ enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, ui
  * caller to send. hint: "" or the PSK identity hint (ServerKeyExchange). Returns 0, or -1 if the
  * RNG failed or the hint is too long. */
 int emse_hs12_start(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint);
+
+/* The same, answering the client's connection_id offer (hello->cid_offered) with our CID cid of
+ * cid_len (4..16) octets: the session then has EMSE_REC_F_CID and the client's CID (h->rec,
+ * h->peer_cid), and the client's Finished is expected as a tls12_cid record. cid_len 0 or no offer:
+ * emse_hs12_start. */
+int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
+			const uint8_t *cid, unsigned cid_len);
 
 /* Resends flight 2: fresh record sequence numbers, same messages. Returns h->flight. */
 const uint8_t *emse_hs12_flight(struct emse_hs12 *h, size_t *len);

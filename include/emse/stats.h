@@ -99,6 +99,15 @@ struct emse_worker_stats {
 	/* of busy_cycles, the port's rx burst calls that returned packets and its tx burst calls:
 	 * what the transport costs (memif copies across cores), apart from emse's own work */
 	uint64_t port_rx_cycles, port_tx_cycles;
+	/* RFC 9146 connection ids (docs/cid.md) */
+	uint64_t cid_offered;       /* ClientHellos hs12.c took that offered connection_id */
+	uint64_t cid_negotiated;    /* of those, answered with our CID (listener cid = on) */
+	uint64_t cid_sessions;      /* gauge: established sessions with our CID */
+	uint64_t cid_unknown;       /* tls12_cid datagrams naming no live CID session: dropped */
+	uint64_t cid_addr_changes;  /* sessions moved to a new peer address (RFC 9146 6) */
+	uint64_t cid_addr_refused;  /* from a new address, authentic but not newer than every
+				     * record before: dropped, answered nowhere */
+	uint64_t cid_rec_drop[EMSE_REC_DROP_MAX]; /* tls12_cid records dropped, by reason */
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);

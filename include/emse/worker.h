@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "emse/cid.h"
 #include "emse/config.h"
 #include "emse/control.h"
 #include "emse/cookie.h"
@@ -22,6 +23,7 @@
 #define EMSE_BURST 64
 #define EMSE_TX_MAX 128
 #define EMSE_APP_MAX 2048
+#define EMSE_CID_MEMO 256 /* per worker, a power of two */
 
 struct rte_mempool;
 struct rte_ring;
@@ -47,6 +49,7 @@ struct emse_runtime {
 	int ts_offset;           /* mbuf dynfield of the RX timestamp (us since the epoch) */
 	uint64_t ts_flag;
 	void *replay_out;        /* pcap_dumper_t */
+	const struct emse_cid_codec *cid; /* our Connection IDs (cid.h); NULL: no listener has them */
 };
 
 struct emse_worker {
@@ -81,6 +84,18 @@ struct emse_worker {
 	struct rte_mbuf *tx[EMSE_TX_MAX];
 	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
 	struct emse_worker_stats stats;
+	/* What the CID permutation gave for recently seen CIDs (docs/cid.md): a decode is ~4 AES
+	 * latencies, a hit a 16-byte compare. Indexed by CID body octets 1-2, which the permutation
+	 * spreads evenly; a crafted CID can only evict, never be believed without its own bytes. */
+	struct emse_cid_memo {
+		uint8_t cid[EMSE_CID_MAX];
+		uint32_t slot;
+		uint16_t check;
+		uint8_t len, worker;
+	} cid_memo[EMSE_CID_MEMO];
+	/* forward mode: the datagram being handled moved its session (RFC 9146 6) from cid_prev */
+	bool cid_moved;
+	struct emse_flow cid_prev;
 	uint8_t appbuf[EMSE_APP_MAX];
 } __attribute__((aligned(64)));
 

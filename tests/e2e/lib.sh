@@ -24,11 +24,14 @@ e2e_init() {
 
 e2e_cleanup() {
 	local rc=$?
+	# a tools/lb balancer first: its controller runs in a namespace deleted below
+	[ -n "${E2E_LB_NS:-}" ] && bash "$E2E_ROOT/tools/lb/emse-lb.sh" down --ns "$E2E_LB_NS" >/dev/null 2>&1
 	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	# and whatever is still running inside the namespace (clients started through in_ns)
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
 	[ -n "${EMSE_PID:-}" ] && emse_stop >/dev/null 2>&1
 	ip netns del "$NS" 2>/dev/null
+	e2e_netns_cleanup
 	rm -rf "$TMP" "/var/run/dpdk/$E2E_PREFIX" # EAL leaves its runtime directory behind
 	exit $rc
 }
@@ -185,3 +188,40 @@ ue() { # ue IMSI JQ-EXPR
 }
 ident() { ue "$1" ".emse[\"$2\"].psk_identity"; }
 key() { ue "$1" ".emse[\"$2\"].e2m_key"; }
+# More namespaces (the tools/lb tests): e2e_netns NAME... creates them, the EXIT trap kills what
+# runs in them and deletes them.
+E2E_NETNS=()
+e2e_netns() {
+	local n
+	for n in "$@"; do
+		ip netns add "$n" || return 1
+		E2E_NETNS+=("$n")
+		ip -n "$n" link set lo up
+	done
+}
+e2e_netns_cleanup() {
+	local n
+	for n in "${E2E_NETNS[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+}
+# e2e_veth NS1 IF1 NS2 IF2 [ADDR1 ADDR2]: a veth pair between two namespaces, up.
+e2e_veth() {
+	local a=e2v$$a b=e2v$$b
+	ip link add "$a" type veth peer name "$b" || return 1
+	ip link set "$a" netns "$1" name "$2" && ip link set "$b" netns "$3" name "$4" || return 1
+	[ -n "${5:-}" ] && ip -n "$1" addr add "$5" dev "$2"
+	[ -n "${6:-}" ] && ip -n "$3" addr add "$6" dev "$4"
+	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
+}
+# e2e_carrier_nat NS OUT_IF: a carrier-grade NAT: forwards, masquerades to OUT_IF's address with
+# random ports (`conntrack -F` in NS then rebinds every UE).
+e2e_carrier_nat() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$1" nft -f - <<-EOF
+	table ip cgnat {
+		chain post { type nat hook postrouting priority srcnat; oifname "$2" masquerade random; }
+	}
+	EOF
+}

@@ -189,7 +189,8 @@ join -a 2 "$TMP/m.before" "$TMP/m.after" | awk 'NF == 3 && $2 != $3 { printf "  
 # Today the established session runs in wolfSSL, which drops a replayed record silently (its
 # own replay window; emse reads only wolfSSL's MAC-failure drop count): no emse counter names
 # the replay. Once a counter with "replay" in its name exists, it must count every copy.
-rc_metric=$(grep -i replay "$TMP/m.after" | head -1 | cut -d' ' -f1)
+# (cid_record_drop counts tls12_cid records only: not these)
+rc_metric=$(grep -i replay "$TMP/m.after" | grep -v '^emse_cid_' | head -1 | cut -d' ' -f1)
 if [ -n "$rc_metric" ]; then
 	b=$(awk -v k="$rc_metric" '$1 == k { print $2 }' "$TMP/m.before")
 	a=$(awk -v k="$rc_metric" '$1 == k { print $2 }' "$TMP/m.after")
