@@ -129,6 +129,7 @@ test: all
 	tests/run-unit.sh $(UNIT_TESTS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(ASAN_TESTS)
 	$(MAKE) fuzz-smoke
+	$(MAKE) ct
 	tests/run-e2e.sh
 
 test-unit: all
@@ -239,3 +240,17 @@ fuzz-smoke: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
+
+# ==== constant time (issue 17): tests/ct/, Valgrind memcheck with the secrets marked undefined =====
+#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/ct.h), run by
+#               tests/ct/run.sh: clean on the checks, and the negative control must be reported
+CT_SRC := dataplane/hs12.c dataplane/record.c dataplane/aesgcm.c dataplane/aesccm.c \
+  dataplane/cookie.c dataplane/hmac256.c dataplane/dtls_peek.c tests/ct/ct_check.c
+$(BUILD)/ct/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DEMSE_CT_VALGRIND -c $< -o $@
+$(BUILD)/ct/ct_check: $(patsubst %.c,$(BUILD)/ct/obj/%.o,$(CT_SRC)) $(BUILD)/libcrypto.a
+	$(CC) -o $@ -Wl,--start-group $^ $(WOLFSSL_LIB) -Wl,--end-group -lssl -lcrypto -lpthread -lm
+ct: $(BUILD)/ct/ct_check
+	tests/ct/run.sh $<
+.PHONY: ct

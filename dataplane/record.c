@@ -13,6 +13,7 @@
 
 #include "emse/aesccm.h"
 #include "emse/aesgcm.h"
+#include "emse/ct.h"
 #include "emse/record.h"
 
 const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
@@ -131,8 +132,10 @@ static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record
 {
 	struct emse_key_slot *k = slot_of(c, st);
 	int ours = own(c, st);
-	if (k && k->cipher == st->cipher && k->own == ours && same16(k->rkey, st->rkey) &&
-	    same16(k->wkey, st->wkey))
+	int hit = k && k->cipher == st->cipher && k->own == ours &&
+		  (same16(k->rkey, st->rkey) & same16(k->wkey, st->wkey));
+	EMSE_CT_PUBLIC(hit); /* a hit or a miss, not the keys */
+	if (hit)
 		return k;
 	if (!k) {
 		k = &c->keys[c->key_next];
@@ -669,6 +672,8 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 		return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG
 									 : EMSE_REC_CRYPTO, reason);
 	}
+	/* authentic: what the peer sent, no secret of ours */
+	EMSE_CT_PUBLIC_MEM(out, n);
 
 	if (seq >= st->rnext) {
 		uint64_t shift = seq - st->rnext + 1;
