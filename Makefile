@@ -204,6 +204,12 @@ FUZZ_USES_hs12 := hs12 record parsers crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson
+# the differential fuzzers (issue 17): hs12.c against the wolfSSL engine (dataplane/dtls.c),
+# record.c against wolfSSL's own record layer
+FUZZ_LIBS += wolfglue
+FUZZ_SRC_wolfglue := dataplane/dtls.c
+FUZZ_USES_hs12_diff := hs12 wolfglue record parsers crypto
+FUZZ_USES_record_diff := record crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
 
 # Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a
@@ -254,3 +260,4 @@ $(BUILD)/ct/ct_check: $(patsubst %.c,$(BUILD)/ct/obj/%.o,$(CT_SRC)) $(BUILD)/lib
 ct: $(BUILD)/ct/ct_check
 	tests/ct/run.sh $<
 .PHONY: ct
+
