@@ -261,3 +261,9 @@ ct: $(BUILD)/ct/ct_check
 	tests/ct/run.sh $<
 .PHONY: ct
 
+
+# ==== state-machine conformance (issue 17): tests/dataplane/test_conformance.c ====================
+# Part of the unit tests (plain and ASan); this runs it alone, pairs and deviations printed.
+conformance: $(BUILD)/tests/dataplane/test_conformance $(BUILD)/asan/tests/dataplane/test_conformance
+	tests/run-unit.sh $^
+.PHONY: conformance

@@ -33,6 +33,7 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
+#include "../dtls12_client.h"
 #include "eal.h"
 #include "emse/control_plane.h"
 #include "emse/keyprov.h"
@@ -235,16 +236,6 @@ struct cli {
 static uint16_t next_port = 20000;
 static uint32_t next_key_id = 1;
 
-static void put16(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
-static void put24(uint8_t *p, unsigned v) { p[0] = (uint8_t)(v >> 16); put16(p + 1, v); }
-static void put48(uint8_t *p, uint64_t v)
-{
-	for (int i = 5; i >= 0; i--, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-static unsigned get16(const uint8_t *p) { return (unsigned)p[0] << 8 | p[1]; }
-static unsigned get24(const uint8_t *p) { return (unsigned)p[0] << 16 | get16(p + 1); }
-
 static void cli_init(struct cli *c, int gcm)
 {
 	memset(c, 0, sizeof(*c));
@@ -257,120 +248,19 @@ static void cli_init(struct cli *c, int gcm)
 		c->crandom[i] = (uint8_t)(rand() >> 3);
 }
 
-/* TLS 1.2 PRF, P_SHA256 (RFC 5246 5) */
-static void prf(const uint8_t *secret, size_t slen, const char *label, const uint8_t *s1,
-		size_t s1len, const uint8_t *s2, size_t s2len, uint8_t *out, size_t outlen)
-{
-	uint8_t seed[128], a[32], blk[32];
-	size_t ll = strlen(label), sl = ll + s1len + s2len;
-	memcpy(seed, label, ll);
-	memcpy(seed + ll, s1, s1len);
-	if (s2len)
-		memcpy(seed + ll + s1len, s2, s2len);
-	unsigned alen = 32;
-	HMAC(EVP_sha256(), secret, (int)slen, seed, sl, a, &alen);
-	for (size_t off = 0; off < outlen; off += 32) {
-		uint8_t in[32 + 128];
-		memcpy(in, a, 32);
-		memcpy(in + 32, seed, sl);
-		unsigned bl = 32;
-		HMAC(EVP_sha256(), secret, (int)slen, in, 32 + sl, blk, &bl);
-		memcpy(out + off, blk, outlen - off < 32 ? outlen - off : 32);
-		HMAC(EVP_sha256(), secret, (int)slen, a, 32, a, &alen);
-	}
-}
-
-/* One record: header + fragment. */
-static size_t rec(uint8_t *out, uint8_t type, uint16_t epoch, uint64_t seq, const uint8_t *frag,
-		  size_t len)
-{
-	out[0] = type;
-	out[1] = 0xfe;
-	out[2] = 0xfd;
-	put16(out + 3, epoch);
-	put48(out + 5, seq);
-	put16(out + 11, (unsigned)len);
-	memcpy(out + 13, frag, len);
-	return 13 + len;
-}
-
-/* One unfragmented handshake message. */
-static size_t hsmsg(uint8_t *out, uint8_t type, uint16_t mseq, const uint8_t *body, size_t blen)
-{
-	out[0] = type;
-	put24(out + 1, (unsigned)blen);
-	put16(out + 4, mseq);
-	put24(out + 6, 0);
-	put24(out + 9, (unsigned)blen);
-	if (blen)
-		memcpy(out + 12, body, blen);
-	return 12 + blen;
-}
-
-static int aead(int gcm, int enc, const uint8_t key[16], const uint8_t nonce[12],
-		const uint8_t aad[13], const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
-{
-	EVP_CIPHER_CTX *x = EVP_CIPHER_CTX_new();
-	int ok, l, tl = gcm ? 16 : 8;
-	ok = EVP_CipherInit_ex(x, gcm ? EVP_aes_128_gcm() : EVP_aes_128_ccm(), NULL, NULL, NULL, enc);
-	ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_IVLEN, 12, NULL);
-	if (!gcm)
-		ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, tl, enc ? NULL : tag);
-	ok = ok && EVP_CipherInit_ex(x, NULL, NULL, key, nonce, enc);
-	if (!gcm)
-		ok = ok && EVP_CipherUpdate(x, NULL, &l, NULL, (int)n);
-	ok = ok && EVP_CipherUpdate(x, NULL, &l, aad, 13);
-	if (gcm && !enc)
-		ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_SET_TAG, tl, tag);
-	ok = ok && EVP_CipherUpdate(x, out, &l, in, (int)n);
-	if (gcm || enc)
-		ok = ok && EVP_CipherFinal_ex(x, out + l, &l) > 0;
-	if (enc)
-		ok = ok && EVP_CIPHER_CTX_ctrl(x, EVP_CTRL_AEAD_GET_TAG, tl, tag);
-	EVP_CIPHER_CTX_free(x);
-	return ok ? 0 : -1;
-}
-
 /* An epoch-1 record under the client's write key. */
 static size_t seal1(struct cli *c, uint8_t *out, uint8_t type, uint64_t seq, const uint8_t *p,
 		    size_t n)
 {
-	uint8_t nonce[12], aad[13];
-	memcpy(nonce, c->civ, 4);
-	put16(nonce + 4, 1);
-	put48(nonce + 6, seq);
-	memcpy(aad, nonce + 4, 8);
-	aad[8] = type;
-	aad[9] = 0xfe;
-	aad[10] = 0xfd;
-	put16(aad + 11, (unsigned)n);
-	size_t tl = c->gcm ? 16 : 8;
-	out[0] = type;
-	out[1] = 0xfe;
-	out[2] = 0xfd;
-	memcpy(out + 3, nonce + 4, 8);
-	put16(out + 11, (unsigned)(8 + n + tl));
-	memcpy(out + 13, nonce + 4, 8);
-	assert_int_equal(aead(c->gcm, 1, c->ckey, nonce, aad, p, n, out + 21, out + 21 + n), 0);
-	return 21 + n + tl;
+	size_t r = dc_seal(c->gcm, c->ckey, c->civ, 1, seq, type, p, n, out);
+	assert_true(r > 0);
+	return r;
 }
 
-/* Opens an epoch-1 record of the server; -1 if it does not authenticate. */
+/* Opens a record of the server under its epoch-1 key; -1 if it does not authenticate. */
 static int open1(const struct cli *c, const uint8_t *r, size_t rlen, uint8_t *out, size_t *n)
 {
-	size_t tl = c->gcm ? 16 : 8;
-	if (rlen < 13 + 8 + tl || !c->keyed)
-		return -1;
-	*n = rlen - 13 - 8 - tl;
-	uint8_t nonce[12], aad[13];
-	memcpy(nonce, c->siv, 4);
-	memcpy(nonce + 4, r + 13, 8);
-	memcpy(aad, r + 3, 8);
-	aad[8] = r[0];
-	aad[9] = 0xfe;
-	aad[10] = 0xfd;
-	put16(aad + 11, (unsigned)*n);
-	return aead(c->gcm, 0, c->skey, nonce, aad, r + 21, *n, out, (uint8_t *)r + 21 + *n);
+	return c->keyed ? dc_open(c->gcm, c->skey, c->siv, r, rlen, out, n) : -1;
 }
 
 static void tr_add(struct cli *c, const uint8_t *m, size_t n)
@@ -421,15 +311,15 @@ static size_t client_hello(struct cli *c, uint8_t *out, int with_cookie, const u
 	} else {
 		*p++ = 0;
 	}
-	put16(p, (unsigned)sl);
+	dc_put16(p, (unsigned)sl);
 	memcpy(p + 2, suites, sl);
 	p += 2 + sl;
 	*p++ = 1;
 	*p++ = 0;
-	size_t n = hsmsg(m, HT_CH, mseq, body, (size_t)(p - body));
+	size_t n = dc_hsmsg(m, HT_CH, mseq, body, (size_t)(p - body));
 	if (with_cookie && c->await_flight2)
 		tr_add(c, m, n);
-	return rec(out, CT_HS, 0, c->seq0++, m, n);
+	return dc_record(out, CT_HS, 0, c->seq0++, m, n);
 }
 
 static const uint8_t V12[2] = {0xfe, 0xfd}, V10[2] = {0xfe, 0xff};
@@ -451,21 +341,13 @@ static size_t ch_cookie(struct cli *c, uint8_t *out)
 
 static void derive(struct cli *c, const uint8_t *psk, size_t pl)
 {
-	uint8_t pms[4 + 128], kb[40], seed[64];
-	put16(pms, (unsigned)pl);
-	memset(pms + 2, 0, pl);
-	put16(pms + 2 + pl, (unsigned)pl);
-	memcpy(pms + 4 + pl, psk, pl);
-	memcpy(seed, c->crandom, 32);
-	memcpy(seed + 32, c->srandom, 32);
-	prf(pms, 4 + 2 * pl, "master secret", seed, 64, NULL, 0, c->ms, 48);
-	memcpy(seed, c->srandom, 32);
-	memcpy(seed + 32, c->crandom, 32);
-	prf(c->ms, 48, "key expansion", seed, 64, NULL, 0, kb, 40);
-	memcpy(c->ckey, kb, 16);
-	memcpy(c->skey, kb + 16, 16);
-	memcpy(c->civ, kb + 32, 4);
-	memcpy(c->siv, kb + 36, 4);
+	struct dc_keys k;
+	dc_derive(psk, pl, c->crandom, c->srandom, NULL, &k);
+	memcpy(c->ms, k.ms, 48);
+	memcpy(c->ckey, k.ckey, 16);
+	memcpy(c->skey, k.skey, 16);
+	memcpy(c->civ, k.civ, 4);
+	memcpy(c->siv, k.siv, 4);
 	c->keyed = 1;
 }
 
@@ -478,10 +360,10 @@ static size_t cke(struct cli *c, uint8_t *out, const char *app, int commit)
 	if (app)
 		snprintf(id, sizeof(id), "e2m.%08x@%s", c->key_id, app);
 	size_t il = strlen(id);
-	put16(body, (unsigned)il);
+	dc_put16(body, (unsigned)il);
 	memcpy(body + 2, id, il);
 	/* past our own ClientKeyExchange, another one takes its message_seq (a retransmission) */
-	size_t n = hsmsg(m, HT_CKE, c->keyed && !commit ? 2 : c->mseq, body, 2 + il);
+	size_t n = dc_hsmsg(m, HT_CKE, c->keyed && !commit ? 2 : c->mseq, body, 2 + il);
 	if (commit) {
 		c->mseq++;
 		tr_add(c, m, n);
@@ -489,13 +371,13 @@ static size_t cke(struct cli *c, uint8_t *out, const char *app, int commit)
 		key_of(c->key_id, psk);
 		derive(c, psk, 32);
 	}
-	return rec(out, CT_HS, 0, c->seq0++, m, n);
+	return dc_record(out, CT_HS, 0, c->seq0++, m, n);
 }
 
 static size_t ccs(struct cli *c, uint8_t *out)
 {
 	static const uint8_t one = 1;
-	return rec(out, CT_CCS, 0, c->seq0++, &one, 1);
+	return dc_record(out, CT_CCS, 0, c->seq0++, &one, 1);
 }
 
 /* The client's Finished (right, or with one bit of verify_data flipped), in epoch 1, or its
@@ -510,18 +392,18 @@ static size_t finished(struct cli *c, uint8_t *out, int wrong, int epoch0, int c
 		c->keyed = 0;
 	}
 	SHA256(c->tr, c->trlen, th);
-	prf(c->ms, 48, "client finished", th, 32, NULL, 0, vd, 12);
+	dc_prf(c->ms, 48, "client finished", th, 32, NULL, 0, vd, 12);
 	if (wrong)
 		vd[5] ^= 0x10;
-	size_t n = hsmsg(m, HT_FIN, c->mseq, vd, 12);
+	size_t n = dc_hsmsg(m, HT_FIN, c->mseq, vd, 12);
 	if (commit) {
 		c->mseq++;
 		tr_add(c, m, n);
 		SHA256(c->tr, c->trlen, th);
-		prf(c->ms, 48, "server finished", th, 32, NULL, 0, c->server_vd, 12);
+		dc_prf(c->ms, 48, "server finished", th, 32, NULL, 0, c->server_vd, 12);
 	}
 	if (epoch0)
-		return rec(out, CT_HS, 0, c->seq0++, m, n);
+		return dc_record(out, CT_HS, 0, c->seq0++, m, n);
 	return seal1(c, out, CT_HS, c->seq1++, m, n);
 }
 
@@ -530,7 +412,7 @@ static const uint8_t APP_MSG[] = "conformance: application data";
 static size_t app(struct cli *c, uint8_t *out, int epoch, uint64_t seq)
 {
 	if (epoch == 0)
-		return rec(out, CT_APP, 0, c->seq0++, APP_MSG, sizeof(APP_MSG));
+		return dc_record(out, CT_APP, 0, c->seq0++, APP_MSG, sizeof(APP_MSG));
 	int keyed = c->keyed;
 	if (!keyed) {
 		uint8_t psk[32];
@@ -546,7 +428,7 @@ static size_t alert(struct cli *c, uint8_t *out, uint8_t level, uint8_t desc, in
 {
 	uint8_t a[2] = {level, desc};
 	if (epoch == 0)
-		return rec(out, CT_ALERT, 0, c->seq0++, a, 2);
+		return dc_record(out, CT_ALERT, 0, c->seq0++, a, 2);
 	int keyed = c->keyed;
 	if (!keyed) {
 		uint8_t psk[32];
@@ -561,8 +443,8 @@ static size_t alert(struct cli *c, uint8_t *out, uint8_t level, uint8_t desc, in
 static size_t hello_request(struct cli *c, uint8_t *out)
 {
 	uint8_t m[12];
-	size_t n = hsmsg(m, HT_HELLO_REQUEST, 0, NULL, 0);
-	return rec(out, CT_HS, 0, c->seq0++, m, n);
+	size_t n = dc_hsmsg(m, HT_HELLO_REQUEST, 0, NULL, 0);
+	return dc_record(out, CT_HS, 0, c->seq0++, m, n);
 }
 
 /* ---- the wire ------------------------------------------------------------------------------------ */
@@ -575,14 +457,14 @@ static void classify_into(struct cli *c, const uint8_t *d, size_t len, char *cls
 {
 	for (size_t off = 0; off + 13 <= len;) {
 		const uint8_t *r = d + off;
-		size_t rl = get16(r + 11);
+		size_t rl = dc_get16(r + 11);
 		if (off + 13 + rl > len) {
 			strncat(cls, "?,", cap - strlen(cls) - 1);
 			return;
 		}
 		const uint8_t *f = r + 13;
 		char one[32];
-		unsigned ep = get16(r + 3);
+		unsigned ep = dc_get16(r + 3);
 		snprintf(one, sizeof(one), "?%u/%u/%zu", r[0], ep, rl);
 		if (ep == 0 && r[0] == CT_HS && rl >= 12) {
 			switch (f[0]) {
@@ -597,7 +479,7 @@ static void classify_into(struct cli *c, const uint8_t *d, size_t len, char *cls
 			default: snprintf(one, sizeof(one), "HS%u", f[0]);
 			}
 			if (c->await_flight2 && (f[0] == HT_SH || f[0] == HT_SKE || f[0] == HT_SHD))
-				tr_add(c, f, 12 + get24(f + 1));
+				tr_add(c, f, 12 + dc_get24(f + 1));
 			if (c->await_flight2 && f[0] == HT_SHD)
 				c->await_flight2 = 0;
 		} else if (ep == 0 && r[0] == CT_CCS) {
@@ -674,7 +556,7 @@ static void xchg(struct cli *c, const uint8_t *dg, size_t len, struct answer *a)
 		const uint8_t *d = rte_pktmbuf_mtod(t, const uint8_t *);
 		size_t tl = rte_pktmbuf_data_len(t);
 		/* IPv4/UDP to this client only */
-		if (tl >= 42 && d[12] == 0x08 && d[13] == 0x00 && get16(d + 36) == c->port)
+		if (tl >= 42 && d[12] == 0x08 && d[13] == 0x00 && dc_get16(d + 36) == c->port)
 			classify_into(c, d + 42, tl - 42, a->cls, sizeof(a->cls));
 		else
 			strncat(a->cls, "X,", sizeof(a->cls) - strlen(a->cls) - 1);
