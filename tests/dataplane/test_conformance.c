@@ -647,8 +647,8 @@ static struct expect expect(int native, enum state s, enum input in)
 		switch (in) {
 		/* KNOWN wolfSSL 5.7.2 DEFECT, left in place: after the client's ChangeCipherSpec
 		 * its fatal alert is mostly a record of type alert, epoch 0, that is not the
-		 * 2-byte plaintext RFC 6347 4.1 requires for epoch 0 and that opens under none of
-		 * the session's keys (A0?: the client cannot read it); sometimes the plaintext
+		 * 2-byte plaintext RFC 6347 4.1 requires for epoch 0 and that does not open under
+		 * its write key (A0?: the client cannot read it); sometimes the plaintext
 		 * unexpected_message (10). The handshake ends either way, as RFC 5246 7.4.9 wants
 		 * for a Finished that does not verify and for application data before it */
 		case I_FIN_BAD:
