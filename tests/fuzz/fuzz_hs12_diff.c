@@ -1,8 +1,8 @@
 /* libFuzzer, differential (issue 17): emse's handshake engine (dataplane/hs12.c) against the
  * wolfSSL engine (dataplane/dtls.c: a pooled object, the worker's custom I/O) on the same client
- * behaviour. The fuzzer's bytes choose the client's suites, extensions (EMS, renegotiation_info,
- * an unknown one), PSK identity and key, a server-side wrong key, and corruptions of the
- * ClientHello and of flight 3; the client (tests/dtls12_client.h, OpenSSL) runs the same plan
+ * behaviour. The fuzzer's bytes choose the server's suites and PSK hint, the client's suites,
+ * extensions (EMS, renegotiation_info, an unknown one), PSK identity and key, a server-side
+ * wrong key, and corruptions of the ClientHello and of flight 3; the client (tests/dtls12_client.h, OpenSSL) runs the same plan
  * against each engine, answering the flight 2 each one sent. Both go through the worker's own
  * steps in front of them (ClientHello parse, cookie check, identity peek).
  * Required: the same verdict per flight (flight 2 sent or not; handshake completed or not) where
@@ -54,7 +54,7 @@ static struct emse_dtls_pool pool;
 static struct emse_cookie_keys ck;
 static uint32_t srv_suites_set[4] = {EMSE_SUITE_CCM8 | EMSE_SUITE_GCM, EMSE_SUITE_GCM,
 				     EMSE_SUITE_CCM8, EMSE_SUITE_CCM8 | EMSE_SUITE_GCM};
-static WOLFSSL_CTX *ctxs[4];
+static WOLFSSL_CTX *ctxs[8]; /* suite set x (no hint, "e2m") */
 
 static void init_once(void)
 {
@@ -62,8 +62,8 @@ static void init_once(void)
 		return;
 	if (emse_record_ctx_init(&rc, 4) != 0 || emse_dtls_global_init() != 0)
 		__builtin_trap();
-	for (int i = 0; i < 4; i++)
-		if (!(ctxs[i] = emse_dtls_ctx_new(srv_suites_set[i], "")))
+	for (int i = 0; i < 8; i++)
+		if (!(ctxs[i] = emse_dtls_ctx_new(srv_suites_set[i & 3], i & 4 ? "e2m" : "")))
 			__builtin_trap();
 	memset(&ck, 0x5c, sizeof(ck));
 	ck.has_prev = 0;
@@ -73,7 +73,7 @@ static void init_once(void)
 struct plan {
 	uint8_t offer;       /* bit0 GCM, 1 CCM-8, 2 CBC, 3 an unknown suite, 4 EMS, 5 SCSV,
 			      * 6 renegotiation_info, 7 the server holds another key */
-	uint8_t srv;         /* which server suite set */
+	uint8_t srv;         /* which server suite set (bits 0-1), a PSK hint (bit 2) */
 	uint32_t key_id;
 	char app[24];
 	uint8_t psk[32], srv_psk[32];
@@ -92,7 +92,7 @@ static int plan_of(const uint8_t *d, size_t n, struct plan *p)
 	p->offer = d[0];
 	if (!(p->offer & 3))
 		p->offer |= 1;
-	p->srv = d[1] & 3;
+	p->srv = d[1] & 7;
 	memcpy(&p->key_id, d + 2, 4);
 	size_t al = 1 + d[6] % 20, i = 7;
 	static const char chars[] = "abcdefghijklmnopqrstuvwxyz0123456789.-";
@@ -217,6 +217,7 @@ static size_t client_hello(const struct plan *p, const uint8_t *cookie, size_t c
 struct flight2 {
 	uint8_t random[32], suite[2];
 	int ems;
+	int hint;         /* a ServerKeyExchange with this hint was sent */
 	uint8_t tr[1024]; /* its handshake messages, for the transcript */
 	size_t trlen;
 };
@@ -260,6 +261,8 @@ static int read_flight2(const uint8_t *b, size_t len, struct flight2 *f)
 		}
 		if (m[0] == DC_SHD)
 			shd = 1;
+		if (m[0] == DC_SKE)
+			f->hint = ml == 12 + 2 + 3 && !memcmp(m + 12, "\x00\x03" "e2m", 5);
 	}
 	return sh && shd ? 0 : -1;
 }
@@ -330,6 +333,7 @@ struct outcome {
 	int fin_ok;
 	int gcm;
 	int ems;                 /* extended master secret negotiated */
+	int hint;                /* the hint "e2m" sent in a ServerKeyExchange */
 };
 
 /* The worker's own steps before an engine sees flight 3: the identity and its key. */
@@ -351,10 +355,10 @@ static void run_hs12(const struct plan *p, const uint8_t *ch2, size_t chl,
 	static struct emse_hs12 h;
 	struct emse_hs12_hello hello;
 	memset(o, 0, sizeof(*o));
-	if (emse_hs12_parse_hello(ch, srv_suites_set[p->srv], &hello) != EMSE_HS12_OK)
+	if (emse_hs12_parse_hello(ch, srv_suites_set[p->srv & 3], &hello) != EMSE_HS12_OK)
 		__builtin_trap(); /* the caller checked */
 	emse_rng_seed_thread(17, 1);
-	if (emse_hs12_start(&h, &hello, "") != 0)
+	if (emse_hs12_start(&h, &hello, p->srv & 4 ? "e2m" : "") != 0)
 		__builtin_trap();
 	emse_rng_unseed_thread();
 	struct flight2 f;
@@ -364,6 +368,7 @@ static void run_hs12(const struct plan *p, const uint8_t *ch2, size_t chl,
 	memcpy(o->srandom, f.random, 32);
 	o->gcm = f.suite[0] == 0x00;
 	o->ems = (p->offer & 0x10) && f.ems;
+	o->hint = f.hint;
 	uint8_t f3[512], vd[12], out[EMSE_HS12_OUT_MAX];
 	size_t n = mutate(p, 1, f3, flight3(p, ch2, chl, &f, &o->k, vd, f3)), ol;
 	struct e2m_identity id;
@@ -410,6 +415,7 @@ static void run_wolf(const struct plan *p, const uint8_t *ch2, size_t chl, const
 		memcpy(o->srandom, f.random, 32);
 		o->gcm = f.suite[0] == 0x00;
 		o->ems = (p->offer & 0x10) && f.ems;
+		o->hint = f.hint;
 		uint8_t f3[512], vd[12];
 		size_t n = mutate(p, 1, f3, flight3(p, ch2, chl, &f, &o->k, vd, f3));
 		if (key_for(p, f3, n, &x.id) == 0) {
@@ -465,7 +471,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	const uint8_t *secret = emse_cookie_verify(&ck, PEER, sizeof(PEER), &ch);
 	struct emse_hs12_hello hello;
-	if (!secret || emse_hs12_parse_hello(&ch, srv_suites_set[p.srv], &hello) != EMSE_HS12_OK)
+	if (!secret || emse_hs12_parse_hello(&ch, srv_suites_set[p.srv & 3], &hello) != EMSE_HS12_OK)
 		return 0; /* not hs12's: the worker gives it to wolfSSL alone */
 	/* KNOWN wolfSSL 5.7.2 DIFFERENCE (found here): a ClientHello with both the SCSV and an
 	 * empty renegotiation_info extension is refused by wolfSSL (SECURE_RENEGOTIATION_E,
@@ -479,6 +485,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (a.flight2 != b.flight2)
 		FAIL("flight 2: hs12 %s, wolfSSL %s", a.flight2 ? "sent" : "refused",
 		     b.flight2 ? "sent" : "refused");
+	if (a.flight2 && (a.hint != b.hint || a.hint != !!(p.srv & 4)))
+		FAIL("PSK hint: hs12 %d, wolfSSL %d, configured %d", a.hint, b.hint, !!(p.srv & 4));
 	if (a.done != b.done)
 		FAIL("flight 3: hs12 %s, wolfSSL %s", a.done ? "completed" : "refused",
 		     b.done ? "completed" : "refused");
