@@ -150,6 +150,7 @@ test: all
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(ASAN_TESTS)
 	$(MAKE) fuzz-smoke
 	tests/tools/test_debsrc.sh
+	$(MAKE) ct
 	tests/run-e2e.sh
 
 test-unit: all
@@ -235,6 +236,12 @@ FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson
 # the EMSE's application identity -> IMSI table (tests/fuzz/fuzz_imsi_map.c)
 FUZZ_USES_imsi_map := control crypto
+# the differential fuzzers (issue 17): hs12.c against the wolfSSL engine (dataplane/dtls.c),
+# record.c against wolfSSL's own record layer
+FUZZ_LIBS += wolfglue
+FUZZ_SRC_wolfglue := dataplane/dtls.c
+FUZZ_USES_hs12_diff := hs12 wolfglue record parsers crypto
+FUZZ_USES_record_diff := record crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
 
 # Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a
@@ -271,3 +278,24 @@ fuzz-smoke: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
+
+# ==== constant time (issue 17): tests/ct/, Valgrind memcheck with the secrets marked undefined =====
+#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/ct.h), run by
+#               tests/ct/run.sh: clean on the checks, and the negative control must be reported
+CT_SRC := dataplane/hs12.c dataplane/record.c dataplane/aesgcm.c dataplane/aesccm.c \
+  dataplane/cookie.c dataplane/hmac256.c dataplane/dtls_peek.c tests/ct/ct_check.c
+$(BUILD)/ct/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DEMSE_CT_VALGRIND -c $< -o $@
+$(BUILD)/ct/ct_check: $(patsubst %.c,$(BUILD)/ct/obj/%.o,$(CT_SRC)) $(BUILD)/libcrypto.a
+	$(CC) -o $@ -Wl,--start-group $^ $(WOLFSSL_LIB) -Wl,--end-group -lssl -lcrypto -lpthread -lm
+ct: $(BUILD)/ct/ct_check
+	tests/ct/run.sh $<
+.PHONY: ct
+
+
+# ==== state-machine conformance (issue 17): tests/dataplane/test_conformance.c ====================
+# Part of the unit tests (plain and ASan); this runs it alone, pairs and deviations printed.
+conformance: $(BUILD)/tests/dataplane/test_conformance $(BUILD)/asan/tests/dataplane/test_conformance
+	tests/run-unit.sh $^
+.PHONY: conformance

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emse/config.h"
+#include "emse/ct.h"
 #include "emse/hmac256.h"
 #include "emse/hs12.h"
 #include "emse/rng.h"
@@ -388,7 +389,9 @@ static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx
 	put_finished_header(hdr, h->rx_msg_seq);
 	if (n != DTLS_HS_HDR + FINISHED_LEN || memcmp(fin, hdr, DTLS_HS_HDR) != 0)
 		return fatal(h, ALERT_UNEXPECTED_MESSAGE, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
-	if (CRYPTO_memcmp(h->client_vd, fin + DTLS_HS_HDR, FINISHED_LEN) != 0)
+	int bad = CRYPTO_memcmp(h->client_vd, fin + DTLS_HS_HDR, FINISHED_LEN);
+	EMSE_CT_PUBLIC(bad);
+	if (bad)
 		return fatal(h, ALERT_DECRYPT_ERROR, EMSE_HS_FAIL_BAD_FINISHED, out, out_len, why);
 	put_finished_header(msg, h->tx_msg_seq);
 	memcpy(msg + DTLS_HS_HDR, h->server_vd, FINISHED_LEN);

@@ -13,6 +13,7 @@
 
 #include "emse/aesccm.h"
 #include "emse/aesgcm.h"
+#include "emse/ct.h"
 #include "emse/record.h"
 
 const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
@@ -131,8 +132,10 @@ static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record
 {
 	struct emse_key_slot *k = slot_of(c, st);
 	int ours = own(c, st);
-	if (k && k->cipher == st->cipher && k->own == ours && same16(k->rkey, st->rkey) &&
-	    same16(k->wkey, st->wkey))
+	int hit = k && k->cipher == st->cipher && k->own == ours &&
+		  (same16(k->rkey, st->rkey) & same16(k->wkey, st->wkey));
+	EMSE_CT_PUBLIC(hit); /* a hit or a miss, not the keys */
+	if (hit)
 		return k;
 	if (!k) {
 		k = &c->keys[c->key_next];
@@ -758,6 +761,8 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	int r = aead(c, st, 0, a.nonce, a.aad, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
 	if (r != 0)
 		return refused(c, out, n, r, reason);
+	/* authentic: what the peer sent, no secret of ours */
+	EMSE_CT_PUBLIC_MEM(out, n);
 	replay_update(st, seq);
 	*plain_len = n;
 	return deliver(c, st, type, out, n, reason);
@@ -839,6 +844,8 @@ enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_rec
 	int r = aead_cid(c, st, 0, nonce, aad, al, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
 	if (r != 0)
 		return refused(c, out, n, r, reason);
+	/* authentic: what the peer sent, no secret of ours */
+	EMSE_CT_PUBLIC_MEM(out, n);
 	replay_update(st, seq);
 	/* DTLSInnerPlaintext: content || real type || zeros; the type is the last non-zero byte */
 	size_t i = n;

@@ -1298,13 +1298,19 @@ void emse_worker_timers(struct emse_worker *w)
 /* Replay: one packet at a time, on the capture's clock. A handshake that parks for its key
  * is resolved before the next packet, and timers fire between packets when the capture's time
  * passes them, so the same capture gives the same output whatever the machine's speed. */
-static void replay_wait_parked(struct emse_worker *w)
+unsigned emse_worker_completions(struct emse_worker *w)
 {
 	struct emse_key_completion done[EMSE_BURST];
+	unsigned nc = emse_control_poll(w->rt->control, w->id, done, EMSE_BURST);
+	for (unsigned i = 0; i < nc; i++)
+		on_key_completion(w, &done[i]);
+	return nc;
+}
+
+static void replay_wait_parked(struct emse_worker *w)
+{
 	while (w->parked && !w->rt->stop) {
-		unsigned nc = emse_control_poll(w->rt->control, w->id, done, EMSE_BURST);
-		for (unsigned i = 0; i < nc; i++)
-			on_key_completion(w, &done[i]);
+		unsigned nc = emse_worker_completions(w);
 		rte_rcu_qsbr_quiescent(w->rt->qsbr, w->id);
 		if (!nc)
 			rte_pause();
@@ -1350,7 +1356,6 @@ int emse_worker_main(void *arg)
 	struct emse_worker *w = arg;
 	const struct emse_runtime *rt = w->rt;
 	struct rte_mbuf *pkts[EMSE_BURST];
-	struct emse_key_completion done[EMSE_BURST];
 
 	emse_dtls_pool_bind(&w->pool);
 	emse_control_worker_register(rt->control, w->id);
@@ -1410,12 +1415,8 @@ int emse_worker_main(void *arg)
 
 		/* A completion matters to a parked handshake only; with none parked, late ones
 		 * (their handshake timed out) are drained every 64 iterations. */
-		if (w->parked || (iter & 63) == 0) {
-			unsigned nc = emse_control_poll(rt->control, w->id, done, EMSE_BURST);
-			for (unsigned i = 0; i < nc; i++)
-				on_key_completion(w, &done[i]);
-			work += nc;
-		}
+		if (w->parked || (iter & 63) == 0)
+			work += emse_worker_completions(w);
 
 		if (w->now >= w->next_tick) {
 			emse_worker_timers(w);

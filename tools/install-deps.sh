@@ -8,6 +8,7 @@ pkgs=(
   libdpdk-dev dpdk                                      # the dataplane, testpmd for checks
   libssl-dev openssl                                    # libcrypto: KDF, Milenage; openssl CLI: CA, s_client
   libcmocka-dev                                         # unit tests
+  valgrind                                              # make ct: memcheck, valgrind/memcheck.h
   autoconf automake libtool dpkg-dev                    # building wolfSSL from its source package
   libcurl4-openssl-dev                                  # EMKS client: HTTP/2 multi interface
   libnghttp2-dev libevent-dev                           # reference EMKS server: HTTP/2 over TLS

@@ -111,6 +111,9 @@ int emse_worker_main(void *arg);
  * came through the steering ring already. */
 void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer);
 void emse_worker_timers(struct emse_worker *w);
+/* Takes this worker's key completions and resumes or fails the parked handshakes they answer
+ * (the loop calls it; tests drive it directly). Returns how many were taken. */
+unsigned emse_worker_completions(struct emse_worker *w);
 void emse_worker_flush(struct emse_worker *w);
 /* Which worker owns a flow: the same for every packet of one UE. */
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
