@@ -81,6 +81,8 @@ struct emse_config {
 	bool replay;
 	bool seeded;
 	uint64_t seed;
+	/* [port] offloads: auto = the port's checksum offloads where it has them, off = software */
+	bool offloads_off;
 };
 
 void emse_config_defaults(struct emse_config *c);

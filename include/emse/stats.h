@@ -99,6 +99,9 @@ struct emse_worker_stats {
 	/* of busy_cycles, the port's rx burst calls that returned packets and its tx burst calls:
 	 * what the transport costs (memif copies across cores), apart from emse's own work */
 	uint64_t port_rx_cycles, port_tx_cycles;
+	/* UDP checksums by who checked or filled them (offload.h): the port said good or bad, or
+	 * software summed it; a compact session's records, deferred to their tag, are in neither */
+	uint64_t rx_csum_hw_good, rx_csum_hw_bad, rx_csum_sw, tx_csum_hw, tx_csum_sw;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);

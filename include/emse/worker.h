@@ -80,6 +80,9 @@ struct emse_worker {
 	uint16_t n_tx;
 	struct rte_mbuf *tx[EMSE_TX_MAX];
 	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
+	/* the port's offloads, decided once at start (offload.h): */
+	bool rx_csum_hw, tx_csum_hw;   /* it verifies / fills UDP checksums */
+	bool rss;                      /* it spreads flows by RSS: the queue a flow comes on owns it */
 	struct emse_worker_stats stats;
 	uint8_t appbuf[EMSE_APP_MAX];
 } __attribute__((aligned(64)));
