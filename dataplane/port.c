@@ -77,7 +77,7 @@ int emse_port_start(struct emse_runtime *rt, char *err, size_t err_size)
 	printf("emse: port %u (%s, socket %d): rx checksum %s, tx checksum %s, RSS %s "
 	       "(hash types 0x%" PRIx64 ", symmetric key %u bytes)\n", port, info.driver_name,
 	       socket, ol.rx_csum ? "offloaded" : "software", ol.tx_csum ? "offloaded" : "software",
-	       ol.rss ? "on" : "off", ol.rss_hf, ol.rss_key_len);
+	       ol.rss ? "configured" : "off", ol.rss_hf, ol.rss_key_len);
 	/* IPv6 ND and our own MAC are all we need; promiscuous mode would only add work. */
 	rte_eth_allmulticast_enable(port);
 	return 0;

@@ -116,6 +116,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(busy_cycles); C(total_cycles); C(loops); C(idle_loops); C(cpu_ns); C(busy_ns);
 	C(port_rx_cycles); C(port_tx_cycles);
 	C(rx_csum_hw_good); C(rx_csum_hw_bad); C(rx_csum_sw); C(tx_csum_hw); C(tx_csum_sw);
+	C(rss_owned);
 #undef C
 #undef G
 	for (int i = 1; i < EMSE_DROP__COUNT; i++)

@@ -999,11 +999,15 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	/* With RSS every datagram of a flow comes on one queue, so that queue's worker owns the flow;
 	 * emse_flow_owner (a different hash) would re-steer most of them. Steering stays for ports
 	 * without RSS and for what the port did not hash (docs/deploy.md). */
-	if (may_steer && !(w->rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH))) {
-		unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
-		if (owner != w->id) {
-			steer_to(w, owner, m);
-			return;
+	if (may_steer) {
+		if (w->rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
+			w->stats.rss_owned++;
+		} else {
+			unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
+			if (owner != w->id) {
+				steer_to(w, owner, m);
+				return;
+			}
 		}
 	}
 	rte_pktmbuf_adj(m, off);
