@@ -42,7 +42,7 @@ void emse_offload_pick(const struct rte_eth_dev_info *info, unsigned n_queues, b
 
 /* What the port said about a received UDP checksum. */
 enum emse_rx_csum {
-	EMSE_RX_CSUM_SW = 0, /* unknown, not checked, or "none": software decides (as without) */
+	EMSE_RX_CSUM_SW = 0, /* unknown (not checked): software decides, as without the offload */
 	EMSE_RX_CSUM_GOOD,
 	EMSE_RX_CSUM_BAD,
 };
@@ -51,6 +51,9 @@ static inline enum emse_rx_csum emse_rx_csum_verdict(uint64_t ol_flags)
 {
 	switch (ol_flags & RTE_MBUF_F_RX_L4_CKSUM_MASK) {
 	case RTE_MBUF_F_RX_L4_CKSUM_GOOD:
+	/* "none": the field is not a full checksum (a virtio peer that left it to be filled, its
+	 * data verified on the way): good, and a software sum would wrongly refuse it. */
+	case RTE_MBUF_F_RX_L4_CKSUM_NONE:
 		return EMSE_RX_CSUM_GOOD;
 	case RTE_MBUF_F_RX_L4_CKSUM_BAD:
 		return EMSE_RX_CSUM_BAD;

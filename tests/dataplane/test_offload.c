@@ -181,7 +181,9 @@ static void test_rx_verdict(void **state)
 	assert_int_equal(emse_rx_csum_verdict(RTE_MBUF_F_RX_L4_CKSUM_GOOD), EMSE_RX_CSUM_GOOD);
 	assert_int_equal(emse_rx_csum_verdict(RTE_MBUF_F_RX_L4_CKSUM_BAD), EMSE_RX_CSUM_BAD);
 	assert_int_equal(emse_rx_csum_verdict(RTE_MBUF_F_RX_L4_CKSUM_UNKNOWN), EMSE_RX_CSUM_SW);
-	assert_int_equal(emse_rx_csum_verdict(RTE_MBUF_F_RX_L4_CKSUM_NONE), EMSE_RX_CSUM_SW);
+	/* DPDK: "not correct in the packet, but the integrity of the L4 data is verified" */
+	assert_int_equal(emse_rx_csum_verdict(RTE_MBUF_F_RX_L4_CKSUM_NONE), EMSE_RX_CSUM_GOOD);
+	assert_int_equal(emse_rx_csum_verdict(0), EMSE_RX_CSUM_SW);
 	/* other flags do not change the verdict */
 	assert_int_equal(emse_rx_csum_verdict(RTE_MBUF_F_RX_L4_CKSUM_GOOD |
 					      RTE_MBUF_F_RX_IP_CKSUM_BAD | RTE_MBUF_F_RX_RSS_HASH),
