@@ -100,7 +100,8 @@ int emse_worker_main(void *arg);
 void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer);
 void emse_worker_timers(struct emse_worker *w);
 void emse_worker_flush(struct emse_worker *w);
-/* Which worker owns a flow: the same for every packet of one UE. */
+/* Which worker owns a flow: the same for every packet of one UE. Used where the port does not
+ * spread flows itself; with RSS the queue a datagram came on decides (docs/deploy.md). */
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
 
 #endif

@@ -6,7 +6,8 @@
 # negotiation, the flags, l2/l3 lengths and the pseudo-header seed) is what a NIC sees.
 # A real client (openssl s_client) handshakes and echoes through it:
 #   offloads = auto: rx_csum_hw_good and tx_csum_hw count, the software counters stay 0; a
-#     datagram with a wrong UDP checksum is refused by the port's verdict (rx_csum_hw_bad);
+#     datagram with a wrong UDP checksum is refused by the port's verdict (rx_csum_hw_bad); the
+#     echo reaching the client proves the checksums the port filled (its kernel drops bad ones);
 #   offloads = off: the same exchange moves rx_csum_sw and tx_csum_sw, the hw counters stay 0,
 #     and the wrong checksum is caught in software.
 source "$(dirname "$0")/lib.sh"
