@@ -226,6 +226,12 @@ static int set_port(struct parser *p, struct emse_config *c, const char *k, cons
 		c->iface.hop_limit = (uint8_t)x;
 		return 0;
 	}
+	if (!strcmp(k, "offloads")) {
+		if (strcmp(v, "auto") && strcmp(v, "off"))
+			return fail(p, k, "auto or off");
+		c->offloads_off = !strcmp(v, "off");
+		return 0;
+	}
 	return fail(p, k, "unknown setting");
 }
 

@@ -20,6 +20,7 @@
 #include "emse/control_plane.h"
 #include "emse/dtls_peek.h"
 #include "emse/keycache.h"
+#include "emse/offload.h"
 #include "emse/proxy_v2.h"
 #include "emse/rng.h"
 #include "emse/worker.h"
@@ -51,9 +52,22 @@ void emse_worker_flush(struct emse_worker *w)
 {
 	if (!w->n_tx)
 		return;
-	for (uint16_t i = 0; i < w->n_tx; i++)
-		if (w->tx_csum[i])
-			emse_net_fill_csum(rte_pktmbuf_mtod(w->tx[i], uint8_t *));
+	uint64_t ncsum = 0;
+	if (w->tx_csum_hw) {
+		for (uint16_t i = 0; i < w->n_tx; i++)
+			if (w->tx_csum[i]) {
+				emse_tx_csum_offload(w->tx[i]);
+				ncsum++;
+			}
+		w->stats.tx_csum_hw += ncsum;
+	} else {
+		for (uint16_t i = 0; i < w->n_tx; i++)
+			if (w->tx_csum[i]) {
+				emse_net_fill_csum(rte_pktmbuf_mtod(w->tx[i], uint8_t *));
+				ncsum++;
+			}
+		w->stats.tx_csum_sw += ncsum;
+	}
 	if (w->rt->replay_out) {
 		replay_write(w);
 		return;
@@ -891,7 +905,10 @@ static bool is_epoch0_client_hello(const uint8_t *d, size_t len)
  * pending). True if it is wrong: counted, and the caller drops the datagram. */
 static bool csum_bad(struct emse_worker *w, const struct emse_flow *flow, const uint8_t *udp)
 {
-	if (!udp || emse_net_udp_csum_ok(flow, udp))
+	if (!udp)
+		return false;
+	w->stats.rx_csum_sw++;
+	if (emse_net_udp_csum_ok(flow, udp))
 		return false;
 	w->stats.net_drop[EMSE_DROP_UDP_CSUM]++;
 	return true;
@@ -1157,6 +1174,21 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	case EMSE_NET_UDP:
 		break;
 	}
+	/* The port's word on the UDP checksum replaces the software sum; without one (no offload,
+	 * or the port could not tell) the software check stays pending as it would be. Counted
+	 * where the frame came off the port, not again after steering. */
+	if (csum_pending && w->rx_csum_hw) {
+		enum emse_rx_csum v = emse_rx_csum_verdict(m->ol_flags);
+		if (v == EMSE_RX_CSUM_GOOD) {
+			csum_pending = false;
+			w->stats.rx_csum_hw_good += may_steer;
+		} else if (v == EMSE_RX_CSUM_BAD) {
+			w->stats.rx_csum_hw_bad++;
+			w->stats.net_drop[EMSE_DROP_UDP_CSUM]++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
 	/* steered datagrams are classified again by their owner */
 	const uint8_t *udp = csum_pending ? rte_pktmbuf_mtod_offset(m, uint8_t *, off - 8) : NULL;
 	const struct emse_config *cfg = w->rt->cfg;
@@ -1207,11 +1239,18 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		on_cid_datagram(w, m, &flow, (unsigned)li, slot, check, udp);
 		return;
 	}
+	/* With RSS every datagram of a flow comes on one queue, so that queue's worker owns the flow;
+	 * emse_flow_owner (a different hash) would re-steer most of them. Steering stays for ports
+	 * without RSS and for what the port did not hash (docs/deploy.md). */
 	if (may_steer) {
-		unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
-		if (owner != w->id) {
-			steer_to(w, owner, m);
-			return;
+		if (w->rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
+			w->stats.rss_owned++;
+		} else {
+			unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
+			if (owner != w->id) {
+				steer_to(w, owner, m);
+				return;
+			}
 		}
 	}
 	rte_pktmbuf_adj(m, off);
@@ -1452,7 +1491,10 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 	w->idle_clean_max = rt->hz / 50000; /* 20 us: longer idle polls were interrupted */
 
 	snprintf(name, sizeof(name), "emse_mbuf_%u", id);
-	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	/* The port DMAs into these: on its NUMA socket (unknown for virtual ports: the worker's) */
+	int port_socket = rte_eth_dev_socket_id(c->port_id);
+	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					port_socket >= 0 ? port_socket : socket);
 	snprintf(name, sizeof(name), "emse_steer_%u", id);
 	w->steer = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "emse_sess_%u", id);

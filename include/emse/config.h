@@ -102,6 +102,8 @@ struct emse_config {
 	bool translate_emse;            /* translate = emse: we map app ids to IMSIs (default emks) */
 	char imsi_map[EMSE_PATH_MAX];   /* the table for translate = emse */
 	bool emks_register_emse;        /* register_emse = yes: register-emse once, omit emseId */
+	/* [port] offloads: auto = the port's checksum offloads where it has them, off = software */
+	bool offloads_off;
 };
 
 void emse_config_defaults(struct emse_config *c);

@@ -83,6 +83,9 @@ struct emse_worker {
 	uint16_t n_tx;
 	struct rte_mbuf *tx[EMSE_TX_MAX];
 	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
+	/* the port's offloads, decided once at start (offload.h): */
+	bool rx_csum_hw, tx_csum_hw;   /* it verifies / fills UDP checksums */
+	bool rss;                      /* it spreads flows by RSS: the queue a flow comes on owns it */
 	struct emse_worker_stats stats;
 	/* What the CID permutation gave for recently seen CIDs (docs/cid.md): a decode is ~4 AES
 	 * latencies, a hit a 16-byte compare. Indexed by CID body octets 1-2, which the permutation
@@ -115,7 +118,8 @@ void emse_worker_timers(struct emse_worker *w);
  * (the loop calls it; tests drive it directly). Returns how many were taken. */
 unsigned emse_worker_completions(struct emse_worker *w);
 void emse_worker_flush(struct emse_worker *w);
-/* Which worker owns a flow: the same for every packet of one UE. */
+/* Which worker owns a flow: the same for every packet of one UE. Used where the port does not
+ * spread flows itself; with RSS the queue a datagram came on decides (docs/deploy.md). */
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
 
 #endif

@@ -57,6 +57,9 @@ static void test_good_file(void **state)
 	/* defaults stay where nothing was said */
 	assert_int_equal(c.idle_timeout_s, 600);
 	assert_int_equal(c.e2m.fc_e2m_key[1], 0xe1);
+	assert_false(c.offloads_off);
+	assert_int_equal(load("[port]\noffloads = off\n" BASE, &c, err, sizeof(err)), 0);
+	assert_true(c.offloads_off);
 }
 
 static void expect_error(const char *text, const char *must_contain)
@@ -82,6 +85,7 @@ static void test_bad_settings_are_named(void **state)
 	expect_error("[nonsense]\n" BASE, "nonsense");
 	expect_error("max_sessions = 3\n" BASE, "outside any section");
 	expect_error("[port]\naddress = 300.1.2.3\n", "address");
+	expect_error("[port]\noffloads = on\n" BASE, "offloads");
 	expect_error("[port]\nmac = 01:00:5e:00:00:01\n" BASE, "mac");
 	expect_error(BASE "[listener x]\naddress = 198.18.9.9\nport = 1\nemse_id = e\n", "address");
 	expect_error(BASE "[listener x]\naddress = 198.18.0.1\nport = 5684\nemse_id = e\n", "port");

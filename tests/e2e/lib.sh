@@ -48,13 +48,14 @@ e2e_done() {
 }
 
 # Writes a config for a listener on 198.18.0.1 and 2001:db8::1 port 5684. Extra lines for [emse]
-# come as arguments.
+# come as arguments, extra lines for [port] in EMSE_PORT_CONF.
 emse_config() {
 	local keys=$1; shift
 	{
 		echo "[emse]"
 		for l in "$@"; do echo "$l"; done
 		echo "[port]"
+		[ -n "${EMSE_PORT_CONF:-}" ] && echo "$EMSE_PORT_CONF"
 		echo "address = 198.18.0.1"
 		echo "address = 2001:db8::1"
 		echo "[listener v4]"
