@@ -80,7 +80,8 @@ emse_start() {
 		--log-level=lib.eal:error --vdev "net_tap0,iface=$TAPIF" "$@" \
 		-- --config "$TMP/emse.conf" > "$TMP/emse.log" 2>&1 &
 	EMSE_PID=$!
-	for _ in $(seq 1 100); do
+	# up to 30 s: on a loaded 2-core machine EAL set-up of --no-huge memory alone can take 10
+	for _ in $(seq 1 300); do
 		grep -q "emse: running" "$TMP/emse.log" && break
 		kill -0 $EMSE_PID 2>/dev/null || break
 		sleep 0.1
@@ -121,7 +122,7 @@ metric() {
 	local name=$1 reason=${2:-}
 	local body
 	# An unreachable endpoint is -1, so that no comparison passes by accident.
-	body=$(curl -sf --max-time 2 "http://127.0.0.1:$PROM_PORT/metrics") || { echo -1; return 1; }
+	body=$(curl -sf --max-time 5 --retry 2 --retry-delay 1 "http://127.0.0.1:$PROM_PORT/metrics") || { echo -1; return 1; }
 	awk -v n="emse_$name" -v r="$reason" '
 		{ split($1, a, "{"); if (a[1] != n && a[1] != n "_total") next;
 		  if (r != "" && index($1, "reason=\"" r "\"") == 0) next; s += $2 }
