@@ -17,50 +17,15 @@
 #include "emse/dtls_peek.h"
 #include "emse/hs12.h"
 #include "cid_ref.h"
+#include "hello.h"
 
 static const uint8_t psk[16] = {0x50, 0x53, 0x4b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
 static const uint8_t our_cid[8] = {0x03, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07};
 
-/* A ClientHello (record seq 1, message_seq 1, CCM-8 offered, a 1-byte cookie) with ext. */
-static size_t make_ch(uint8_t *b, const uint8_t *ext, size_t elen)
-{
-	size_t body = 2 + 32 + 1 + 2 + 4 + 2 + (elen ? 2 + elen : 0);
-	uint8_t *p = b;
-	const uint8_t rh[] = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1};
-	memcpy(p, rh, sizeof(rh));
-	p += sizeof(rh);
-	*p++ = (uint8_t)((12 + body) >> 8);
-	*p++ = (uint8_t)(12 + body);
-	const uint8_t hh[] = {1, 0, (uint8_t)(body >> 8), (uint8_t)body, 0, 1, 0, 0, 0, 0,
-			      (uint8_t)(body >> 8), (uint8_t)body};
-	memcpy(p, hh, sizeof(hh));
-	p += sizeof(hh);
-	*p++ = 0xfe;
-	*p++ = 0xfd;
-	memset(p, 0x5a, 32); /* client random */
-	p += 32;
-	*p++ = 0;
-	*p++ = 1;
-	*p++ = 0xcc;
-	*p++ = 0;
-	*p++ = 2;
-	*p++ = 0xc0;
-	*p++ = 0xa8;
-	*p++ = 1;
-	*p++ = 0;
-	if (elen) {
-		*p++ = (uint8_t)(elen >> 8);
-		*p++ = (uint8_t)elen;
-		memcpy(p, ext, elen);
-		p += elen;
-	}
-	return (size_t)(p - b);
-}
-
 static int hello_of(const uint8_t *ext, size_t elen, uint8_t *buf, struct emse_hs12_hello *h)
 {
 	struct dtls_client_hello ch;
-	size_t n = make_ch(buf, ext, elen);
+	size_t n = make_ch(buf, ext, elen, elen != 0);
 	if (dtls_parse_client_hello(buf, n, &ch) != DTLS_PEEK_OK)
 		return -1;
 	return (int)emse_hs12_parse_hello(&ch, EMSE_SUITE_CCM8 | EMSE_SUITE_GCM, h);
