@@ -19,6 +19,7 @@ void emse_config_defaults(struct emse_config *c)
 	c->handshake_timeout_ms = 10000;
 	c->parked_timeout_ms = 3000;
 	c->idle_timeout_s = 600;
+	c->persist_max_age_s = 3600;
 	c->cookie_rotate_s = 60;
 	c->mbufs = 16383;
 	c->flights_held = 16384;
@@ -322,6 +323,17 @@ static int set_telemetry(struct parser *p, struct emse_config *c, const char *k,
 	return fail(p, k, "unknown setting");
 }
 
+static int set_persist(struct parser *p, struct emse_config *c, const char *k, const char *v)
+{
+	if (!strcmp(k, "file"))
+		return parse_str(p, k, v, c->persist_file, sizeof(c->persist_file));
+	if (!strcmp(k, "key_file"))
+		return parse_str(p, k, v, c->persist_key_file, sizeof(c->persist_key_file));
+	if (!strcmp(k, "max_age_s")) /* bound: the nonce margin (persist.h) stays below 2^47 */
+		return parse_u32(p, k, v, 1, 1u << 20, &c->persist_max_age_s);
+	return fail(p, k, "unknown setting");
+}
+
 static char *trim(char *s)
 {
 	while (isspace((unsigned char)*s))
@@ -410,6 +422,10 @@ static int validate(struct parser *p, struct emse_config *c)
 			}
 		}
 	}
+	if (c->persist_file[0] && !c->persist_key_file[0]) {
+		strcpy(p->section, "persist");
+		return fail(p, "key_file", "file = ... needs a key_file (32 bytes or 64 hex digits)");
+	}
 	if (c->half_open_max > c->max_sessions) {
 		strcpy(p->section, "emse");
 		return fail(p, "half_open_max", "larger than max_sessions");
@@ -464,7 +480,7 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 				strcpy(cur->name, ln);
 			} else if (strcmp(name, "emse") && strcmp(name, "port") &&
 				   strcmp(name, "keys") && strcmp(name, "emks") &&
-				   strcmp(name, "telemetry")) {
+				   strcmp(name, "telemetry") && strcmp(name, "persist")) {
 				fail(&p, name, "unknown section");
 				goto out;
 			}
@@ -490,6 +506,8 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 			r = set_keys(&p, c, k, v);
 		else if (!strcmp(p.section, "emks"))
 			r = set_emks(&p, c, k, v);
+		else if (!strcmp(p.section, "persist"))
+			r = set_persist(&p, c, k, v);
 		else
 			r = set_telemetry(&p, c, k, v);
 		if (r)

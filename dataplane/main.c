@@ -18,6 +18,7 @@
 #include "emse/config.h"
 #include "emse/control_plane.h"
 #include "emse/dtls.h"
+#include "emse/persist.h"
 #include "emse/port.h"
 #include "emse/rng.h"
 #include "emse/telemetry.h"
@@ -25,10 +26,18 @@
 
 static struct emse_runtime rt;
 
+static volatile sig_atomic_t stop_signal;
+
 static void on_signal(int sig)
 {
-	(void)sig;
+	stop_signal = sig;
 	rt.stop = true;
+}
+
+static void on_save_signal(int sig)
+{
+	(void)sig;
+	emse_persist_request();
 }
 
 static void usage(FILE *f)
@@ -216,15 +225,21 @@ int main(int argc, char **argv)
 		if (!rt.workers[i])
 			return die(1, "worker", "cannot allocate its memory (raise EAL -m)");
 	}
+	if (emse_persist_setup(&rt, err, sizeof(err)) != 0)
+		return die(2, "config", err);
 	if (emse_port_start(&rt, err, sizeof(err)) != 0)
 		return die(2, "port", err);
+	emse_persist_load(&rt); /* the port's MAC is known, the workers are not running yet */
 	if (emse_telemetry_register(&rt) != 0)
 		fprintf(stderr, "emse: telemetry: could not register /emse commands\n");
+	if (emse_persist_telemetry_register() != 0)
+		fprintf(stderr, "emse: telemetry: could not register /emse/persist commands\n");
 	if (cfg.prometheus[0] && emse_prometheus_open(cfg.prometheus) != 0)
 		return die(2, "[telemetry] prometheus", "cannot listen there (address:port)");
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR2, on_save_signal);
 	signal(SIGPIPE, SIG_IGN); /* a scraper or EMKS that hangs up is an error return, not our end */
 
 	unsigned i = 0, lcore;
@@ -253,6 +268,7 @@ int main(int argc, char **argv)
 			rt.stop = true;
 		unsigned work = emse_control_run_once(rt.control, emse_control_now_ms());
 		emse_prometheus_serve(&rt);
+		emse_persist_poll(&rt);
 		if (!work)
 			usleep(100);
 	}
@@ -261,8 +277,14 @@ int main(int argc, char **argv)
 	 * port while polling). */
 	rte_eal_mp_wait_lcore();
 	struct emse_worker_stats sum;
-	for (i = 0; i < rt.n_workers; i++)
+	/* SIGTERM with [persist] file: saved from the stopped workers' tables, so nothing they
+	 * received is missing from the file (docs/persist.md: the replay window). */
+	bool saved = stop_signal == SIGTERM && !rt.replay && emse_persist_save_stopped(&rt) == 0;
+	for (i = 0; i < rt.n_workers; i++) {
+		rt.workers[i]->quiet_drain = saved;
 		emse_worker_drain(rt.workers[i]);
+	}
+	emse_persist_fini(&rt);
 	emse_stats_total(&rt, &sum);
 	emse_port_stop(&rt);
 	for (i = 0; i < rt.n_workers; i++)

@@ -20,6 +20,7 @@
 #include "emse/control_plane.h"
 #include "emse/dtls_peek.h"
 #include "emse/keycache.h"
+#include "emse/persist.h"
 #include "emse/proxy_v2.h"
 #include "emse/rng.h"
 #include "emse/worker.h"
@@ -1176,6 +1177,7 @@ int emse_worker_main(void *arg)
 
 		if (w->now >= w->next_tick) {
 			emse_worker_timers(w);
+			emse_persist_worker_poll(w);
 			w->next_tick = w->now + w->tick_ticks;
 		}
 		emse_worker_flush(w);
@@ -1265,7 +1267,9 @@ void emse_worker_drain(struct emse_worker *w)
 		if (s->state == EMSE_S_FREE)
 			continue;
 		if (emse_session_established(s)) {
-			session_close(w, s, EMSE_CLOSE_SHUTDOWN, true);
+			/* a saved session lives on in the next process: no close_notify */
+			session_close(w, s, EMSE_CLOSE_SHUTDOWN,
+				      !(w->quiet_drain && s->state == EMSE_S_ESTABLISHED));
 		} else {
 			extra_give(w, s);
 			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);

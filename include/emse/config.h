@@ -77,6 +77,10 @@ struct emse_config {
 	uint32_t emks_max_requests_per_s;
 	/* [telemetry] */
 	char prometheus[64];            /* "127.0.0.1:9464", "" = off */
+	/* [persist] (docs/persist.md) */
+	char persist_file[EMSE_PATH_MAX];     /* "" = sessions are not saved */
+	char persist_key_file[EMSE_PATH_MAX];
+	uint32_t persist_max_age_s;
 	/* command line, not the file */
 	bool replay;
 	bool seeded;

@@ -82,6 +82,13 @@ struct emse_worker {
 	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
 	struct emse_worker_stats stats;
 	uint8_t appbuf[EMSE_APP_MAX];
+	/* A live save (persist.c): the main thread hands over a buffer and bumps persist_req; the
+	 * worker fills it on its tick and sets persist_done = persist_req. */
+	uint32_t persist_req, persist_done;
+	uint8_t *persist_buf;
+	size_t persist_cap, persist_len;
+	uint64_t persist_n;
+	bool quiet_drain;        /* its sessions were saved: drained without close_notify */
 } __attribute__((aligned(64)));
 
 /* Allocates and sets up worker id (queue id) on socket; NULL with a message on failure. */
