@@ -52,6 +52,19 @@ struct gen_config {
 	const char *telemetry, *telemetry_cmd;
 	bool quiet;
 	const char *ready_file;       /* created once the port is up (scripts wait for it) */
+	/* emse's graceful restart (issue 14): with --hold, each held session's flow and key block
+	 * are appended to hold_file; a later run with resume_file continues those sessions with
+	 * --datagrams records each (--blast), no handshake */
+	const char *hold_file, *resume_file;
+};
+
+/* One session written by --hold-file (the generator's own format, read by the same build). */
+struct held {
+	struct emse_flow flow;
+	uint32_t addr_idx;
+	uint16_t port;
+	uint8_t ccm;
+	uint8_t kb[40];              /* the key block: keys and IVs of both directions */
 };
 
 #define DGRAM_WINDOW_MAX 32
@@ -120,6 +133,9 @@ struct gen {
 	uint8_t spoof_ch[512];       /* a real ClientHello, captured once */
 	uint16_t spoof_len;
 	uint64_t spoof_rng;
+	void *hold_out;              /* FILE *: --hold-file */
+	struct held *held;           /* --resume-file: the sessions to continue */
+	uint32_t n_held, next_held;
 };
 
 extern struct gen G;
@@ -132,6 +148,11 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now);
 void sess_timers(uint64_t now);
 void sess_abort_all(void);
 void sess_cleanup(void);
+/* --hold-file / --resume-file: open the output, load the sessions; sess_resume_next continues the
+ * next loaded one (0), or -1 when none is left or no slot is free. */
+int sess_hold_open(const char *path);
+int sess_resume_load(const char *path);
+int sess_resume_next(uint64_t now);
 /* spoofed ClientHellos: capture one at start-up, then send n of them */
 int spoof_init(void);
 void spoof_send(uint32_t n);

@@ -43,6 +43,9 @@ static void usage(FILE *f)
 "               [--hold: a finished session is not closed, just forgotten (no close_notify): the\n"
 "                server keeps it; sessions spread round-robin over --ue-addrs; with --max-handshakes N\n"
 "                the server ends up holding N established sessions]\n"
+"               [--hold-file F: with --hold, each held session's flow and keys appended to F]\n"
+"               [--resume-file F: no handshakes; the sessions of F (--hold-file) continue, each\n"
+"                sending --datagrams records (needs --blast), C at a time; ends when all are done]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
 "               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n"
 "               [--ready-file F: created once the port is started, before resolving the server]\n");
@@ -78,7 +81,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD, O_HOLDF, O_RESUMEF };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -94,7 +97,8 @@ static int parse_args(int argc, char **argv)
 		{ "telemetry-cmd", 1, 0, O_TELCMD }, { "arp-timeout", 1, 0, O_ARPTMO },
 		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
 		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "verify-all", 0, 0, O_VERIFY },
-		{ "ready-file", 1, 0, O_READY }, { "hold", 0, 0, O_HOLD }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "ready-file", 1, 0, O_READY }, { "hold", 0, 0, O_HOLD },
+		{ "hold-file", 1, 0, O_HOLDF }, { "resume-file", 1, 0, O_RESUMEF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -144,6 +148,8 @@ static int parse_args(int argc, char **argv)
 		case O_VERIFY: c->verify_all = true; break;
 		case O_READY: c->ready_file = optarg; break;
 		case O_HOLD: c->hold = true; break;
+		case O_HOLDF: c->hold_file = optarg; break;
+		case O_RESUMEF: c->resume_file = optarg; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -160,6 +166,10 @@ static int parse_args(int argc, char **argv)
 	if (emse_addr_parse(gen_ip, &c->gen_ip) || emse_addr_parse(ue_net, &c->ue_base) ||
 	    c->gen_ip.family != c->server_ip.family || c->ue_base.family != c->server_ip.family) {
 		fprintf(stderr, "--gen-ip / --ue-net: addresses of the server's family\n");
+		return -1;
+	}
+	if ((c->hold_file && !c->hold) || (c->resume_file && !c->blast)) {
+		fprintf(stderr, "--hold-file needs --hold, --resume-file needs --blast\n");
 		return -1;
 	}
 	if (c->blast && (!c->datagrams || !strcmp(c->suite, "cbc"))) {
@@ -255,7 +265,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	G.hz = rte_get_tsc_hz();
 	int rc = 1;
-	if (port_init() != 0 || sess_init() != 0)
+	if (port_init() != 0 || sess_init() != 0 ||
+	    (G.cfg.hold_file && sess_hold_open(G.cfg.hold_file) != 0) ||
+	    (G.cfg.resume_file && sess_resume_load(G.cfg.resume_file) != 0))
 		goto out;
 	if (G.cfg.ready_file) {
 		FILE *f = fopen(G.cfg.ready_file, "w");
@@ -308,7 +320,14 @@ int main(int argc, char **argv)
 			next_timer = now + hz / 1000;
 		}
 		uint64_t budget = G.cfg.max_handshakes ? G.cfg.max_handshakes - G.all.started : 64;
-		bool may_start = budget > 0;
+		bool may_start = budget > 0 && !G.cfg.resume_file;
+		if (G.cfg.resume_file) {
+			for (unsigned k = 0; G.nactive < G.cfg.concurrency && k < 64; k++)
+				if (sess_resume_next(now) != 0)
+					break;
+			if (G.next_held >= G.n_held && G.nactive == 0)
+				break;
+		}
 		if (budget > 64)
 			budget = 64;
 		if (may_start && G.cfg.rate > 0) {

@@ -29,6 +29,11 @@ struct rec_keys {
 void rec_keep(void *ssl);
 /* After the handshake: derives both directions' keys (AEAD suites only). 0 or -1. */
 int rec_setup(void *ssl, struct rec_keys *k);
+/* The same in two steps, for --hold-file / --resume-file: the key block (client_write_key,
+ * server_write_key, client and server IV, 40 bytes) out of the finished handshake, and keys set
+ * up again from it by another process. */
+int rec_derive(void *ssl, uint8_t kb[40], int *ccm);
+int rec_setup_kb(struct rec_keys *k, const uint8_t kb[40], int ccm);
 /* Seals one record of type into out (len + REC_MAX_OVERHEAD bytes); returns its length. */
 int rec_seal(struct rec_keys *k, uint8_t type, const uint8_t *pt, uint16_t len, uint8_t *out);
 /* Opens a server record (epoch 1) into pt; returns the plaintext length or -1. */

@@ -4,7 +4,9 @@
 # start-up); the same with a file sealed under another key: refused and counted, emse runs
 # empty (exit 0) and the client's records are dropped until it handshakes again; a SIGUSR2 and a
 # telemetry save write the file while emse runs; bad [persist] settings exit 2 naming the setting.
-# Env: N_BENCH (0 by default) sessions from emse-bench (see bench/run-persist.sh for the 10 k run).
+# Then bench/run-persist.sh with N_BENCH (10000) sessions from emse-bench over memif: saved at
+# SIGTERM, restored, each continued by a fresh generator with one record echoed and no handshake;
+# then a restart with another key: refused, counted, nothing answered, all N handshake again.
 source "$(dirname "$0")/lib.sh"
 e2e_init persist
 
@@ -143,4 +145,13 @@ check "wrong key: a new client handshakes" bash -c "(echo again-x; sleep 2) | ip
 check "wrong key: one new handshake" [ "$(metric hs_completed)" -eq 1 ]
 exec 7>&-
 check "SIGTERM: exit 0" emse_stop
+
+N_BENCH=${N_BENCH:-10000}
+if [ "$N_BENCH" -gt 0 ]; then
+	OUT=$TMP/bench WRONG_KEY=1 "$E2E_ROOT/bench/run-persist.sh" "$N_BENCH" > "$TMP/bench.out" 2>&1
+	rc=$?
+	grep -E "^(ok|FAIL):|=" "$TMP/bench.out" | sed 's/^/  bench: /'
+	check "emse-bench: $N_BENCH sessions across a restart, and a refused file (run-persist.sh)" \
+		[ $rc -eq 0 ] || tail -30 "$TMP/bench.out"
+fi
 e2e_done
