@@ -20,6 +20,7 @@ void emse_config_defaults(struct emse_config *c)
 	c->parked_timeout_ms = 3000;
 	c->idle_timeout_s = 600;
 	c->persist_max_age_s = 3600;
+	c->resume_lifetime_s = 3600;
 	c->cookie_rotate_s = 60;
 	c->mbufs = 16383;
 	c->flights_held = 16384;
@@ -124,6 +125,10 @@ static int set_emse(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 100, 600000, &c->handshake_timeout_ms);
 	if (!strcmp(k, "parked_timeout_ms"))
 		return parse_u32(p, k, v, 10, 600000, &c->parked_timeout_ms);
+	if (!strcmp(k, "resume_max"))
+		return parse_u32(p, k, v, 0, 1u << 24, &c->resume_max);
+	if (!strcmp(k, "resume_lifetime_s"))
+		return parse_u32(p, k, v, 1, 86400, &c->resume_lifetime_s);
 	if (!strcmp(k, "idle_timeout_s"))
 		return parse_u32(p, k, v, 1, 30 * 86400, &c->idle_timeout_s);
 	if (!strcmp(k, "cookie_rotate_s"))

@@ -259,6 +259,10 @@ int main(int argc, char **argv)
 		       a, cfg.listeners[l].port, cfg.listeners[l].emse_id,
 		       cfg.listeners[l].mode == EMSE_APP_ECHO ? "echo" : "forward");
 	}
+	if (cfg.resume_max) /* apart from the per-session budget (docs/persist.md) */
+		printf("emse: resumption cache: %u entries of %zu B per worker (%.1f MiB each)\n",
+		       cfg.resume_max, emse_resume_bytes(1),
+		       (double)emse_resume_bytes(cfg.resume_max) / 1048576.0);
 	printf("emse: running: %u workers, port %u mac %s\n", rt.n_workers, cfg.port_id, mac);
 	fflush(stdout);
 

@@ -115,6 +115,8 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	G(sessions); G(half_open); G(parked); G(established);
 	C(busy_cycles); C(total_cycles); C(loops); C(idle_loops); C(cpu_ns); C(busy_ns);
 	C(port_rx_cycles); C(port_tx_cycles);
+	C(resume_offered); C(resume_accepted); C(resume_misses); C(resume_evictions);
+	C(resume_stored);
 #undef C
 #undef G
 	for (int i = 1; i < EMSE_DROP__COUNT; i++)

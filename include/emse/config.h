@@ -77,6 +77,9 @@ struct emse_config {
 	uint32_t emks_max_requests_per_s;
 	/* [telemetry] */
 	char prometheus[64];            /* "127.0.0.1:9464", "" = off */
+	/* [emse] resume_max, resume_lifetime_s: session resumption cache per worker (0: off) */
+	uint32_t resume_max;
+	uint32_t resume_lifetime_s;
 	/* [persist] (docs/persist.md) */
 	char persist_file[EMSE_PATH_MAX];     /* "" = sessions are not saved */
 	char persist_key_file[EMSE_PATH_MAX];

@@ -14,6 +14,7 @@
 #include "emse/forward.h"
 #include "emse/idarena.h"
 #include "emse/record.h"
+#include "emse/resume.h"
 #include "emse/session.h"
 #include "emse/stats.h"
 
@@ -89,6 +90,7 @@ struct emse_worker {
 	size_t persist_cap, persist_len;
 	uint64_t persist_n;
 	bool quiet_drain;        /* its sessions were saved: drained without close_notify */
+	struct emse_resume resume;  /* session resumption cache ([emse] resume_max) */
 } __attribute__((aligned(64)));
 
 /* Allocates and sets up worker id (queue id) on socket; NULL with a message on failure. */
