@@ -12,12 +12,25 @@
 #      (persist_files_refused{bad_tag_or_key}), emse runs with no session; the held sessions'
 #      records go unanswered; a new generator run re-handshakes N sessions.
 #   bench/run-persist.sh [N]           (N default 1000000; e.g. 10000 for tests/e2e)
+#
+#   bench/run-persist.sh resume [SECONDS]   (10)
+# Session resumption against full handshakes, in the same emse (resume_max = 65536, UES = 1000):
+# emse-bench for SECONDS with full handshakes only, then SECONDS with --resume (each UE resumes
+# its last full handshake's session); for each phase emse's handshakes per busy core-second
+# (hs_completed / busy_ns deltas) and the resumed share. Writes $OUT/resume.md.
 # Env: C (generator concurrency, 128), UES (population, 10000), ADDRS (min(N, 65536)), EMSE_MB
 #   (512 + N/1000), EMSE_LCORES (0-1), GEN_LCORE (0), OUT (build/bench), WRONG_KEY (0), KEEP=1.
 # Prints key=value lines (save_us, load_us, file_bytes, bytes_per_session, resumed_echoed,
 # hs_after_restart, ...) and a table in $OUT/persist-N.md. Exit 1 when a check fails.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+MODE=full
+if [ "${1:-}" = resume ]; then
+	MODE=resume
+	SECS=${2:-10}
+	set -- 1000
+	UES=${UES:-1000}
+fi
 N=${1:-1000000}
 C=${C:-128}
 UES=${UES:-10000}
@@ -42,6 +55,7 @@ head -c 32 /dev/urandom >"$TMP/other.key"
 conf() { # $1 = persist key file
 	cat <<EOF
 [emse]
+${EMSE_EXTRA:-}
 max_sessions = $(( N + 4096 ))
 half_open_max = 1024
 idle_timeout_s = 86400
@@ -126,6 +140,35 @@ check() { # description, condition...
 	local d=$1; shift
 	if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; FAILS=$((FAILS + 1)); fi
 }
+
+if [ "$MODE" = resume ]; then
+	EMSE_EXTRA="resume_max = 65536" conf "$TMP/persist.key" >"$TMP/emse.conf"
+	start_emse "$TMP/emse.conf" "$TMP/emse1.log"
+	tel /emse/stats >"$TMP/t0.json"
+	gen "$OUT/resume-full.json" --duration "$SECS"
+	tel /emse/stats >"$TMP/t1.json"
+	gen "$OUT/resume-resumed.json" --duration "$SECS" --resume
+	tel /emse/stats >"$TMP/t2.json"
+	check "SIGTERM: emse exits 0" stop_emse
+	python3 - "$TMP/t0.json" "$TMP/t1.json" "$TMP/t2.json" "$OUT/resume.md" <<'PY'
+import json, sys
+t = [json.load(open(f)) for f in sys.argv[1:4]]
+def phase(a, b):
+    d = {k: b[k] - a.get(k, 0) for k in b if isinstance(b[k], (int, float))}
+    busy = d["busy_ns"] / 1e9
+    return d["hs_completed"], d.get("resume_accepted", 0), d.get("key_hits", 0), busy
+rows = []
+for name, (a, b) in (("full handshakes only", (t[0], t[1])), ("with --resume", (t[1], t[2]))):
+    hs, res, keys, busy = phase(a, b)
+    rows.append(f"| {name} | {hs} | {res} | {keys} | {busy:.2f} | **{hs / busy:.0f}** |")
+md = ("| emse, 1 worker, CCM-8 | handshakes | of them resumed | key lookups | busy s | handshakes per busy core-second |\n"
+      "|---|---|---|---|---|---|\n" + "\n".join(rows) + "\n")
+print(md)
+open(sys.argv[4], "w").write(md)
+PY
+	[ "$FAILS" -eq 0 ]
+	exit
+fi
 
 conf "$TMP/persist.key" >"$TMP/emse.conf"
 start_emse "$TMP/emse.conf" "$TMP/emse1.log"

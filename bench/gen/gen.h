@@ -56,6 +56,7 @@ struct gen_config {
 	 * are appended to hold_file; a later run with resume_file continues those sessions with
 	 * --datagrams records each (--blast), no handshake */
 	const char *hold_file, *resume_file;
+	bool resume;                  /* each UE resumes its previous session (RFC 5246 7.3) */
 };
 
 /* One session written by --hold-file (the generator's own format, read by the same build). */
@@ -97,6 +98,7 @@ struct gen_counters {
 	uint64_t spoof_sent, spoof_replies;
 	uint64_t reloads;
 	uint64_t echo_verified, echo_bad;
+	uint64_t resumed;             /* --resume: handshakes the server resumed */
 };
 
 struct gen {
@@ -136,6 +138,7 @@ struct gen {
 	void *hold_out;              /* FILE *: --hold-file */
 	struct held *held;           /* --resume-file: the sessions to continue */
 	uint32_t n_held, next_held;
+	void **ue_sess;              /* --resume: WOLFSSL_SESSION * of each UE's last full handshake */
 };
 
 extern struct gen G;

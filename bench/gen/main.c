@@ -43,6 +43,8 @@ static void usage(FILE *f)
 "               [--hold: a finished session is not closed, just forgotten (no close_notify): the\n"
 "                server keeps it; sessions spread round-robin over --ue-addrs; with --max-handshakes N\n"
 "                the server ends up holding N established sessions]\n"
+"               [--resume: each UE resumes the session of its last full handshake (session id,\n"
+"                RFC 5246 7.3) when the server offered one; counted 'resumed']\n"
 "               [--hold-file F: with --hold, each held session's flow and keys appended to F]\n"
 "               [--resume-file F: no handshakes; the sessions of F (--hold-file) continue, each\n"
 "                sending --datagrams records (needs --blast), C at a time; ends when all are done]\n"
@@ -81,7 +83,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD, O_HOLDF, O_RESUMEF };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD, O_HOLDF, O_RESUMEF, O_RESUME };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -98,7 +100,8 @@ static int parse_args(int argc, char **argv)
 		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
 		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "verify-all", 0, 0, O_VERIFY },
 		{ "ready-file", 1, 0, O_READY }, { "hold", 0, 0, O_HOLD },
-		{ "hold-file", 1, 0, O_HOLDF }, { "resume-file", 1, 0, O_RESUMEF }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "hold-file", 1, 0, O_HOLDF }, { "resume-file", 1, 0, O_RESUMEF },
+		{ "resume", 0, 0, O_RESUME }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -150,6 +153,7 @@ static int parse_args(int argc, char **argv)
 		case O_HOLD: c->hold = true; break;
 		case O_HOLDF: c->hold_file = optarg; break;
 		case O_RESUMEF: c->resume_file = optarg; break;
+		case O_RESUME: c->resume = true; break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}

@@ -107,6 +107,8 @@ int sess_init(void)
 		return -1;
 	if (G.cfg.blast && !(G.recs = calloc(n, sizeof(*G.recs))))
 		return -1;
+	if (G.cfg.resume && !(G.ue_sess = calloc(G.pop.n ? G.pop.n : 1, sizeof(*G.ue_sess))))
+		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		G.free_list[i] = n - 1 - i;
 	G.nfree = n;
@@ -363,6 +365,16 @@ static void handshake_step(uint32_t idx, uint64_t now)
 	int r = wolfSSL_connect(s->ssl);
 	if (r == WOLFSSL_SUCCESS) {
 		COUNT(handshakes);
+		if (G.cfg.resume && wolfSSL_session_reused(s->ssl)) {
+			COUNT(resumed);
+		} else if (G.cfg.resume && s->ue < G.pop.n) {
+			/* a full handshake: the session the UE resumes next time */
+			WOLFSSL_SESSION *x = wolfSSL_get1_session(s->ssl);
+			if (x) {
+				wolfSSL_SESSION_free(G.ue_sess[s->ue]);
+				G.ue_sess[s->ue] = x;
+			}
+		}
 		if (G.measuring)
 			hist_add(&G.hs_lat, (now - s->t_start) * 1000000000ull / G.hz);
 		if (G.cfg.datagrams) {
@@ -441,6 +453,8 @@ int sess_start(uint64_t now, uint64_t t_sched)
 	wolfSSL_dtls_set_using_nonblock(s->ssl, 1);
 	if (G.cfg.blast || G.hold_out)
 		rec_keep(s->ssl);
+	if (G.cfg.resume && G.ue_sess[s->ue])
+		wolfSSL_set_session(s->ssl, G.ue_sess[s->ue]);
 	handshake_step(idx, now);
 	return 0;
 }
@@ -566,6 +580,10 @@ void sess_cleanup(void)
 		free(G.held);
 	}
 	G.held = NULL;
+	for (size_t i = 0; G.ue_sess && i < G.pop.n; i++)
+		wolfSSL_SESSION_free(G.ue_sess[i]);
+	free(G.ue_sess);
+	G.ue_sess = NULL;
 	sess_abort_all();
 	for (uint32_t i = 0; i < G.npool; i++)
 		wolfSSL_free(G.ssl_pool[i]);
