@@ -200,6 +200,10 @@ FUZZ_USES_aesccm := record crypto
 FUZZ_LIBS += hs12
 FUZZ_SRC_hs12 := dataplane/hs12.c
 FUZZ_USES_hs12 := hs12 record parsers crypto
+# the session file's entries (tests/fuzz/fuzz_persist_entry.c)
+FUZZ_LIBS += persist
+FUZZ_SRC_persist := dataplane/persist_file.c
+FUZZ_USES_persist_entry := persist crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson

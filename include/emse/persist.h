@@ -129,6 +129,8 @@ struct emse_persist_file {
 	uint8_t *body;             /* plaintext entries (malloc'd; emse_persist_file_free wipes) */
 	size_t body_len;
 };
+/* fsync of the directory holding path (a rename or unlink there is then durable). */
+int emse_persist_fsync_dir(const char *path);
 /* Reads, checks and opens path. now / max_age_s: the file's age is checked after the tag (an
  * unauthenticated time says nothing). Returns EMSE_PERSIST_OK or why it was refused. */
 enum emse_persist_refuse emse_persist_read(const char *path, const uint8_t key[EMSE_PERSIST_KEY_LEN],
