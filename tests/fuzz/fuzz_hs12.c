@@ -2,7 +2,8 @@
  * First byte even: the rest is a ClientHello datagram for emse_hs12_parse_hello (and, if it is
  * served, emse_hs12_start). Odd: a handshake is started from a fixed valid ClientHello, then the
  * rest is cut into datagrams (2-byte length prefixes) fed to emse_hs12_input as the client's
- * flight 3. Checks: no crash or overread (exact-size copies), outputs within their bounds, a
+ * flight 3 (with bit 2 set: as the client's last flight of an abbreviated handshake, after
+ * emse_hs12_resume with a fixed master secret). Checks: no crash or overread (exact-size copies), outputs within their bounds, a
  * finished engine reads nothing more. */
 #include <stdint.h>
 #include <stdlib.h>
@@ -52,7 +53,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	CHECK(dtls_parse_client_hello(hello_dg, sizeof(hello_dg), &ch) == DTLS_PEEK_OK);
 	CHECK(emse_hs12_parse_hello(&ch, suites, &hello) == EMSE_HS12_OK);
-	CHECK(emse_hs12_start(&h, &hello, "") == 0);
+	static const uint8_t sid[32] = {7}, ms[EMSE_HS12_MS_LEN] = {9};
+	if (data[0] & 4) {
+		CHECK(emse_hs12_resume(&h, &rc, &hello, sid, ms) == 0);
+		CHECK(h.flight_len > 0 && h.flight_len <= EMSE_HS12_FLIGHT_MAX && h.resumed);
+	} else {
+		CHECK(emse_hs12_start_sid(&h, &hello, "", (data[0] & 2) ? sid : NULL) == 0);
+	}
 	static const uint8_t psk[32] = {1, 2, 3};
 	int over = 0;
 	for (size_t at = 1; at + 2 <= size;) {
