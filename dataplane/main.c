@@ -197,6 +197,8 @@ int main(int argc, char **argv)
 	struct emse_keyprov *prov = make_provider(&cfg, err, sizeof(err));
 	if (!prov)
 		return die(2, cfg.keys == EMSE_KEYS_FILE ? "[keys] file" : "[emks]", err);
+	if (emse_persist_setup(&rt, err, sizeof(err)) != 0) /* the key file, with --check too */
+		return die(2, "config", err);
 	if (check_only) {
 		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
 		       cfg.n_listeners, cfg.n_emse);
@@ -225,8 +227,6 @@ int main(int argc, char **argv)
 		if (!rt.workers[i])
 			return die(1, "worker", "cannot allocate its memory (raise EAL -m)");
 	}
-	if (emse_persist_setup(&rt, err, sizeof(err)) != 0)
-		return die(2, "config", err);
 	if (emse_port_start(&rt, err, sizeof(err)) != 0)
 		return die(2, "port", err);
 	emse_persist_load(&rt); /* the port's MAC is known, the workers are not running yet */
