@@ -169,6 +169,9 @@ int main(int argc, char **argv)
 		return die(2, "config", err);
 
 	rt.cfg = &cfg;
+	/* the persist key file, before anything is allocated, and with --check too */
+	if (emse_persist_setup(&rt, err, sizeof(err)) != 0)
+		return die(2, "config", err);
 	rt.iface = cfg.iface;
 	rt.hz = rte_get_tsc_hz();
 	rt.tsc0 = rte_rdtsc();
@@ -197,8 +200,6 @@ int main(int argc, char **argv)
 	struct emse_keyprov *prov = make_provider(&cfg, err, sizeof(err));
 	if (!prov)
 		return die(2, cfg.keys == EMSE_KEYS_FILE ? "[keys] file" : "[emks]", err);
-	if (emse_persist_setup(&rt, err, sizeof(err)) != 0) /* the key file, with --check too */
-		return die(2, "config", err);
 	if (check_only) {
 		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
 		       cfg.n_listeners, cfg.n_emse);
