@@ -3,7 +3,8 @@
 # echoing after it with no new handshake ([persist] file, saved at SIGTERM, loaded and removed at
 # start-up); the same with a file sealed under another key: refused and counted, emse runs
 # empty (exit 0) and the client's records are dropped until it handshakes again; a SIGUSR2 and a
-# telemetry save write the file while emse runs; bad [persist] settings exit 2 naming the setting.
+# telemetry save write the file while emse runs; bad [persist] settings exit 2 naming the setting;
+# with two workers, four s_client sessions are each restored to their flow's worker.
 # Then bench/run-persist.sh with N_BENCH (10000) sessions from emse-bench over memif: saved at
 # SIGTERM, restored, each continued by a fresh generator with one record echoed and no handshake;
 # then a restart with another key: refused, counted, nothing answered, all N handshake again.
@@ -145,6 +146,41 @@ check "wrong key: a new client handshakes" bash -c "(echo again-x; sleep 2) | ip
 check "wrong key: one new handshake" [ "$(metric hs_completed)" -eq 1 ]
 exec 7>&-
 check "SIGTERM: exit 0" emse_stop
+
+# Two workers (sharing a core here): each of 4 s_client sessions, on its own port, is restored to
+# the worker that owns its flow and echoes again.
+persist_config "$TMP/persist.key"
+rm -f "$PFILE"
+EMSE_LCORES="--lcores 0@0,1@1,2@1"
+emse_restart || exit 1
+for i in 1 2 3 4; do
+	mkfifo "$TMP/in$i"
+	in_ns openssl s_client -dtls1_2 -connect 198.18.0.1:5684 -psk_identity "$ID" -psk "$KEY" \
+		-cipher PSK-AES128-CCM8 -quiet < "$TMP/in$i" > "$TMP/sc$i.out" 2>/dev/null &
+	E2E_PIDS+=("$!")
+	eval "exec $((10 + i))> \"\$TMP/in$i\""
+done
+echoed() { # fd file line
+	echo "$3" >&"$1"
+	for _ in $(seq 1 50); do grep -q "^$3\$" "$2" && return 0; sleep 0.1; done
+	return 1
+}
+n=0
+for i in 1 2 3 4; do echoed $((10 + i)) "$TMP/sc$i.out" "w2-before-$i" && n=$((n + 1)); done
+check "two workers: 4 sessions echo before the restart" [ $n -eq 4 ]
+check "two workers: SIGTERM exit 0" emse_stop
+check "two workers: 4 sessions saved" grep -q "4 sessions saved" "$TMP/emse.log"
+emse_restart || exit 1
+check "two workers: 4 sessions restored" grep -q "4 sessions restored" "$TMP/emse.log"
+n=0
+for i in 1 2 3 4; do echoed $((10 + i)) "$TMP/sc$i.out" "w2-after-$i" && n=$((n + 1)); done
+check "two workers: all 4 echo after the restart" [ $n -eq 4 ]
+check "two workers: no handshake after the restart" [ "$(metric hs_completed)" -eq 0 ]
+echo "  sessions per worker after the restore (the flows' owners): $(curl -sf \
+	"http://127.0.0.1:$PROM_PORT/metrics" | grep '^emse_established{' | tr '\n' ' ')"
+for i in 1 2 3 4; do eval "exec $((10 + i))>&-"; done
+check "two workers: SIGTERM exit 0" emse_stop
+unset EMSE_LCORES
 
 N_BENCH=${N_BENCH:-10000}
 if [ "$N_BENCH" -gt 0 ]; then
