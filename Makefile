@@ -1,5 +1,6 @@
 # emse: kernel-bypass DTLS terminator for 3GPP e2m security.
-#   make deps   (root) Debian packages + wolfSSL 5.7.2 built from Debian 13's source package
+#   make deps   (root) Debian packages + wolfSSL 5.7.2 and mbedTLS 3.6 built from Debian 13's source
+#               packages (tools/debsrc.sh: the system's own apt mirror, suite trixie)
 #   make        everything, -Wall -Wextra -Werror
 #   make test   unit tests, the same under ASan+UBSan, fuzz smoke runs, end-to-end tests
 #   make run    emse on a TAP port with the reference EMKS, see README
@@ -20,9 +21,15 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker.c).
 WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
 # The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds.
+# tools/debsrc.sh is not: where the source package comes from does not change what is built.
 WOLFSSL_KEY := $(shell (printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'; cat tools/build-wolfssl.sh) | sha256sum | cut -c1-12)
 WOLFSSL_CACHE ?= /var/cache/emse
 WOLFSSL_PREFIX ?= $(WOLFSSL_CACHE)/wolfssl-5.7.2-$(WOLFSSL_KEY)
+
+# ---- mbedTLS 3.6: the RFC 9146 Connection ID client (build/cid-client), same cache and keying -----
+MBEDTLS_VERSION := 3.6.6-0.1~deb13u1
+MBEDTLS_KEY := $(shell (printf '%s|' '$(MBEDTLS_VERSION)'; cat tools/build-mbedtls.sh) | sha256sum | cut -c1-12)
+MBEDTLS_PREFIX ?= $(WOLFSSL_CACHE)/mbedtls-3.6-$(MBEDTLS_KEY)
 
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)
 DPDK_LIBS := $(shell pkg-config --libs libdpdk 2>/dev/null)
@@ -65,8 +72,10 @@ PROGRAMS := emse:dataplane/main.c:dataplane \
   bench-inproc:bench/inproc.c:dataplane \
   dtls-probe:tools/dtls_probe.c:crypto \
   bench-record:bench/record_bench.c:dataplane \
+  bench-cluster:bench/cluster_bench.c:dataplane \
   proxy-v2-sink:tools/proxy_v2_sink.c:crypto \
-  pcap-craft:tools/pcap_craft.c:crypto
+  pcap-craft:tools/pcap_craft.c:crypto \
+  cid-probe:tools/cid_probe.c:dataplane
 
 # Only programs whose main exists yet are built, so the tree builds while it grows.
 prog_name = $(word 1,$(subst :, ,$(1)))
@@ -113,6 +122,16 @@ $(foreach p,$(LIVE_PROGRAMS),$(eval $(call PROGRAM,$(p),$(BUILD),)))
 # emse itself also under ASan+UBSan, for the end-to-end tests.
 $(eval $(call PROGRAM,emse:dataplane/main.c:dataplane,$(BUILD)/asan,$(SANFLAGS)))
 
+# The Connection ID client and its independent echo peer, on mbedTLS 3.6: built only where
+# 'make deps' has built mbedTLS.
+ifneq ($(wildcard $(MBEDTLS_PREFIX)/.emse-built),)
+all: $(BUILD)/cid-client $(BUILD)/cid-echo-server
+$(BUILD)/cid-client $(BUILD)/cid-echo-server: $(BUILD)/cid-%: tools/cid_$$(subst -,_,$$*).c $(MBEDTLS_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(CC) -D_GNU_SOURCE -I$(MBEDTLS_PREFIX)/include $(CFLAGS) -o $@ $< \
+	  $(MBEDTLS_PREFIX)/lib/libmbedtls.a $(MBEDTLS_PREFIX)/lib/libmbedx509.a $(MBEDTLS_PREFIX)/lib/libmbedcrypto.a
+endif
+
 $(WOLFSSL_PREFIX)/.emse-built:
 	@echo "wolfSSL is not built in $(WOLFSSL_PREFIX): run 'make deps' (as root) first" >&2; exit 1
 
@@ -120,6 +139,7 @@ $(WOLFSSL_PREFIX)/.emse-built:
 deps:
 	tools/install-deps.sh
 	tools/build-wolfssl.sh '$(WOLFSSL_PREFIX)' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'
+	tools/build-mbedtls.sh '$(MBEDTLS_PREFIX)' '$(MBEDTLS_VERSION)'
 
 # ---- tests -----------------------------------------------------------------------------------------
 UNIT_TESTS := $(patsubst %.c,$(BUILD)/%,$(TEST_SRCS))
@@ -129,6 +149,8 @@ test: all
 	tests/run-unit.sh $(UNIT_TESTS)
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 tests/run-unit.sh $(ASAN_TESTS)
 	$(MAKE) fuzz-smoke
+	tests/tools/test_debsrc.sh
+	$(MAKE) ct
 	tests/run-e2e.sh
 
 test-unit: all
@@ -184,7 +206,8 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # archives: only the DPDK-free parts of the tree
 FUZZ_LIBS := parsers crypto control
-FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c
+FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c \
+  dataplane/cluster.c
 FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
 # the compact record layer (tests/fuzz/fuzz_record.c)
@@ -204,9 +227,25 @@ FUZZ_USES_hs12 := hs12 record parsers crypto
 FUZZ_LIBS += persist
 FUZZ_SRC_persist := dataplane/persist_file.c
 FUZZ_USES_persist_entry := persist crypto
+# emse-bench's own client handshake and tls12_cid records (tests/fuzz/fuzz_hs_client.c)
+FUZZ_LIBS += genhs
+FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c
+FUZZ_USES_hs_client := genhs record parsers crypto
+# our RFC 9146 Connection IDs (tests/fuzz/fuzz_cid.c)
+FUZZ_LIBS += cid
+FUZZ_SRC_cid := dataplane/cid.c
+FUZZ_USES_cid := cid crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson
+# the EMSE's application identity -> IMSI table (tests/fuzz/fuzz_imsi_map.c)
+FUZZ_USES_imsi_map := control crypto
+# the differential fuzzers (issue 17): hs12.c against the wolfSSL engine (dataplane/dtls.c),
+# record.c against wolfSSL's own record layer
+FUZZ_LIBS += wolfglue
+FUZZ_SRC_wolfglue := dataplane/dtls.c
+FUZZ_USES_hs12_diff := hs12 wolfglue record parsers crypto
+FUZZ_USES_record_diff := record crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
 
 # Others' sources are -Werror-checked by the gcc build; clang's extra warnings must not stop a
@@ -243,3 +282,24 @@ fuzz-smoke: $(FUZZ_BINS)
 	tests/fuzz/run.sh $(FUZZ_SMOKE_SECONDS) $(FUZZ_BINS)
 
 .PHONY: fuzz fuzz-build fuzz-smoke
+
+# ==== constant time (issue 17): tests/ct/, Valgrind memcheck with the secrets marked undefined =====
+#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/ct.h), run by
+#               tests/ct/run.sh: clean on the checks, and the negative control must be reported
+CT_SRC := dataplane/hs12.c dataplane/record.c dataplane/aesgcm.c dataplane/aesccm.c \
+  dataplane/cookie.c dataplane/hmac256.c dataplane/dtls_peek.c tests/ct/ct_check.c
+$(BUILD)/ct/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
+	@mkdir -p $(@D)
+	$(CC) $(CPPFLAGS) $(CFLAGS) -DEMSE_CT_VALGRIND -c $< -o $@
+$(BUILD)/ct/ct_check: $(patsubst %.c,$(BUILD)/ct/obj/%.o,$(CT_SRC)) $(BUILD)/libcrypto.a
+	$(CC) -o $@ -Wl,--start-group $^ $(WOLFSSL_LIB) -Wl,--end-group -lssl -lcrypto -lpthread -lm
+ct: $(BUILD)/ct/ct_check
+	tests/ct/run.sh $<
+.PHONY: ct
+
+
+# ==== state-machine conformance (issue 17): tests/dataplane/test_conformance.c ====================
+# Part of the unit tests (plain and ASan); this runs it alone, pairs and deviations printed.
+conformance: $(BUILD)/tests/dataplane/test_conformance $(BUILD)/asan/tests/dataplane/test_conformance
+	tests/run-unit.sh $^
+.PHONY: conformance

@@ -2,7 +2,7 @@
 # The generator against emse over a memif link (two DPDK processes, no kernel in the path).
 #   bench/run-memif.sh [emse-bench options]
 # Environment: UES (population, 1000), OUT (build/bench), EMSE_LCORES (0-1), GEN_LCORE (0),
-#   EMSE_BIN (build/emse: another build to compare), EMSE_EXTRA (lines for emse's [emse] section), KEEP=1 keeps emse's log,
+#   EMSE_BIN (build/emse: another build to compare), EMSE_EXTRA (lines for emse's [emse] section), LISTENER_EXTRA (lines for each [listener], e.g. "cid = on"), KEEP=1 keeps emse's log,
 #   POP (the generator's population file instead of a synthetic one) with KEYS_CONF (emse's
 #   [keys] and later sections instead of the lab key file; bench/run-emks.sh sets both).
 # emse serves 198.18.0.1 and 2001:db8::1 port 5684 with the lab key file; the generator's UEs are
@@ -28,10 +28,12 @@ KEYS=${POP:-$OUT/keys-$UES.txt}
 	echo "address = 198.18.0.1"
 	echo "port = 5684"
 	echo "emse_id = emse-1"
+	[ -n "${LISTENER_EXTRA:-}" ] && printf '%s\n' "$LISTENER_EXTRA"
 	echo "[listener v6]"
 	echo "address = 2001:db8::1"
 	echo "port = 5684"
 	echo "emse_id = emse-1"
+	[ -n "${LISTENER_EXTRA:-}" ] && printf '%s\n' "$LISTENER_EXTRA"
 	if [ -n "${KEYS_CONF:-}" ]; then
 		printf '%s\n' "$KEYS_CONF"
 	else

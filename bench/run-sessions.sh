@@ -9,6 +9,7 @@
 #   EMSE_MB (emse -m, 512 + N/1000), EMSE_LCORES (0-1: one worker), GEN_LCORE (0),
 #   BASELINE (1: also start emse with max_sessions = 1024 to see what the tables sized for N
 #   cost), OUT (build/bench), KEEP=1 keeps emse's log, GEN_ARGS (more emse-bench options).
+#   LISTENER_EXTRA (lines for the [listener] section, e.g. "cid = on": docs/cid.md).
 # Prints a table and writes $OUT/sessions-N.md and $OUT/sessions-N.json.
 # Needs root (DPDK without hugepages), build/emse, build/emse-bench, python3; gdb optional (sizeof).
 #
@@ -118,6 +119,7 @@ address = 198.18.0.1
 address = 198.18.0.1
 port = 5684
 emse_id = emse-1
+${LISTENER_EXTRA:-}
 [keys]
 source = file
 file = $KEYS

@@ -24,6 +24,7 @@
 #include <rte_ring_elem.h>
 
 #include "emse/control_plane.h"
+#include "emse/imsi_map.h"
 
 #define NIL UINT32_MAX
 #define DRAIN_BURST 64
@@ -46,6 +47,7 @@ struct waiter {
 
 struct fetch {
 	struct fetch_key k;
+	char imsi[EMSE_IMSI_MAX + 1]; /* translate = emse: the UE's IMSI, else "" */
 	uint64_t started_ms;
 	uint32_t head, tail; /* waiters */
 	uint32_t next_free;
@@ -101,6 +103,15 @@ struct emse_control {
 	 * control thread republishes it every MAINTAIN_EVERY_MS; a reader retries while it moves. */
 	uint32_t snap_seq;
 	struct emse_control_stats snap;
+
+	/* translate = emse: only this thread reads or replaces the table. A reload is asked for by
+	 * bumping reload_req; this thread answers by setting reload_done to it, with the outcome. */
+	struct emse_imsi_map *imsi_map;
+	char imsi_map_path[4096];
+	uint32_t reload_req, reload_done;
+	int reload_rc;
+	uint64_t reload_entries;
+	char reload_err[512];
 };
 
 static uint32_t ctl_seq;
@@ -302,6 +313,7 @@ static void submit_pending(struct emse_control *c, unsigned e)
 		for (unsigned i = 0; i < n; i++) {
 			const struct fetch_key *k = &c->fetches[p->fetch[i]].k;
 			memset(&items[i], 0, sizeof(items[i]));
+			memcpy(items[i].imsi, c->fetches[p->fetch[i]].imsi, sizeof(items[i].imsi));
 			items[i].key_id = k->key_id;
 			items[i].app_id_len = k->app_id_len;
 			memcpy(items[i].app_id, k->app_id, k->app_id_len);
@@ -355,6 +367,16 @@ static void handle_request(struct emse_control *c, const struct emse_key_request
 		complete(c, r->worker, r->token, EMSE_FETCH_OVERLOAD);
 		return;
 	}
+	const char *imsi = NULL;
+	if (c->imsi_map) {
+		imsi = emse_imsi_map_lookup(c->imsi_map, r->app_id, r->app_id_len);
+		if (!imsi) {
+			/* Unknown to our own table: an unknown UE, and nothing to ask the EMKS. */
+			c->st.imsi_unmapped++;
+			complete(c, r->worker, r->token, EMSE_FETCH_NO_KEY);
+			return;
+		}
+	}
 	struct fetch_key k;
 	memset(&k, 0, sizeof(k));
 	k.key_id = r->key_id;
@@ -382,6 +404,9 @@ static void handle_request(struct emse_control *c, const struct emse_key_request
 		c->fetch_free = f->next_free;
 		c->n_fetches++;
 		f->k = k;
+		snprintf(f->imsi, sizeof(f->imsi), "%s", imsi ? imsi : "");
+		if (imsi)
+			c->st.imsi_translated++;
 		f->started_ms = c->now_ms;
 		f->head = f->tail = NIL;
 		c->st.fetches++;
@@ -438,6 +463,57 @@ void emse_control_stats_snapshot(struct emse_control *c, struct emse_control_sta
 	}
 }
 
+/* Runs on the control thread, the table's only user: the new table replaces the old one between
+ * two requests, so no lookup ever sees a table being freed. */
+static unsigned imsi_map_maybe_reload(struct emse_control *c)
+{
+	uint32_t req = __atomic_load_n(&c->reload_req, __ATOMIC_ACQUIRE);
+	if (req == c->reload_done)
+		return 0;
+	char err[sizeof(c->reload_err)] = "";
+	struct emse_imsi_map *m = emse_imsi_map_load(c->imsi_map_path, err, sizeof(err));
+	if (m) {
+		emse_imsi_map_free(c->imsi_map);
+		c->imsi_map = m;
+		c->st.imsi_map_reloads++;
+		c->reload_rc = 0;
+		c->reload_entries = emse_imsi_map_size(m);
+		fprintf(stderr, "emse: [keys] imsi_map %s reloaded: %zu identities\n",
+			c->imsi_map_path, emse_imsi_map_size(m));
+	} else {
+		c->st.imsi_map_reload_failures++;
+		c->reload_rc = -1;
+		fprintf(stderr, "emse: [keys] imsi_map reload failed, the old table stays: %s\n", err);
+	}
+	memcpy(c->reload_err, err, sizeof(err));
+	publish_snapshot(c);
+	__atomic_store_n(&c->reload_done, req, __ATOMIC_RELEASE);
+	return 1;
+}
+
+int emse_control_imsi_map_reload(struct emse_control *c, unsigned timeout_ms, uint64_t *entries,
+				 char *err, size_t err_len)
+{
+	if (!c->imsi_map_path[0]) {
+		snprintf(err, err_len, "no [keys] imsi_map (translate = emks)");
+		return -3;
+	}
+	uint32_t req = __atomic_add_fetch(&c->reload_req, 1, __ATOMIC_ACQ_REL);
+	for (unsigned waited = 0; waited < timeout_ms; waited++) {
+		/* Wrap-safe: done has reached req once (int32_t)(done - req) >= 0. */
+		uint32_t done = __atomic_load_n(&c->reload_done, __ATOMIC_ACQUIRE);
+		if ((int32_t)(done - req) >= 0) {
+			*entries = c->reload_entries;
+			snprintf(err, err_len, "%s", c->reload_err);
+			return c->reload_rc;
+		}
+		struct timespec ts = {0, 1000000};
+		nanosleep(&ts, NULL);
+	}
+	snprintf(err, err_len, "the control thread did not answer within %u ms", timeout_ms);
+	return -2;
+}
+
 unsigned emse_control_run_once(struct emse_control *c, uint64_t now_ms)
 {
 	c->now_ms = now_ms;
@@ -465,6 +541,7 @@ unsigned emse_control_run_once(struct emse_control *c, uint64_t now_ms)
 	}
 
 	work += c->prov->ops->poll(c->prov, now_ms);
+	work += imsi_map_maybe_reload(c);
 
 	if (now_ms >= c->last_maintain_ms + MAINTAIN_EVERY_MS || now_ms < c->last_maintain_ms) {
 		c->last_maintain_ms = now_ms;
@@ -516,6 +593,11 @@ struct emse_control *emse_control_create(const struct emse_control_config *cfg, 
 	}
 	c->cfg = *cfg;
 	c->prov = prov;
+	c->imsi_map = cfg->imsi_map;
+	c->cfg.imsi_map = NULL;
+	if (cfg->imsi_map_path)
+		snprintf(c->imsi_map_path, sizeof(c->imsi_map_path), "%s", cfg->imsi_map_path);
+	c->cfg.imsi_map_path = NULL;
 	prov->done = on_batch_done;
 	prov->done_ctx = c;
 	unsigned seq = __atomic_fetch_add(&ctl_seq, 1, __ATOMIC_RELAXED);
@@ -598,6 +680,7 @@ fail:
 		emse_control_destroy(c);
 	} else {
 		prov->ops->destroy(prov);
+		emse_imsi_map_free(cfg->imsi_map);
 	}
 	return NULL;
 }
@@ -622,6 +705,7 @@ void emse_control_destroy(struct emse_control *c)
 	for (unsigned e = 0; e < EMSE_MAX_EMSE; e++)
 		emse_keycache_destroy(c->cache[e]);
 	rte_free(c->qsbr);
+	emse_imsi_map_free(c->imsi_map);
 	free(c->wc);
 	free(c->fetches);
 	free(c->waiters);
@@ -674,4 +758,5 @@ void emse_control_stats(struct emse_control *c, struct emse_control_stats *out)
 	if (c->prov->ops->stats)
 		c->prov->ops->stats(c->prov, &out->prov);
 	snprintf(out->prov_name, sizeof(out->prov_name), "%s", c->prov->ops->name);
+	out->imsi_map_entries = emse_imsi_map_size(c->imsi_map);
 }

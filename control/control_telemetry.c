@@ -89,4 +89,11 @@ void emse_control_stats_walk(const struct emse_control_stats *s, emse_control_em
 	emit(ctx, "keyprov_breaker_state", NULL, NULL, p->breaker_state, 0);
 	emit(ctx, "keyprov_breaker_opens", NULL, NULL, p->breaker_opens, 1);
 	emit(ctx, "keyprov_breaker_rejects", NULL, NULL, p->breaker_rejects, 1);
+	emit(ctx, "keyprov_emse_registered", NULL, NULL, p->emse_registered, 0);
+	emit(ctx, "keyprov_emse_register_failures", NULL, NULL, p->emse_register_failures, 0);
+	emit(ctx, "imsi_map_entries", NULL, NULL, s->imsi_map_entries, 0);
+	emit(ctx, "imsi_translated", NULL, NULL, s->imsi_translated, 1);
+	emit(ctx, "imsi_unmapped", NULL, NULL, s->imsi_unmapped, 1);
+	emit(ctx, "imsi_map_reloads", NULL, NULL, s->imsi_map_reloads, 1);
+	emit(ctx, "imsi_map_reload_failures", NULL, NULL, s->imsi_map_reload_failures, 1);
 }

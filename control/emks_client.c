@@ -17,6 +17,12 @@
 char *emks_build_batch_request(const char *emse_id, const struct emse_keyprov_item *items,
 			       unsigned n)
 {
+	return emks_build_batch_request_ex(emse_id, 0, items, n);
+}
+
+char *emks_build_batch_request_ex(const char *emse_id, int omit_emse_id,
+				  const struct emse_keyprov_item *items, unsigned n)
+{
 	if (!emse_id || n == 0 || n > EMSE_KEYPROV_BATCH_MAX)
 		return NULL;
 	json_t *root = json_object(), *arr = json_array();
@@ -28,8 +34,14 @@ char *emks_build_batch_request(const char *emse_id, const struct emse_keyprov_it
 	for (unsigned i = 0; i < n; i++) {
 		char kid[9];
 		snprintf(kid, sizeof(kid), "%08x", items[i].key_id);
-		json_t *r = json_pack("{s:s%,s:s,s:s}", "ueAppId", items[i].app_id,
-				      (size_t)items[i].app_id_len, "keyId", kid, "emseId", emse_id);
+		json_t *r = items[i].imsi[0]
+				    ? json_pack("{s:s,s:s}", "imsi", items[i].imsi, "keyId", kid)
+				    : json_pack("{s:s%,s:s}", "ueAppId", items[i].app_id,
+						(size_t)items[i].app_id_len, "keyId", kid);
+		if (r && !omit_emse_id && json_object_set_new(r, "emseId", json_string(emse_id)) != 0) {
+			json_decref(r);
+			r = NULL;
+		}
 		if (!r || json_array_append_new(arr, r) != 0)
 			goto done;
 	}

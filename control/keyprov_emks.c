@@ -19,6 +19,7 @@
 #include <time.h>
 
 #include <curl/curl.h>
+#include <jansson.h>
 #include <openssl/crypto.h>
 
 #include "emse/control.h"
@@ -26,6 +27,8 @@
 #include "emse/keyprov.h"
 
 enum bstate { B_WAITING, B_INFLIGHT };
+
+#define EMSE_REGISTER_URL_MAX 4096
 
 struct ebatch {
 	struct ebatch *prev, *next;
@@ -55,6 +58,7 @@ struct eprov {
 	char *ca_file;
 	struct {
 		char *emse_id, *cert, *key;
+		int registered; /* register-emse accepted: requests leave emseId out */
 	} ids[16];
 	CURLM *multi;
 	struct ebatch *batches, *last; /* oldest first: started in the order submitted */
@@ -85,6 +89,13 @@ void emse_emks_config_default(struct emse_emks_config *c)
 	c->breaker_open_ms = 1000;
 	c->max_requests = 64;
 	c->max_requests_per_s = 500;
+}
+
+static size_t discard_body(char *ptr, size_t size, size_t nmemb, void *ud)
+{
+	(void)ptr;
+	(void)ud;
+	return size * nmemb;
 }
 
 static size_t on_body(char *ptr, size_t size, size_t nmemb, void *ud)
@@ -491,7 +502,7 @@ static int e_submit(struct emse_keyprov *bp, uint64_t batch_id, const char *emse
 		return -1;
 	}
 	memcpy(b->items, items, n * sizeof(items[0]));
-	b->req_body = emks_build_batch_request(emse_id, items, n);
+	b->req_body = emks_build_batch_request_ex(emse_id, p->ids[ident].registered, items, n);
 	if (!b->req_body) {
 		free(b);
 		p->st.errors[EMSE_PERR_OTHER]++;
@@ -542,6 +553,57 @@ static void e_destroy(struct emse_keyprov *bp)
 	free(p->ca_file);
 	OPENSSL_cleanse(p->res, sizeof(p->res));
 	free(p);
+}
+
+/* One blocking register-emse for identity i, at start-up (before any batch): 0 on 204. */
+static int register_emse(struct eprov *p, unsigned i, const char *base_url, char *why,
+			 size_t why_len)
+{
+	CURL *e = curl_easy_init();
+	struct curl_slist *hdrs = curl_slist_append(NULL, "content-type: application/json");
+	json_t *j = json_pack("{s:s}", "emseId", p->ids[i].emse_id);
+	char *body = j ? json_dumps(j, JSON_COMPACT) : NULL;
+	json_decref(j);
+	size_t bl = strlen(base_url);
+	while (bl && base_url[bl - 1] == '/')
+		bl--;
+	char url[EMSE_REGISTER_URL_MAX];
+	int ulen = snprintf(url, sizeof(url), "%.*s%s", (int)bl, base_url, EMKS_PATH_REGISTER_EMSE);
+	int rc = -1;
+	if (!e || !hdrs || !body || ulen < 0 || (size_t)ulen >= sizeof(url)) {
+		snprintf(why, why_len, "out of memory or URL too long");
+		goto out;
+	}
+	curl_easy_setopt(e, CURLOPT_URL, url);
+	curl_easy_setopt(e, CURLOPT_HTTP_VERSION, (long)CURL_HTTP_VERSION_2TLS);
+	curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
+	curl_easy_setopt(e, CURLOPT_POSTFIELDS, body);
+	curl_easy_setopt(e, CURLOPT_HTTPHEADER, hdrs);
+	curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, discard_body);
+	curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT_MS, (long)p->cfg.connect_timeout_ms);
+	curl_easy_setopt(e, CURLOPT_TIMEOUT_MS,
+			 (long)(p->cfg.connect_timeout_ms + p->cfg.request_timeout_ms));
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYPEER, 1L);
+	curl_easy_setopt(e, CURLOPT_SSL_VERIFYHOST, 2L);
+	if (p->ca_file)
+		curl_easy_setopt(e, CURLOPT_CAINFO, p->ca_file);
+	curl_easy_setopt(e, CURLOPT_SSLCERT, p->ids[i].cert);
+	curl_easy_setopt(e, CURLOPT_SSLKEY, p->ids[i].key);
+	CURLcode cr = curl_easy_perform(e);
+	long code = 0;
+	curl_easy_getinfo(e, CURLINFO_RESPONSE_CODE, &code);
+	if (cr != CURLE_OK)
+		snprintf(why, why_len, "%s", curl_easy_strerror(cr));
+	else if (code != 204)
+		snprintf(why, why_len, "HTTP %ld", code);
+	else
+		rc = 0;
+out:
+	free(body);
+	curl_slist_free_all(hdrs);
+	if (e)
+		curl_easy_cleanup(e);
+	return rc;
 }
 
 static const struct emse_keyprov_ops emks_ops = {
@@ -629,5 +691,20 @@ struct emse_keyprov *emse_keyprov_emks_create(const struct emse_emks_config *cfg
 		return NULL;
 	}
 	curl_multi_setopt(p->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+	/* Not fatal: sending emseId stays valid (SPEC.md 6), so an EMKS that is down or refuses at
+	 * start-up costs that identity nothing but the bytes of its emseId. */
+	for (unsigned i = 0; cfg->register_emse && i < cfg->n_ids; i++) {
+		char why[256];
+		if (register_emse(p, i, cfg->base_url, why, sizeof(why)) == 0) {
+			p->ids[i].registered = 1;
+			p->st.emse_registered++;
+			fprintf(stderr, "emse: [emks] register_emse: %s registered; its requests omit "
+					"emseId\n", p->ids[i].emse_id);
+		} else {
+			p->st.emse_register_failures++;
+			fprintf(stderr, "emse: [emks] register_emse: %s: register-emse failed (%s); its "
+					"requests keep sending emseId\n", p->ids[i].emse_id, why);
+		}
+	}
 	return &p->base;
 }

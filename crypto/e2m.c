@@ -1,6 +1,8 @@
 /* The e2m key chain of SPEC.md sections 1-2: CK'/IK', e2m_int_key, key_id, e2m_key. */
 #include <string.h>
 
+#include <openssl/sha.h>
+
 #include "emse/e2m.h"
 
 void e2m_params_default(struct e2m_params *p)
@@ -90,6 +92,17 @@ uint32_t e2m_key_id(const uint8_t rand[16])
 {
 	return (uint32_t)rand[12] << 24 | (uint32_t)rand[13] << 16 | (uint32_t)rand[14] << 8 |
 	       (uint32_t)rand[15];
+}
+
+uint32_t e2m_key_id_hash(const uint8_t int_key[E2M_KEY_LEN])
+{
+	uint8_t md[SHA256_DIGEST_LENGTH];
+	SHA256(int_key, E2M_KEY_LEN, md);
+	uint32_t id = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 |
+		      (uint32_t)md[3];
+	/* The digest is a public value once truncated, but the rest of it is not ours to leave behind. */
+	e2m_wipe(md, sizeof(md));
+	return id;
 }
 
 int e2m_key(const struct e2m_params *p, const uint8_t int_key[E2M_KEY_LEN], const char *emse_id,

@@ -8,6 +8,7 @@
 
 #include "aes_ni.h"
 #include "emse/aesccm.h"
+#include "emse/ct.h"
 
 int emse_ccm_available(void)
 {
@@ -145,7 +146,9 @@ int emse_ccm8_open(const struct emse_ccm_key *k, const uint8_t nonce[12], const 
 		x = aes_one(rk, _mm_xor_si128(x, p));
 	}
 	__m128i d = _mm_xor_si128(_mm_xor_si128(x, ks[0]), _mm_loadl_epi64((const __m128i *)(const void *)tag));
-	if (_mm_cvtsi128_si64(d) != 0)
+	int bad = _mm_cvtsi128_si64(d) != 0; /* the verdict, not where the tags differ */
+	EMSE_CT_PUBLIC(bad);
+	if (bad)
 		return -1;
 	/* second pass: the tag verified, write the plaintext */
 	xor_blocks(in, out, 0, n, ks + 1, 7);

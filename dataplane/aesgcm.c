@@ -9,6 +9,7 @@
 
 #include "aes_ni.h"
 #include "emse/aesgcm.h"
+#include "emse/ct.h"
 
 int emse_gcm_available(void)
 {
@@ -391,7 +392,9 @@ static int open_wide(const struct emse_gcm_key *k, const uint8_t nonce[12], cons
 	__mmask64 m0 = mask_upto(n), m1 = n > 64 ? mask_upto(n - 64) : 0;
 	__m512i c0 = _mm512_maskz_loadu_epi8(m0, in), c1 = _mm512_maskz_loadu_epi8(m1, in + 64);
 	__m128i d = _mm_xor_si128(tag_wide(k, aad, aad_len, c0, c1, n, ks.j0), load(tag));
-	if (!_mm_testz_si128(d, d))
+	int bad = !_mm_testz_si128(d, d);
+	EMSE_CT_PUBLIC(bad);
+	if (bad)
 		return -1;
 	_mm512_mask_storeu_epi8(out, m0, _mm512_xor_si512(c0, ks.a));
 	_mm512_mask_storeu_epi8(out + 64, m1, _mm512_xor_si512(c1, ks.b));
@@ -426,7 +429,9 @@ int emse_gcm_open(const struct emse_gcm_key *k, const uint8_t nonce[12], const u
 	/* the keystream does not depend on the data, so it overlaps GHASH */
 	unsigned m = first_batch(k, base, n, b);
 	__m128i d = _mm_xor_si128(tag_any(k, aad, aad_len, in, n, b[0]), load(tag));
-	if (!_mm_testz_si128(d, d))
+	int bad = !_mm_testz_si128(d, d); /* the verdict, not where the tags differ */
+	EMSE_CT_PUBLIC(bad);
+	if (bad)
 		return -1;
 	xor_blocks(in, out, 0, n, b + 1, m);
 	if (n > SHORT_MAX)

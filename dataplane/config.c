@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "emse/cid.h"
 #include "emse/config.h"
 
 void emse_config_defaults(struct emse_config *c)
@@ -231,6 +232,12 @@ static int set_port(struct parser *p, struct emse_config *c, const char *k, cons
 		c->iface.hop_limit = (uint8_t)x;
 		return 0;
 	}
+	if (!strcmp(k, "offloads")) {
+		if (strcmp(v, "auto") && strcmp(v, "off"))
+			return fail(p, k, "auto or off");
+		c->offloads_off = !strcmp(v, "off");
+		return 0;
+	}
 	return fail(p, k, "unknown setting");
 }
 
@@ -275,6 +282,18 @@ static int set_listener(struct parser *p, struct emse_listener_conf *l, const ch
 		return parse_str(p, k, v, l->emks_cert, sizeof(l->emks_cert));
 	if (!strcmp(k, "emks_key"))
 		return parse_str(p, k, v, l->emks_key, sizeof(l->emks_key));
+	if (!strcmp(k, "cid")) {
+		if (strcmp(v, "on") && strcmp(v, "off"))
+			return fail(p, k, "expected 'on' or 'off', got '%s'", v);
+		l->cid = !strcmp(v, "on");
+		return 0;
+	}
+	if (!strcmp(k, "cid_length")) {
+		if (parse_u32(p, k, v, 4, 16, &x))
+			return -1;
+		l->cid_length = (uint8_t)x;
+		return 0;
+	}
 	if (!strcmp(k, "backend_port")) {
 		if (parse_u32(p, k, v, 1, 65535, &x))
 			return -1;
@@ -301,6 +320,14 @@ static int set_keys(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 16, 1u << 26, &c->key_cache_capacity);
 	if (!strcmp(k, "negative_ttl_s"))
 		return parse_u32(p, k, v, 0, 86400, &c->negative_ttl_s);
+	if (!strcmp(k, "translate")) {
+		if (strcmp(v, "emks") && strcmp(v, "emse"))
+			return fail(p, k, "expected 'emks' or 'emse', got '%s'", v);
+		c->translate_emse = !strcmp(v, "emse");
+		return 0;
+	}
+	if (!strcmp(k, "imsi_map"))
+		return parse_str(p, k, v, c->imsi_map, sizeof(c->imsi_map));
 	return fail(p, k, "unknown setting");
 }
 
@@ -318,6 +345,12 @@ static int set_emks(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 10, 60000, &c->emks_timeout_ms);
 	if (!strcmp(k, "max_requests_per_s"))
 		return parse_u32(p, k, v, 1, 1000000, &c->emks_max_requests_per_s);
+	if (!strcmp(k, "register_emse")) {
+		if (strcmp(v, "yes") && strcmp(v, "no"))
+			return fail(p, k, "expected 'yes' or 'no', got '%s'", v);
+		c->emks_register_emse = !strcmp(v, "yes");
+		return 0;
+	}
 	return fail(p, k, "unknown setting");
 }
 
@@ -336,6 +369,52 @@ static int set_persist(struct parser *p, struct emse_config *c, const char *k, c
 		return parse_str(p, k, v, c->persist_key_file, sizeof(c->persist_key_file));
 	if (!strcmp(k, "max_age_s")) /* bound: the nonce margin (persist.h) stays below 2^47 */
 		return parse_u32(p, k, v, 1, 1u << 20, &c->persist_max_age_s);
+	return fail(p, k, "unknown setting");
+}
+
+/* peer = <node_id> <address> <cluster port> */
+static int parse_peer(struct parser *p, struct emse_config *c, const char *k, const char *v)
+{
+	char id[8], addr[64], port[8], extra[2];
+	uint32_t x, y;
+	if (sscanf(v, "%7s %63s %7s %1s", id, addr, port, extra) != 3)
+		return fail(p, k, "expected '<node_id> <address> <cluster port>', got '%s'", v);
+	if (c->n_peers == EMSE_MAX_PEERS)
+		return fail(p, k, "more than %u peers", EMSE_MAX_PEERS);
+	struct emse_peer_conf *e = &c->peers[c->n_peers];
+	if (parse_u32(p, k, id, 0, 255, &x) || parse_addr(p, k, addr, &e->addr) ||
+	    parse_u32(p, k, port, 1, 65535, &y))
+		return -1;
+	for (unsigned i = 0; i < c->n_peers; i++)
+		if (c->peers[i].node_id == x)
+			return fail(p, k, "node %u listed twice", x);
+	e->node_id = (uint8_t)x;
+	e->port = (uint16_t)y;
+	c->n_peers++;
+	return 0;
+}
+
+static int set_cluster(struct parser *p, struct emse_config *c, const char *k, const char *v)
+{
+	uint32_t x;
+	if (!strcmp(k, "node_id")) {
+		if (parse_u32(p, k, v, 0, 255, &x))
+			return -1;
+		c->node_id = (uint8_t)x;
+		return 0;
+	}
+	if (!strcmp(k, "cid_key_file"))
+		return parse_str(p, k, v, c->cid_key_file, sizeof(c->cid_key_file));
+	if (!strcmp(k, "cluster_port")) {
+		if (parse_u32(p, k, v, 1, 65535, &x))
+			return -1;
+		c->cluster_port = (uint16_t)x;
+		return 0;
+	}
+	if (!strcmp(k, "key_file"))
+		return parse_str(p, k, v, c->cluster_key_file, sizeof(c->cluster_key_file));
+	if (!strcmp(k, "peer"))
+		return parse_peer(p, c, k, v);
 	return fail(p, k, "unknown setting");
 }
 
@@ -389,6 +468,11 @@ static int validate(struct parser *p, struct emse_config *c)
 			    c->listeners[j].port == l->port)
 				return fail(p, "port", "same address and port as listener %s",
 					    c->listeners[j].name);
+		/* The CID must hold the worker and the slot whole (docs/cid.md): uniqueness. */
+		if (l->cid && emse_cid_check_bits(l->cid_length, c->max_sessions) < 0)
+			return fail(p, "cid_length", "%u octets cannot hold a worker id and a slot "
+				    "of max_sessions = %u (see docs/cid.md)", l->cid_length,
+				    c->max_sessions);
 		c->has_forward |= l->mode == EMSE_APP_FORWARD;
 		if (l->port >= c->fwd_first && l->port - c->fwd_first < c->fwd_count)
 			for (unsigned j = 0; j < c->n_listeners; j++)
@@ -430,6 +514,31 @@ static int validate(struct parser *p, struct emse_config *c)
 	if (c->persist_file[0] && !c->persist_key_file[0]) {
 		strcpy(p->section, "persist");
 		return fail(p, "key_file", "file = ... needs a key_file (32 bytes or 64 hex digits)");
+	}
+	if (c->translate_emse != !!c->imsi_map[0]) {
+		strcpy(p->section, "keys");
+		return fail(p, c->translate_emse ? "imsi_map" : "translate",
+			    c->translate_emse ? "translate = emse needs an imsi_map file"
+					      : "imsi_map is only used with translate = emse");
+	}
+	if (c->translate_emse && c->keys != EMSE_KEYS_EMKS) {
+		strcpy(p->section, "keys");
+		return fail(p, "translate", "translate = emse needs source = emks");
+	}
+	if (c->emks_register_emse && c->keys != EMSE_KEYS_EMKS) {
+		strcpy(p->section, "emks");
+		return fail(p, "register_emse", "register_emse = yes needs [keys] source = emks");
+	}
+	if (c->n_peers || c->cluster_port) {
+		strcpy(p->section, "cluster");
+		for (unsigned i = 0; i < c->n_peers; i++)
+			if (c->peers[i].node_id == c->node_id)
+				return fail(p, "peer", "node %u is our own node_id", c->node_id);
+		/* an envelope without a key would let anyone inject datagrams "from" any UE */
+		if (!c->cluster_key_file[0])
+			return fail(p, "key_file", "peer/cluster_port need the cluster key");
+		if (!c->cluster_port)
+			return fail(p, "cluster_port", "peers need our cluster port");
 	}
 	if (c->half_open_max > c->max_sessions) {
 		strcpy(p->section, "emse");
@@ -483,9 +592,11 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 				}
 				cur = &c->listeners[c->n_listeners++];
 				strcpy(cur->name, ln);
+				cur->cid_length = 8;
 			} else if (strcmp(name, "emse") && strcmp(name, "port") &&
 				   strcmp(name, "keys") && strcmp(name, "emks") &&
-				   strcmp(name, "telemetry") && strcmp(name, "persist")) {
+				   strcmp(name, "telemetry") && strcmp(name, "persist") &&
+				   strcmp(name, "cluster")) {
 				fail(&p, name, "unknown section");
 				goto out;
 			}
@@ -513,6 +624,8 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 			r = set_emks(&p, c, k, v);
 		else if (!strcmp(p.section, "persist"))
 			r = set_persist(&p, c, k, v);
+		else if (!strcmp(p.section, "cluster"))
+			r = set_cluster(&p, c, k, v);
 		else
 			r = set_telemetry(&p, c, k, v);
 		if (r)

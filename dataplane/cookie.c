@@ -10,6 +10,7 @@
 #include <openssl/crypto.h>
 
 #include "emse/cookie.h"
+#include "emse/ct.h"
 #include "emse/hmac256.h"
 #include "emse/rng.h"
 
@@ -26,10 +27,14 @@ static _Thread_local unsigned key_next;
 
 static const struct keyed *keyed_for(const uint8_t secret[EMSE_COOKIE_SECRET_LEN])
 {
-	for (int i = 0; i < 2; i++)
-		if (key_cache[i].used &&
-		    memcmp(key_cache[i].secret, secret, EMSE_COOKIE_SECRET_LEN) == 0)
+	/* CRYPTO_memcmp: the secrets are compared, not only the verdict (make ct) */
+	for (int i = 0; i < 2; i++) {
+		int same = key_cache[i].used &&
+			   CRYPTO_memcmp(key_cache[i].secret, secret, EMSE_COOKIE_SECRET_LEN) == 0;
+		EMSE_CT_PUBLIC(same); /* which cached key: changes only at a rotation */
+		if (same)
 			return &key_cache[i];
+	}
 	struct keyed *k = &key_cache[key_next++ & 1];
 	emse_hmac256_key(&k->k, secret, EMSE_COOKIE_SECRET_LEN);
 	memcpy(k->secret, secret, EMSE_COOKIE_SECRET_LEN);
@@ -103,11 +108,15 @@ const uint8_t *emse_cookie_verify(const struct emse_cookie_keys *k, const uint8_
 	if (ch->cookie_len != EMSE_COOKIE_LEN || !ch->cookie)
 		return NULL;
 	cookie_mac(k->cur, peer, peer_len, ch, want);
-	if (CRYPTO_memcmp(want, ch->cookie, EMSE_COOKIE_LEN) == 0) {
+	int bad = CRYPTO_memcmp(want, ch->cookie, EMSE_COOKIE_LEN);
+	EMSE_CT_PUBLIC(bad);
+	if (!bad) {
 		match = k->cur;
 	} else if (k->has_prev) {
 		cookie_mac(k->prev, peer, peer_len, ch, want);
-		if (CRYPTO_memcmp(want, ch->cookie, EMSE_COOKIE_LEN) == 0)
+		bad = CRYPTO_memcmp(want, ch->cookie, EMSE_COOKIE_LEN);
+		EMSE_CT_PUBLIC(bad);
+		if (!bad)
 			match = k->prev;
 	}
 	OPENSSL_cleanse(want, sizeof(want));

@@ -201,9 +201,19 @@ int dtls_peek_psk_identity(const uint8_t *datagram, size_t len, const uint8_t **
 	const uint8_t *b;
 	uint32_t n;
 	uint16_t mseq;
-	int r = peek_handshake(datagram, len, DTLS_HS_CLIENT_KEY_EXCHANGE, &rec, &mseq, &b, &n);
-	if (r != DTLS_PEEK_OK)
-		return r;
+	/* Not only the first record: a client may put its flight in any order in one datagram
+	 * (e.g. the Finished ahead), and the handshake engine reads the ClientKeyExchange wherever
+	 * it is; without its key looked up here, the handshake would fail. The first record's
+	 * verdict is kept when no record is a ClientKeyExchange. */
+	int first = peek_handshake(datagram, len, DTLS_HS_CLIENT_KEY_EXCHANGE, &rec, &mseq, &b, &n);
+	for (size_t off = 0, used; first != DTLS_PEEK_OK;) {
+		if (dtls_record_parse(datagram + off, len - off, &rec, &used) != DTLS_PEEK_OK ||
+		    (off += used) >= len)
+			return first;
+		if (peek_handshake(datagram + off, len - off, DTLS_HS_CLIENT_KEY_EXCHANGE, &rec, &mseq,
+				   &b, &n) == DTLS_PEEK_OK)
+			break;
+	}
 	if (n < 2)
 		return DTLS_PEEK_MALFORMED;
 	uint16_t il = rd16(b);

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "emse/config.h"
+#include "emse/ct.h"
 #include "emse/hmac256.h"
 #include "emse/hs12.h"
 #include "emse/rng.h"
@@ -16,6 +17,7 @@ enum {
 	HS_SERVER_HELLO = 2, HS_SERVER_KEY_EXCHANGE = 12, HS_SERVER_HELLO_DONE = 14,
 	HS_FINISHED = 20,
 	EXT_EMS = 0x0017, EXT_SUPPORTED_VERSIONS = 0x002b, EXT_RENEGOTIATION_INFO = 0xff01,
+	EXT_CONNECTION_ID = 54, /* RFC 9146 */
 	ALERT_UNEXPECTED_MESSAGE = 10, ALERT_BAD_RECORD_MAC = 20, ALERT_DECODE_ERROR = 50,
 	ALERT_DECRYPT_ERROR = 51,
 	FINISHED_LEN = 12,
@@ -93,7 +95,7 @@ enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, ui
 
 	/* The ClientHello parser has checked that the extensions tile their block. */
 	const uint8_t *p = ch->extensions, *end = p ? p + ch->extensions_len : NULL;
-	unsigned seen = 0; /* the three we act on may appear once each */
+	unsigned seen = 0; /* the four we act on may appear once each */
 	while (p && end - p >= 4) {
 		uint16_t type = be16(p), elen = be16(p + 2);
 		const uint8_t *e = p + 4;
@@ -101,7 +103,8 @@ enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, ui
 			return EMSE_HS12_SKIP_EXTENSIONS;
 		p = e + elen;
 		unsigned bit = type == EXT_EMS ? 1u : type == EXT_RENEGOTIATION_INFO ? 2u
-			     : type == EXT_SUPPORTED_VERSIONS ? 4u : 0u;
+			     : type == EXT_SUPPORTED_VERSIONS ? 4u : type == EXT_CONNECTION_ID ? 8u
+			     : 0u;
 		if (bit & seen)
 			return EMSE_HS12_SKIP_EXTENSIONS;
 		seen |= bit;
@@ -119,6 +122,17 @@ enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, ui
 				return EMSE_HS12_SKIP_EXTENSIONS;
 			if (offers(e + 1, e[0], 0xfe, 0xfc))
 				return EMSE_HS12_SKIP_VERSION; /* DTLS 1.3: wolfSSL's */
+		} else if (type == EXT_CONNECTION_ID) {
+			/* opaque cid<0..2^8-1> */
+			if (elen < 1 || e[0] != elen - 1)
+				return EMSE_HS12_SKIP_EXTENSIONS;
+			/* a client CID longer than the session keeps: left unanswered (legal:
+			 * the client then runs without CIDs) */
+			if (e[0] <= EMSE_REC_PEER_CID_MAX) {
+				out->cid_offered = 1;
+				out->peer_cid_len = e[0];
+				out->peer_cid = e + 1;
+			}
 		}
 	}
 	out->msg = ch->msg;
@@ -161,8 +175,10 @@ static uint8_t *put_message(struct emse_hs12 *h, uint8_t *p, uint8_t type, uint1
 
 /* What a full and an abbreviated handshake share: the randoms, the transcript from the ClientHello,
  * the record and message sequence numbers, the suite; and the ServerHello, the one place our
- * session id is written. Returns where the next message goes. */
-static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const uint8_t *sid)
+ * session id and our CID (RFC 9146, when offered and cid_len is 4..16) are written. Returns where
+ * the next message goes. */
+static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const uint8_t *sid,
+		      const uint8_t *cid, unsigned cid_len)
 {
 	memset(h, 0, sizeof(*h));
 	if (emse_random(h->server_random, 32) != 0 || wc_InitSha256(&h->transcript) != 0)
@@ -182,7 +198,15 @@ static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, 
 	h->rec.cipher = hello->cipher;
 	memcpy(h->rec.suite, hello->suite, 2);
 
-	uint8_t sh[2 + 32 + 1 + 32 + 2 + 1 + 2 + 5 + 4], *q = sh;
+	int use_cid = hello->cid_offered && cid_len >= 4 && cid_len <= sizeof(h->cid);
+	if (use_cid) {
+		h->cid_len = (uint8_t)cid_len;
+		memcpy(h->cid, cid, cid_len);
+		memcpy(h->peer_cid, hello->peer_cid, hello->peer_cid_len);
+		h->rec.flags = (uint8_t)(EMSE_REC_F_CID |
+					 hello->peer_cid_len << EMSE_REC_PEER_CID_SHIFT);
+	}
+	uint8_t sh[2 + 32 + 1 + 32 + 2 + 1 + 2 + 5 + 4 + 5 + 16], *q = sh;
 	*q++ = 0xfe;
 	*q++ = 0xfd;
 	memcpy(q, h->server_random, 32);
@@ -193,7 +217,7 @@ static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, 
 	*q++ = hello->suite[0];
 	*q++ = hello->suite[1];
 	*q++ = 0; /* null compression */
-	size_t ext = (hello->ri ? 5 : 0) + (hello->ems ? 4 : 0);
+	size_t ext = (hello->ri ? 5 : 0) + (hello->ems ? 4 : 0) + (use_cid ? 5 + cid_len : 0);
 	if (ext) {
 		put16(q, (uint32_t)ext);
 		q += 2;
@@ -207,6 +231,13 @@ static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, 
 			memcpy(q, ems, sizeof(ems));
 			q += sizeof(ems);
 		}
+		if (use_cid) { /* RFC 9146 3: our CID, the one the client's records will carry */
+			put16(q, EXT_CONNECTION_ID);
+			put16(q + 2, 1 + cid_len);
+			q[4] = (uint8_t)cid_len;
+			memcpy(q + 5, cid, cid_len);
+			q += 5 + cid_len;
+		}
 	}
 	h->tx_msg_seq = (uint16_t)(hello->message_seq + 1);
 	return put_message(h, h->flight, HS_SERVER_HELLO, hello->message_seq, sh, (size_t)(q - sh));
@@ -214,16 +245,29 @@ static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, 
 
 int emse_hs12_start(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint)
 {
-	return emse_hs12_start_sid(h, hello, hint, NULL);
+	return emse_hs12_start_sid_cid(h, hello, hint, NULL, NULL, 0);
 }
 
 int emse_hs12_start_sid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
 			const uint8_t *sid)
 {
+	return emse_hs12_start_sid_cid(h, hello, hint, sid, NULL, 0);
+}
+
+int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
+			const uint8_t *cid, unsigned cid_len)
+{
+	return emse_hs12_start_sid_cid(h, hello, hint, NULL, cid, cid_len);
+}
+
+int emse_hs12_start_sid_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello,
+			    const char *hint, const uint8_t *sid, const uint8_t *cid,
+			    unsigned cid_len)
+{
 	size_t hl = strlen(hint);
 	if (hl > EMSE_HS12_HINT_MAX)
 		return -1;
-	uint8_t *p = begin(h, hello, sid);
+	uint8_t *p = begin(h, hello, sid, cid, cid_len);
 	if (!p)
 		return -1;
 	uint16_t mseq = h->tx_msg_seq;
@@ -248,7 +292,13 @@ const uint8_t *emse_hs12_flight(struct emse_hs12 *h, size_t *len)
 		/* a resumption's Finished (epoch 1) is sealed over its sequence number: resent as is */
 		if (be16(h->flight + off + 3) == 0)
 			put48(h->flight + off + 5, h->tx_seq++);
-		off += DTLS_RECORD_HDR + be16(h->flight + off + 11);
+		/* a tls12_cid Finished has the client's CID before its length */
+		size_t hl = DTLS_RECORD_HDR + (h->flight[off] == EMSE_REC_CT_CID
+						       ? emse_rec_peer_cid_len(&h->rec)
+						       : 0);
+		if (off + hl > h->flight_len)
+			break;
+		off += hl + be16(h->flight + off + hl - 2);
 	}
 	*len = h->flight_len;
 	return h->flight;
@@ -289,7 +339,9 @@ static void set_keys(struct emse_hs12 *h, const uint8_t kb[40])
 	memcpy(h->rec.wsalt, kb + 36, 4);
 	h->rec.repoch = h->rec.wepoch = 1;
 	h->rec.rnext = h->rec.window = h->rec.wseq = 0;
-	h->rec.flags = EMSE_REC_F_HANDSHAKE;
+	/* the CID state begin() set stays */
+	h->rec.flags = (uint8_t)((h->rec.flags & (EMSE_REC_F_CID | EMSE_REC_F_PEER_CID)) |
+				 EMSE_REC_F_HANDSHAKE);
 }
 
 /* Once the ClientKeyExchange is in the transcript, everything else follows from the PSK (RFC 4279
@@ -353,9 +405,10 @@ out:
 }
 
 int emse_hs12_resume(struct emse_hs12 *h, struct emse_record_ctx *rc,
-		     const struct emse_hs12_hello *hello, const uint8_t *sid, const uint8_t *ms)
+		     const struct emse_hs12_hello *hello, const uint8_t *sid, const uint8_t *ms,
+		     const uint8_t *cid, unsigned cid_len)
 {
-	uint8_t *p = begin(h, hello, sid);
+	uint8_t *p = begin(h, hello, sid, cid, cid_len);
 	if (!p)
 		return -1;
 	h->resumed = 1;
@@ -382,8 +435,9 @@ int emse_hs12_resume(struct emse_hs12 *h, struct emse_record_ctx *rc,
 	put_record0(h, p, DTLS_CT_CCS, 1)[0] = 1;
 	p += DTLS_RECORD_HDR + 1;
 	size_t sealed;
-	if (emse_record_seal(rc, &h->rec, DTLS_CT_HANDSHAKE, fin, sizeof(fin), p,
-			     (size_t)(h->flight + sizeof(h->flight) - p), &sealed) != 0)
+	/* to the client's CID, if it has one (RFC 9146: from epoch 1 on) */
+	if (emse_record_seal_cid(rc, &h->rec, DTLS_CT_HANDSHAKE, h->peer_cid, fin, sizeof(fin), p,
+				 (size_t)(h->flight + sizeof(h->flight) - p), &sealed) != 0)
 		goto out;
 	h->flight_len = (uint16_t)(p + sealed - h->flight);
 	h->phase = EMSE_HS12_WAIT_CCS;
@@ -432,7 +486,9 @@ static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx
 	put_finished_header(hdr, h->rx_msg_seq);
 	if (n != DTLS_HS_HDR + FINISHED_LEN || memcmp(fin, hdr, DTLS_HS_HDR) != 0)
 		return fatal(h, ALERT_UNEXPECTED_MESSAGE, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
-	if (CRYPTO_memcmp(h->client_vd, fin + DTLS_HS_HDR, FINISHED_LEN) != 0)
+	int bad = CRYPTO_memcmp(h->client_vd, fin + DTLS_HS_HDR, FINISHED_LEN);
+	EMSE_CT_PUBLIC(bad);
+	if (bad)
 		return fatal(h, ALERT_DECRYPT_ERROR, EMSE_HS_FAIL_BAD_FINISHED, out, out_len, why);
 	if (h->resumed) { /* the client's Finished is the last message of an abbreviated one */
 		h->rec.flags &= (uint8_t)~EMSE_REC_F_HANDSHAKE;
@@ -444,8 +500,9 @@ static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx
 	/* ChangeCipherSpec (epoch 0), then Finished as the first record of epoch 1 */
 	put_record0(h, out, DTLS_CT_CCS, 1)[0] = 1;
 	size_t sealed;
-	int r = emse_record_seal(rc, &h->rec, DTLS_CT_HANDSHAKE, msg, sizeof(msg), out + 14,
-				 EMSE_HS12_OUT_MAX - 14, &sealed);
+	/* to the client's CID, if it has one (RFC 9146: from epoch 1 on) */
+	int r = emse_record_seal_cid(rc, &h->rec, DTLS_CT_HANDSHAKE, h->peer_cid, msg, sizeof(msg),
+				     out + 14, EMSE_HS12_OUT_MAX - 14, &sealed);
 	explicit_bzero(msg, sizeof(msg));
 	if (r != 0)
 		return fatal(h, 0, EMSE_HS_FAIL_PROTOCOL, out, out_len, why);
@@ -453,6 +510,36 @@ static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx
 	h->rec.flags &= (uint8_t)~EMSE_REC_F_HANDSHAKE;
 	h->phase = 0;
 	return EMSE_HS12_DONE;
+}
+
+/* An epoch-1 record while we wait for the client's Finished (rp: the record, used bytes; a
+ * tls12_cid one when CIDs were negotiated). EMSE_HS12_WANT: not it, go on. */
+static enum emse_hs12_rc on_epoch1(struct emse_hs12 *h, struct emse_record_ctx *rc,
+				   const uint8_t *rp, size_t used, uint8_t *out, size_t *out_len,
+				   enum emse_hs_fail *why)
+{
+	uint8_t plain[96]; /* a GCM Finished with a 16-octet CID: 13 + 16 + 8 + 25 + 16 */
+	size_t used1, n;
+	uint8_t type;
+	enum emse_rec_drop drop;
+	if (used > sizeof(plain))
+		return EMSE_HS12_WANT; /* no Finished is this long */
+	switch (emse_record_open_cid(rc, &h->rec, rp, used, h->cid_len, &used1, plain, &n, &type,
+				     &drop)) {
+	case EMSE_REC_HANDSHAKE:
+		return on_finished(h, rc, plain, n, out, out_len, why);
+	case EMSE_REC_ALERT:
+		return fatal(h, 0, EMSE_HS_FAIL_ALERT, out, out_len, why);
+	case EMSE_REC_DROP:
+		/* under another key: the client holds a different PSK */
+		if (drop == EMSE_REC_BAD_TAG)
+			return fatal(h, ALERT_BAD_RECORD_MAC, EMSE_HS_FAIL_BAD_FINISHED, out,
+				     out_len, why);
+		break;
+	default:
+		break;
+	}
+	return EMSE_HS12_WANT;
 }
 
 enum emse_hs12_rc emse_hs12_input(struct emse_hs12 *h, struct emse_record_ctx *rc,
@@ -468,9 +555,24 @@ enum emse_hs12_rc emse_hs12_input(struct emse_hs12 *h, struct emse_record_ctx *r
 	for (size_t off = 0; off < len;) {
 		struct dtls_record r;
 		size_t used;
+		const uint8_t *rp = dg + off;
+		if (h->cid_len && rp[0] == EMSE_REC_CT_CID) {
+			/* tls12_cid: framed with our CID after the sequence number */
+			size_t hl = DTLS_RECORD_HDR + h->cid_len;
+			if (len - off < hl || be16(rp + hl - 2) > len - off - hl)
+				break;
+			used = hl + be16(rp + hl - 2);
+			off += used;
+			if (be16(rp + 3) != 1 || h->phase != EMSE_HS12_WAIT_FIN ||
+			    memcmp(rp + DTLS_RECORD_HDR - 2, h->cid, h->cid_len) != 0)
+				continue;
+			enum emse_hs12_rc x = on_epoch1(h, rc, rp, used, out, out_len, why);
+			if (x != EMSE_HS12_WANT)
+				return x;
+			continue;
+		}
 		if (dtls_record_parse(dg + off, len - off, &r, &used) != DTLS_PEEK_OK)
 			break; /* the rest of the datagram cannot be framed */
-		const uint8_t *rp = dg + off;
 		off += used;
 		if (r.epoch == 0 && r.type == DTLS_CT_HANDSHAKE && r.len >= DTLS_HS_HDR) {
 			const uint8_t *m = r.frag;
@@ -499,27 +601,9 @@ enum emse_hs12_rc emse_hs12_input(struct emse_hs12 *h, struct emse_record_ctx *r
 			if (r.len == 2 && (r.frag[0] == 2 || r.frag[1] == 0))
 				return fatal(h, 0, EMSE_HS_FAIL_ALERT, out, out_len, why);
 		} else if (r.epoch == 1 && h->phase == EMSE_HS12_WAIT_FIN) {
-			uint8_t plain[64];
-			size_t used1, n;
-			uint8_t type;
-			enum emse_rec_drop drop;
-			if (used > sizeof(plain))
-				continue; /* no Finished is this long */
-			switch (emse_record_open(rc, &h->rec, rp, used, &used1, plain, &n, &type,
-						 &drop)) {
-			case EMSE_REC_HANDSHAKE:
-				return on_finished(h, rc, plain, n, out, out_len, why);
-			case EMSE_REC_ALERT:
-				return fatal(h, 0, EMSE_HS_FAIL_ALERT, out, out_len, why);
-			case EMSE_REC_DROP:
-				/* under another key: the client holds a different PSK */
-				if (drop == EMSE_REC_BAD_TAG)
-					return fatal(h, ALERT_BAD_RECORD_MAC, EMSE_HS_FAIL_BAD_FINISHED,
-						     out, out_len, why);
-				break;
-			default:
-				break;
-			}
+			enum emse_hs12_rc x = on_epoch1(h, rc, rp, used, out, out_len, why);
+			if (x != EMSE_HS12_WANT)
+				return x;
 		}
 	}
 	return result;

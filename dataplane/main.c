@@ -81,7 +81,8 @@ static void emse_replay_report(const struct emse_worker_stats *sum)
 	emse_stats_walk(sum, print_counter, NULL);
 }
 
-static struct emse_keyprov *make_provider(const struct emse_config *c, char *err, size_t n)
+static struct emse_keyprov *make_provider(const struct emse_config *c, bool check_only, char *err,
+					  size_t n)
 {
 	if (c->keys == EMSE_KEYS_FILE)
 		return emse_keyprov_file_create(c->key_file, err, n);
@@ -91,6 +92,7 @@ static struct emse_keyprov *make_provider(const struct emse_config *c, char *err
 	ec.ca_file = c->emks_ca;
 	ec.request_timeout_ms = c->emks_timeout_ms;
 	ec.max_requests_per_s = c->emks_max_requests_per_s;
+	ec.register_emse = c->emks_register_emse && !check_only; /* --check changes nothing */
 	for (unsigned i = 0; i < c->n_listeners; i++) {
 		const struct emse_listener_conf *l = &c->listeners[i];
 		bool seen = false;
@@ -167,6 +169,11 @@ int main(int argc, char **argv)
 					"predictable");
 	if (emse_config_load(config_path, &cfg, err, sizeof(err)) != 0)
 		return die(2, "config", err);
+	/* Refused rather than ignored: a node that accepted peers but never forwarded would drop
+	 * every record a CID-blind balancer hands it for another node, silently. */
+	if (cfg.n_peers || cfg.cluster_port)
+		return die(2, "[cluster] peer/cluster_port",
+			   "forwarding between nodes is not in the worker yet (docs/cluster.md)");
 
 	rt.cfg = &cfg;
 	/* the persist key file, before anything is allocated, and with --check too */
@@ -197,9 +204,31 @@ int main(int argc, char **argv)
 	if (rt.seeded) /* the cookie secrets and wolfSSL objects made below draw from it */
 		emse_rng_seed_thread(rt.seed, 0);
 
-	struct emse_keyprov *prov = make_provider(&cfg, err, sizeof(err));
+	struct emse_imsi_map *imsi_map = NULL;
+	if (cfg.translate_emse && !(imsi_map = emse_imsi_map_load(cfg.imsi_map, err, sizeof(err))))
+		return die(2, "[keys] imsi_map", err);
+	struct emse_keyprov *prov = make_provider(&cfg, check_only, err, sizeof(err));
 	if (!prov)
 		return die(2, cfg.keys == EMSE_KEYS_FILE ? "[keys] file" : "[emks]", err);
+	/* RFC 9146 connection ids: the permutation key from [cluster] cid_key_file (restarts and
+	 * cluster peers agree) or random; only the codec keeps it, wiped at exit (docs/cid.md) */
+	static struct emse_cid_codec cid;
+	bool any_cid = false;
+	for (unsigned k = 0; k < cfg.n_listeners; k++)
+		any_cid |= cfg.listeners[k].cid;
+	if (any_cid) {
+		uint8_t key[EMSE_CID_KEY_LEN];
+		int r = cfg.cid_key_file[0] ? emse_cid_key_load(cfg.cid_key_file, key, err, sizeof(err))
+					    : emse_random(key, sizeof(key));
+		if (r == 0 && emse_cid_codec_init(&cid, key, cfg.node_id, cfg.max_sessions) != 0) {
+			snprintf(err, sizeof(err), "the CID codec cannot be made");
+			r = -1;
+		}
+		e2m_wipe(key, sizeof(key));
+		if (r != 0)
+			return die(2, "config", cfg.cid_key_file[0] || err[0] ? err : "no randomness");
+		rt.cid = &cid;
+	}
 	if (check_only) {
 		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
 		       cfg.n_listeners, cfg.n_emse);
@@ -215,6 +244,11 @@ int main(int argc, char **argv)
 	cc.cache_capacity = cfg.key_cache_capacity;
 	cc.negative_ttl_s = cfg.negative_ttl_s;
 	cc.prov = prov;
+	cc.imsi_map = imsi_map;
+	cc.imsi_map_path = cfg.translate_emse ? cfg.imsi_map : NULL;
+	if (imsi_map)
+		printf("emse: [keys] translate = emse: %zu identities in %s\n",
+		       emse_imsi_map_size(imsi_map), cfg.imsi_map);
 	rt.control = emse_control_create(&cc, err, sizeof(err));
 	if (!rt.control)
 		return die(1, "control plane", err);
@@ -295,6 +329,7 @@ int main(int argc, char **argv)
 	for (i = 0; i < rt.n_workers; i++)
 		emse_worker_destroy(rt.workers[i]);
 	emse_control_destroy(rt.control);
+	emse_cid_codec_wipe(&cid);
 	emse_prometheus_close();
 	if (rt.replay) {
 		pcap_dump_close(rt.replay_out);

@@ -1,8 +1,10 @@
+#include <inttypes.h>
 #include <stdio.h>
 #include <string.h>
 
 #include <rte_ethdev.h>
 
+#include "emse/offload.h"
 #include "emse/port.h"
 #include "emse/worker.h"
 
@@ -30,12 +32,8 @@ int emse_port_start(struct emse_runtime *rt, char *err, size_t err_size)
 		return -1;
 	}
 	memset(&conf, 0, sizeof(conf));
-	uint64_t rss = info.flow_type_rss_offloads &
-		       (RTE_ETH_RSS_NONFRAG_IPV4_UDP | RTE_ETH_RSS_NONFRAG_IPV6_UDP | RTE_ETH_RSS_IP);
-	if (nq > 1 && rss) {
-		conf.rxmode.mq_mode = RTE_ETH_MQ_RX_RSS;
-		conf.rx_adv_conf.rss_conf.rss_hf = rss;
-	}
+	struct emse_port_offloads ol;
+	emse_offload_pick(&info, nq, !c->offloads_off, &conf, &ol);
 	if (rt->replay && (info.rx_offload_capa & RTE_ETH_RX_OFFLOAD_TIMESTAMP))
 		conf.rxmode.offloads |= RTE_ETH_RX_OFFLOAD_TIMESTAMP;
 	if ((rc = rte_eth_dev_configure(port, nq, nq, &conf)) != 0) {
@@ -71,6 +69,15 @@ int emse_port_start(struct emse_runtime *rt, char *err, size_t err_size)
 		}
 	}
 	memcpy(rt->iface.mac, mac.addr_bytes, 6);
+	for (unsigned i = 0; i < nq; i++) {
+		rt->workers[i]->rx_csum_hw = ol.rx_csum;
+		rt->workers[i]->tx_csum_hw = ol.tx_csum && !rt->replay_out; /* captures: final bytes */
+		rt->workers[i]->rss = ol.rss;
+	}
+	printf("emse: port %u (%s, socket %d): rx checksum %s, tx checksum %s, RSS %s "
+	       "(hash types 0x%" PRIx64 ", symmetric key %u bytes)\n", port, info.driver_name,
+	       socket, ol.rx_csum ? "offloaded" : "software", ol.tx_csum ? "offloaded" : "software",
+	       ol.rss ? "configured" : "off", ol.rss_hf, ol.rss_key_len);
 	/* IPv6 ND and our own MAC are all we need; promiscuous mode would only add work. */
 	rte_eth_allmulticast_enable(port);
 	return 0;

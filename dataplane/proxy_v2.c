@@ -59,3 +59,17 @@ int emse_proxy_v2_write(uint8_t *out, size_t cap, const struct emse_flow *flow,
 	*p++ = (uint8_t)key_id;
 	return (int)(p - out);
 }
+
+int emse_proxy_v2_add_moved(uint8_t *out, size_t len, size_t cap, const struct emse_flow *prev)
+{
+	size_t alen = prev->peer.family == 4 ? 4 : prev->peer.family == 6 ? 16 : 0;
+	if (!alen || len < 16 || cap < len || cap - len < 3 + alen + 2)
+		return -1;
+	uint8_t *p = out + len;
+	*p++ = EMSE_PP2_TLV_MOVED;
+	p = put16(p, (uint16_t)(alen + 2));
+	memcpy(p, prev->peer.a, alen);
+	p = put16(p + alen, prev->peer_port);
+	put16(out + 14, (uint16_t)(((size_t)out[14] << 8 | out[15]) + 3 + alen + 2));
+	return (int)(p - out);
+}

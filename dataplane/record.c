@@ -13,6 +13,7 @@
 
 #include "emse/aesccm.h"
 #include "emse/aesgcm.h"
+#include "emse/ct.h"
 #include "emse/record.h"
 
 const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
@@ -131,15 +132,17 @@ static struct emse_key_slot *keyed(struct emse_record_ctx *c, struct emse_record
 {
 	struct emse_key_slot *k = slot_of(c, st);
 	int ours = own(c, st);
-	if (k && k->cipher == st->cipher && k->own == ours && same16(k->rkey, st->rkey) &&
-	    same16(k->wkey, st->wkey))
+	int hit = k && k->cipher == st->cipher && k->own == ours &&
+		  (same16(k->rkey, st->rkey) & same16(k->wkey, st->wkey));
+	EMSE_CT_PUBLIC(hit); /* a hit or a miss, not the keys */
+	if (hit)
 		return k;
 	if (!k) {
 		k = &c->keys[c->key_next];
 		c->key_next = c->key_next + 1 == c->n_keys ? 0 : c->key_next + 1;
 	}
 	slot_wipe(c, k);
-	st->kslot = (uint32_t)(k - c->keys) + 1;
+	st->kslot = (uint16_t)(k - c->keys + 1);
 	c->st.keys_expanded++;
 	if (key_set(c, &k->r, st->cipher, ours, st->rkey) != 0 ||
 	    key_set(c, &k->w, st->cipher, ours, st->wkey) != 0) {
@@ -173,48 +176,66 @@ static void key_done(struct emse_record_ctx *c)
 }
 
 /* aesgcm.c or aesccm.c; wolfCrypt's error codes, so both kinds of key answer alike */
-static int aead_own(const union own_key *o, int gcm, int seal, const uint8_t nonce[12],
-		    const uint8_t aad[13], const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+/* al: 13 (RFC 6347) or a tls12_cid record's 23 + CID length (RFC 9146 5); a constant where
+ * the plain records call, so their code is what it was. */
+static inline int aead_own(const union own_key *o, int gcm, int seal, const uint8_t nonce[12],
+			   const uint8_t *aad, size_t al, const uint8_t *in, size_t n,
+			   uint8_t *out, uint8_t *tag)
 {
 	if (gcm) {
 		if (seal) {
-			emse_gcm_seal(&o->gcm, nonce, aad, 13, in, n, out, tag);
+			emse_gcm_seal(&o->gcm, nonce, aad, al, in, n, out, tag);
 			return 0;
 		}
-		return emse_gcm_open(&o->gcm, nonce, aad, 13, in, n, out, tag) ? AES_GCM_AUTH_E : 0;
+		return emse_gcm_open(&o->gcm, nonce, aad, al, in, n, out, tag) ? AES_GCM_AUTH_E : 0;
 	}
-	/* n <= EMSE_REC_MAX_PLAIN: within CCM's limits */
+	/* n <= EMSE_REC_MAX_PLAIN + 1: within CCM's limits */
 	if (seal)
-		return emse_ccm8_seal(&o->ccm, nonce, aad, 13, in, n, out, tag) ? BAD_FUNC_ARG : 0;
-	return emse_ccm8_open(&o->ccm, nonce, aad, 13, in, n, out, tag) ? AES_CCM_AUTH_E : 0;
+		return emse_ccm8_seal(&o->ccm, nonce, aad, al, in, n, out, tag) ? BAD_FUNC_ARG : 0;
+	return emse_ccm8_open(&o->ccm, nonce, aad, al, in, n, out, tag) ? AES_CCM_AUTH_E : 0;
 }
 
-static int aead_wolf(Aes *a, int gcm, int seal, const uint8_t nonce[12], const uint8_t aad[13],
-		     const uint8_t *in, size_t n, uint8_t *out, uint8_t *tag)
+static inline int aead_wolf(Aes *a, int gcm, int seal, const uint8_t nonce[12],
+			    const uint8_t *aad, size_t al, const uint8_t *in, size_t n,
+			    uint8_t *out, uint8_t *tag)
 {
-	word32 tl = gcm ? 16 : 8;
+	word32 tl = gcm ? 16 : 8, w = (word32)al;
 	if (seal)
-		return gcm ? wc_AesGcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
-			   : wc_AesCcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
-	return gcm ? wc_AesGcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13)
-		   : wc_AesCcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, 13);
+		return gcm ? wc_AesGcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, w)
+			   : wc_AesCcmEncrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, w);
+	return gcm ? wc_AesGcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, w)
+		   : wc_AesCcmDecrypt(a, out, in, (word32)n, nonce, 12, tag, tl, aad, w);
 }
 
 /* seal: in -> out and the tag into tag; else open: in -> out, checked against tag. */
-static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
-		const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
-		uint8_t *out, uint8_t *tag)
+static inline int aead_al(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
+			  const uint8_t nonce[12], const uint8_t *aad, size_t al, const uint8_t *in,
+			  size_t n, uint8_t *out, uint8_t *tag)
 {
 	struct dir_key *d = key_for(c, st, seal);
 	int gcm = st->cipher == EMSE_REC_AES128_GCM, r;
 	if (!d)
 		r = BAD_FUNC_ARG;
 	else if (own(c, st))
-		r = aead_own(&d->own, gcm, seal, nonce, aad, in, n, out, tag);
+		r = aead_own(&d->own, gcm, seal, nonce, aad, al, in, n, out, tag);
 	else
-		r = aead_wolf(&d->aes, gcm, seal, nonce, aad, in, n, out, tag);
+		r = aead_wolf(&d->aes, gcm, seal, nonce, aad, al, in, n, out, tag);
 	key_done(c);
 	return r;
+}
+
+static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
+		const uint8_t nonce[12], const uint8_t aad[13], const uint8_t *in, size_t n,
+		uint8_t *out, uint8_t *tag)
+{
+	return aead_al(c, st, seal, nonce, aad, 13, in, n, out, tag);
+}
+
+static int aead_cid(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
+		    const uint8_t nonce[12], const uint8_t *aad, size_t al, const uint8_t *in,
+		    size_t n, uint8_t *out, uint8_t *tag)
+{
+	return aead_al(c, st, seal, nonce, aad, al, in, n, out, tag);
 }
 
 /* Keying GCM by the schedule alone is only right if wolfCrypt takes its AES-NI path at run time:
@@ -263,6 +284,10 @@ int emse_record_ctx_init_keys(struct emse_record_ctx *c, uint32_t n_flights, uin
 	}
 	c->n_flights = n_flights;
 	c->next_handle = 1;
+	if (n_key_slots >= UINT16_MAX) { /* kslot is 16 bits */
+		emse_record_ctx_fini(c);
+		return -1;
+	}
 	if (n_key_slots) {
 		c->keys = aligned_alloc(64, ((size_t)n_key_slots * sizeof(*c->keys) + 63) & ~(size_t)63);
 		if (!c->keys) {
@@ -625,51 +650,31 @@ static enum emse_rec_rc drop(struct emse_record_ctx *c, enum emse_rec_drop why,
 	return EMSE_REC_DROP;
 }
 
-enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
-				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
-				  size_t *plain_len, uint8_t *content_type,
-				  enum emse_rec_drop *reason)
+/* The AEAD refused (r: wolfCrypt's code): nothing of the output may be used. */
+static enum emse_rec_rc refused(struct emse_record_ctx *c, uint8_t *out, size_t n, int r,
+				enum emse_rec_drop *reason)
 {
-	*consumed = len;
-	*plain_len = 0;
-	*content_type = len ? buf[0] : 0;
-	if (len < EMSE_REC_HDR)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	size_t rlen = be16(buf + 11);
-	if (rlen > len - EMSE_REC_HDR)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	*consumed = EMSE_REC_HDR + rlen;
-	uint8_t type = buf[0];
-	if (buf[1] != 0xfe || buf[2] != 0xfd)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	if (be16(buf + 3) != st->repoch)
-		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
-	unsigned tl = tag_len(st);
-	if (rlen < EMSE_REC_EXPLICIT + tl || rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN)
-		return drop(c, EMSE_REC_MALFORMED, reason);
+	explicit_bzero(out, n);
+	return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG : EMSE_REC_CRYPTO,
+		    reason);
+}
 
-	/* RFC 6347 4.1.2.6; the window moves only once the record proved authentic */
-	uint64_t seq = be48(buf + 5);
+/* RFC 6347 4.1.2.6: 0 if seq may be opened, else the drop reason */
+static inline int replay_check(const struct emse_record_state *st, uint64_t seq)
+{
 	if (seq < st->rnext) {
 		uint64_t d = st->rnext - 1 - seq;
 		if (d >= 64)
-			return drop(c, EMSE_REC_TOO_OLD, reason);
+			return EMSE_REC_TOO_OLD;
 		if (st->window >> d & 1)
-			return drop(c, EMSE_REC_REPLAY, reason);
+			return EMSE_REC_REPLAY;
 	}
+	return -1;
+}
 
-	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
-	const uint8_t *explicit_iv = buf + EMSE_REC_HDR;
-	struct aead_in a;
-	aead_in_fill(&a, st->rsalt, load64(explicit_iv), load64(buf + 3), type, n);
-	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
-	int r = aead(c, st, 0, a.nonce, a.aad, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
-	if (r != 0) {
-		explicit_bzero(out, n);
-		return drop(c, r == AES_GCM_AUTH_E || r == AES_CCM_AUTH_E ? EMSE_REC_BAD_TAG
-									 : EMSE_REC_CRYPTO, reason);
-	}
-
+/* the window moves only once the record proved authentic */
+static inline void replay_update(struct emse_record_state *st, uint64_t seq)
+{
 	if (seq >= st->rnext) {
 		uint64_t shift = seq - st->rnext + 1;
 		st->window = (shift >= 64 ? 0 : st->window << shift) | 1;
@@ -677,8 +682,13 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	} else {
 		st->window |= 1ULL << (st->rnext - 1 - seq);
 	}
-	*plain_len = n;
+}
 
+/* An authentic record of content type type, n bytes in out: what it means to the session. */
+static inline enum emse_rec_rc deliver(struct emse_record_ctx *c, struct emse_record_state *st,
+				       uint8_t type, const uint8_t *out, size_t n,
+				       enum emse_rec_drop *reason)
+{
 	switch (type) {
 	case EMSE_REC_CT_APP:
 		/* the peer finished its handshake, so it has our Finished */
@@ -710,6 +720,186 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	default:
 		return drop(c, EMSE_REC_UNEXPECTED, reason);
 	}
+}
+
+enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
+				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
+				  size_t *plain_len, uint8_t *content_type,
+				  enum emse_rec_drop *reason)
+{
+	*consumed = len;
+	*plain_len = 0;
+	*content_type = len ? buf[0] : 0;
+	if (len < EMSE_REC_HDR)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	size_t rlen = be16(buf + 11);
+	if (rlen > len - EMSE_REC_HDR)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	*consumed = EMSE_REC_HDR + rlen;
+	uint8_t type = buf[0];
+	if (buf[1] != 0xfe || buf[2] != 0xfd)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	if (be16(buf + 3) != st->repoch)
+		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
+	/* RFC 9146 6: with CIDs negotiated the peer's records carry ours; a plain one is not its */
+	if (st->flags & EMSE_REC_F_CID)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	unsigned tl = tag_len(st);
+	if (rlen < EMSE_REC_EXPLICIT + tl || rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+
+	uint64_t seq = be48(buf + 5);
+	int bad = replay_check(st, seq);
+	if (bad >= 0)
+		return drop(c, (enum emse_rec_drop)bad, reason);
+
+	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
+	const uint8_t *explicit_iv = buf + EMSE_REC_HDR;
+	struct aead_in a;
+	aead_in_fill(&a, st->rsalt, load64(explicit_iv), load64(buf + 3), type, n);
+	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
+	int r = aead(c, st, 0, a.nonce, a.aad, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
+	if (r != 0)
+		return refused(c, out, n, r, reason);
+	/* authentic: what the peer sent, no secret of ours */
+	EMSE_CT_PUBLIC_MEM(out, n);
+	replay_update(st, seq);
+	*plain_len = n;
+	return deliver(c, st, type, out, n, reason);
+}
+
+/* ---- RFC 9146 tls12_cid records -------------------------------------------------------------- */
+
+#define CID_AAD_MAX (23 + 255)
+
+/* RFC 9146 5 (AEAD): seq_num_placeholder (8 x 0xff) || tls12_cid || cid_length || tls12_cid ||
+ * version || epoch || sequence_number || cid || length_of_DTLSInnerPlaintext. hdr: the record
+ * from its type on (version at hdr + 1, epoch and sequence number at hdr + 3, the CID at
+ * hdr + 11). Returns the AAD's length. */
+static size_t cid_aad(uint8_t *aad, const uint8_t *hdr, unsigned cl, size_t inner)
+{
+	memset(aad, 0xff, 8);
+	aad[8] = EMSE_REC_CT_CID;
+	aad[9] = (uint8_t)cl;
+	aad[10] = EMSE_REC_CT_CID;
+	memcpy(aad + 11, hdr + 1, 2 + 8);
+	memcpy(aad + 21, hdr + 11, cl);
+	put16(aad + 21 + cl, (uint16_t)inner);
+	return 23 + cl;
+}
+
+static inline void nonce_fill(uint8_t nonce[12], const uint8_t salt[4], const uint8_t *explicit)
+{
+	memcpy(nonce, salt, 4);
+	memcpy(nonce + 4, explicit, 8);
+}
+
+enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_record_state *st,
+				      const uint8_t *buf, size_t len, unsigned cid_len,
+				      size_t *consumed, uint8_t *out, size_t *plain_len,
+				      uint8_t *content_type, enum emse_rec_drop *reason)
+{
+	if (!len || buf[0] != EMSE_REC_CT_CID) /* plain: refused there on a CID session */
+		return emse_record_open(c, st, buf, len, consumed, out, plain_len, content_type,
+					reason);
+	if (!(st->flags & EMSE_REC_F_CID)) {
+		/* a CID record on a session without: framed (the datagram may go on), refused */
+		size_t h = EMSE_REC_HDR + cid_len;
+		*consumed = len >= h && h + be16(buf + h - 2) <= len ? h + be16(buf + h - 2) : len;
+		*plain_len = 0;
+		*content_type = buf[0];
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	}
+	size_t hl = EMSE_REC_HDR + cid_len;
+	*consumed = len;
+	*plain_len = 0;
+	*content_type = EMSE_REC_CT_CID;
+	if (cid_len > 255 || len < hl)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	size_t rlen = be16(buf + hl - 2);
+	if (rlen > len - hl)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	*consumed = hl + rlen;
+	if (buf[1] != 0xfe || buf[2] != 0xfd)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	if (be16(buf + 3) != st->repoch)
+		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
+	unsigned tl = tag_len(st);
+	/* the inner plaintext holds the real type at least */
+	if (rlen < EMSE_REC_EXPLICIT + tl + 1 ||
+	    rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN + 1)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	uint64_t seq = be48(buf + 5);
+	int bad = replay_check(st, seq);
+	if (bad >= 0)
+		return drop(c, (enum emse_rec_drop)bad, reason);
+
+	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
+	const uint8_t *explicit_iv = buf + hl;
+	alignas(16) uint8_t nonce[16];
+	uint8_t aad[CID_AAD_MAX];
+	nonce_fill(nonce, st->rsalt, explicit_iv); /* epoch || seq, as without CIDs */
+	size_t al = cid_aad(aad, buf, cid_len, n);
+	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
+	int r = aead_cid(c, st, 0, nonce, aad, al, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
+	if (r != 0)
+		return refused(c, out, n, r, reason);
+	/* authentic: what the peer sent, no secret of ours */
+	EMSE_CT_PUBLIC_MEM(out, n);
+	replay_update(st, seq);
+	/* DTLSInnerPlaintext: content || real type || zeros; the type is the last non-zero byte */
+	size_t i = n;
+	while (i > 0 && out[i - 1] == 0)
+		i--;
+	if (i == 0)
+		return drop(c, EMSE_REC_MALFORMED, reason);
+	uint8_t type = out[i - 1];
+	*content_type = type;
+	*plain_len = i - 1;
+	return deliver(c, st, type, out, i - 1, reason);
+}
+
+int emse_record_seal_cid(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
+			 const uint8_t *peer_cid, const uint8_t *plain, size_t len, uint8_t *out,
+			 size_t cap, size_t *out_len)
+{
+	unsigned cl = emse_rec_peer_cid_len(st);
+	if (!cl)
+		return emse_record_seal(c, st, type, plain, len, out, cap, out_len);
+	unsigned tl = tag_len(st);
+	size_t hl = EMSE_REC_HDR + cl;
+	if (len > EMSE_REC_MAX_PLAIN || cap < hl + EMSE_REC_EXPLICIT + len + 1 + tl) {
+		c->st.drops[EMSE_REC_TOO_BIG]++;
+		return -1;
+	}
+	if (st->wseq >= SEQ_LIMIT) {
+		c->st.drops[EMSE_REC_SEQ_EXHAUSTED]++;
+		return -1;
+	}
+	uint64_t es = __builtin_bswap64((uint64_t)st->wepoch << 48 | st->wseq);
+	uint8_t *ct = out + hl + EMSE_REC_EXPLICIT;
+	memmove(ct, plain, len); /* in place or not: the inner plaintext is built where it is sealed */
+	ct[len] = type;          /* no padding */
+	out[0] = EMSE_REC_CT_CID;
+	out[1] = 0xfe;
+	out[2] = 0xfd;
+	memcpy(out + 3, &es, 8);
+	memcpy(out + EMSE_REC_HDR - 2, peer_cid, cl);
+	put16(out + hl - 2, (uint16_t)(EMSE_REC_EXPLICIT + len + 1 + tl));
+	memcpy(out + hl, &es, 8);
+	alignas(16) uint8_t nonce[16];
+	uint8_t aad[CID_AAD_MAX];
+	nonce_fill(nonce, st->wsalt, out + hl);
+	/* cid_aad reads the CID at hdr + 11: the record's own bytes */
+	size_t al = cid_aad(aad, out, cl, len + 1);
+	if (aead_cid(c, st, 1, nonce, aad, al, ct, len + 1, ct, ct + len + 1) != 0) {
+		c->st.drops[EMSE_REC_CRYPTO]++;
+		return -1;
+	}
+	st->wseq++;
+	c->st.sealed++;
+	*out_len = hl + EMSE_REC_EXPLICIT + len + 1 + tl;
+	return 0;
 }
 
 int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,

@@ -25,6 +25,9 @@ static void src_key_of(const struct emse_session_key *k, struct src_key *sk)
 }
 
 _Static_assert(sizeof(struct emse_session_key) == 20, "key_cmp compares 20 bytes");
+/* The idle-session budget (docs/record.md, docs/cid.md): CID state lives in what was padding. */
+_Static_assert(sizeof(struct emse_record_state) == 80, "record state: 80 B");
+_Static_assert(sizeof(struct emse_session) == 168, "session: 168 B");
 
 /* rte_hash compares 16/32/48... byte keys inline and calls memcmp for the 20-byte session key
  * (one libc call per datagram); this one is inline. 0 means equal, as for memcmp. */
@@ -161,20 +164,49 @@ struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse
 	return s;
 }
 
-void emse_session_release(struct emse_sessions *t, struct emse_session *s)
+/* The 5-tuple index entry of k, and its source's count, go. */
+static void unindex(struct emse_sessions *t, const struct emse_session_key *k)
 {
-	struct emse_session_key k;
 	struct src_key sk;
-	emse_session_key_of(&s->flow, s->listener, &k);
-	rte_hash_del_key(t->h, &k);
+	rte_hash_del_key(t->h, k);
 	if (t->max_per_source) {
-		src_key_of(&k, &sk);
+		src_key_of(k, &sk);
 		uintptr_t n = src_count(t, &sk);
 		if (n > 1)
 			rte_hash_add_key_data(t->per_src, &sk, (void *)(n - 1));
 		else
 			rte_hash_del_key(t->per_src, &sk);
 	}
+}
+
+int emse_session_move(struct emse_sessions *t, struct emse_session *s, const struct emse_flow *f)
+{
+	struct emse_session_key old, k;
+	struct src_key sk;
+	emse_session_key_of(&s->flow, s->listener, &old);
+	emse_session_key_of(f, s->listener, &k);
+	uint32_t i = emse_session_idx(t, s);
+	if (rte_hash_add_key_data(t->h, &k, (void *)(uintptr_t)i) < 0)
+		return -1;
+	if (t->max_per_source) {
+		/* the limit is not applied: an authentic record proved the session is this
+		 * source's now, and the count goes down where it left */
+		src_key_of(&k, &sk);
+		if (rte_hash_add_key_data(t->per_src, &sk, (void *)(src_count(t, &sk) + 1)) < 0) {
+			rte_hash_del_key(t->h, &k);
+			return -1;
+		}
+	}
+	unindex(t, &old);
+	s->flow = *f;
+	return 0;
+}
+
+void emse_session_release(struct emse_sessions *t, struct emse_session *s)
+{
+	struct emse_session_key k;
+	emse_session_key_of(&s->flow, s->listener, &k);
+	unindex(t, &k);
 	if (emse_session_established(s))
 		emse_list_remove(t, &t->est, s);
 	else if (s->state != EMSE_S_FREE)

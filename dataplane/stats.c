@@ -117,6 +117,10 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(port_rx_cycles); C(port_tx_cycles);
 	C(resume_offered); C(resume_accepted); C(resume_misses); C(resume_evictions);
 	C(resume_stored);
+	C(cid_offered); C(cid_negotiated); G(cid_sessions); C(cid_unknown); C(cid_addr_changes);
+	C(cid_addr_refused);
+	C(rx_csum_hw_good); C(rx_csum_hw_bad); C(rx_csum_sw); C(tx_csum_hw); C(tx_csum_sw);
+	C(rss_owned);
 #undef C
 #undef G
 	for (int i = 1; i < EMSE_DROP__COUNT; i++)
@@ -133,6 +137,9 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 		     s->hs12_skip[i], 1);
 	for (int i = 0; i < EMSE_REC_DROP_MAX; i++)
 		emit(ctx, "record_drop", "reason", emse_rec_drop_names[i], s->rec_drop[i], 1);
+	for (int i = 0; i < EMSE_REC_DROP_MAX; i++)
+		emit(ctx, "cid_record_drop", "reason", emse_rec_drop_names[i], s->cid_rec_drop[i],
+		     1);
 	for (int i = 0; i < EMSE_CLOSE__COUNT; i++)
 		emit(ctx, "closed", "reason", emse_close_name((enum emse_close)i), s->closed[i], 1);
 }

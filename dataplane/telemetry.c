@@ -92,6 +92,23 @@ static int cmd_control(const char *cmd, const char *params, struct rte_tel_data 
 	return 0;
 }
 
+/* [keys] translate = emse: the control thread reads imsi_map again and swaps it in; sessions and
+ * cached keys stay. Answers {"ok": 0|1, "entries": N, "error": "file:line: ..."}. */
+static int cmd_imsi_map_reload(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	char err[512] = "";
+	uint64_t entries = 0;
+	(void)cmd, (void)params;
+	int rc = emse_control_imsi_map_reload(g_rt->control, 5000, &entries, err, sizeof(err));
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "ok", rc == 0);
+	if (rc == 0)
+		rte_tel_data_add_dict_u64(d, "entries", entries);
+	else
+		rte_tel_data_add_dict_string(d, "error", err);
+	return 0;
+}
+
 int emse_telemetry_register(const struct emse_runtime *rt)
 {
 	g_rt = rt;
@@ -100,7 +117,9 @@ int emse_telemetry_register(const struct emse_runtime *rt)
 	    rte_telemetry_register_cmd("/emse/worker", cmd_worker,
 				       "emse counters of one worker. Parameters: int worker_id") ||
 	    rte_telemetry_register_cmd("/emse/control", cmd_control,
-				       "key cache, key fetches, EMKS errors. No parameters"))
+				       "key cache, key fetches, EMKS errors. No parameters") ||
+	    rte_telemetry_register_cmd("/emse/imsi_map/reload", cmd_imsi_map_reload,
+				       "re-read [keys] imsi_map (translate = emse). No parameters"))
 		return -1;
 	return 0;
 }

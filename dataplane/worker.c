@@ -21,6 +21,7 @@
 #include "emse/dtls_peek.h"
 #include "emse/keycache.h"
 #include "emse/persist.h"
+#include "emse/offload.h"
 #include "emse/proxy_v2.h"
 #include "emse/rng.h"
 #include "emse/worker.h"
@@ -52,9 +53,22 @@ void emse_worker_flush(struct emse_worker *w)
 {
 	if (!w->n_tx)
 		return;
-	for (uint16_t i = 0; i < w->n_tx; i++)
-		if (w->tx_csum[i])
-			emse_net_fill_csum(rte_pktmbuf_mtod(w->tx[i], uint8_t *));
+	uint64_t ncsum = 0;
+	if (w->tx_csum_hw) {
+		for (uint16_t i = 0; i < w->n_tx; i++)
+			if (w->tx_csum[i]) {
+				emse_tx_csum_offload(w->tx[i]);
+				ncsum++;
+			}
+		w->stats.tx_csum_hw += ncsum;
+	} else {
+		for (uint16_t i = 0; i < w->n_tx; i++)
+			if (w->tx_csum[i]) {
+				emse_net_fill_csum(rte_pktmbuf_mtod(w->tx[i], uint8_t *));
+				ncsum++;
+			}
+		w->stats.tx_csum_sw += ncsum;
+	}
 	if (w->rt->replay_out) {
 		replay_write(w);
 		return;
@@ -211,11 +225,15 @@ static void session_close(struct emse_worker *w, struct emse_session *s, enum em
 	s->id_ref = 0;
 	if (s->state == EMSE_S_ESTABLISHED) {
 		if (notify) {
+			static const uint8_t cn[2] = {EMSE_REC_ALERT_WARNING, EMSE_REC_ALERT_CLOSE_NOTIFY};
 			uint8_t rec[64];
 			size_t n;
-			if (emse_record_seal_close_notify(&w->rc, &s->u.rec, rec, sizeof(rec), &n) == 0)
+			if (emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_ALERT, s->peer_cid, cn,
+						 2, rec, sizeof(rec), &n) == 0)
 				send_datagram(w, &s->flow, rec, n);
 		}
+		if (s->u.rec.flags & EMSE_REC_F_CID)
+			w->stats.cid_sessions--;
 		emse_record_wipe(&w->rc, &s->u.rec);
 	} else {
 		if (notify)
@@ -241,6 +259,7 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	WOLFSSL *ssl = s->u.hs.ssl;
 	int rc;
 	const struct emse_record_state *native = NULL;
+	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX] = {0};
 	if (s->u.hs.native) {
 		const struct emse_hs12 *h = &s->u.hs.x->n;
 		native = &h->rec; /* hs12.c ends in the compact state itself */
@@ -248,6 +267,7 @@ static void established(struct emse_worker *w, struct emse_session *s)
 			emse_resume_put(&w->resume, &w->ids, h->sid, h->ms, h->rec.suite, h->rec.cipher,
 					h->ems, &s->u.hs.x->id, unix_now(w));
 		rec = *native;
+		memcpy(peer_cid, s->u.hs.x->n.peer_cid, sizeof(peer_cid));
 		rc = 0;
 	} else {
 		rc = w->flight_ok && w->flight_n ? emse_record_import(&rec, ssl) : EMSE_REC_E_STATE;
@@ -271,6 +291,10 @@ static void established(struct emse_worker *w, struct emse_session *s)
 		e2m_wipe(&rec, sizeof(rec));
 		s->state = EMSE_S_ESTABLISHED;
 		w->stats.compacted++;
+		if (s->u.rec.flags & EMSE_REC_F_CID) {
+			memcpy(s->peer_cid, peer_cid, sizeof(s->peer_cid));
+			w->stats.cid_sessions++;
+		}
 	} else {
 		s->state = EMSE_S_ESTABLISHED_WOLFSSL;
 		s->u.hs.rtx_at = 0;
@@ -507,7 +531,8 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
  * starts an abbreviated handshake with no key fetch: the identity comes from the cache. The cookie
  * exchange came first, as for a full handshake (docs/persist.md). True if it started. */
 static bool resumable(struct emse_worker *w, const struct dtls_client_hello *ch,
-		      struct emse_hs12_hello *hello, struct emse_session *s)
+		      struct emse_hs12_hello *hello, struct emse_session *s, const uint8_t *cid,
+		      unsigned cid_len)
 {
 	if (!ch->session_id_len)
 		return false;
@@ -526,7 +551,7 @@ static bool resumable(struct emse_worker *w, const struct dtls_client_hello *ch,
 	}
 	memcpy(hello->suite, e->suite, 2);
 	hello->cipher = e->cipher;
-	if (emse_hs12_resume(&x->n, &w->rc, hello, e->sid, e->ms) != 0) {
+	if (emse_hs12_resume(&x->n, &w->rc, hello, e->sid, e->ms, cid, cid_len) != 0) {
 		c->st.misses++;
 		return false;
 	}
@@ -553,20 +578,38 @@ static bool start_native(struct emse_worker *w, struct emse_session *s,
 	s->u.hs.ssl = NULL;
 	w->stats.hs_started++;
 	w->stats.hs_native++;
+	/* RFC 9146: our CID names this worker and slot (cid.h); its check bits are new each time */
+	const struct emse_listener_conf *l = &c->listeners[s->listener];
+	uint8_t cid[EMSE_CID_MAX];
+	uint16_t check = 0;
+	unsigned cid_len = 0;
+	if (hello.cid_offered) {
+		w->stats.cid_offered++;
+		if (l->cid && w->rt->cid && emse_random(&check, sizeof(check)) == 0) {
+			cid_len = l->cid_length;
+			emse_cid_encode(w->rt->cid, cid_len, w->id, emse_session_idx(&w->sessions, s),
+					check, cid);
+			w->stats.cid_negotiated++;
+		}
+	}
+	/* session resumption and CIDs together: the one ServerHello carries both */
 	uint8_t sid[EMSE_SID_LEN];
 	int rc;
 	if (!w->resume.max) {
-		rc = emse_hs12_start(h, &hello, c->psk_hint);
-	} else if (resumable(w, ch, &hello, s)) {
+		rc = emse_hs12_start_cid(h, &hello, c->psk_hint, cid, cid_len);
+	} else if (resumable(w, ch, &hello, s, cid, cid_len)) {
 		rc = 0; /* ServerHello, ChangeCipherSpec, Finished: in h->flight */
 	} else {
-		rc = emse_random(sid, sizeof(sid)) == 0 ? emse_hs12_start_sid(h, &hello, c->psk_hint, sid)
-							  : -1;
+		rc = emse_random(sid, sizeof(sid)) == 0
+			     ? emse_hs12_start_sid_cid(h, &hello, c->psk_hint, sid, cid, cid_len)
+			     : -1;
 	}
 	if (rc != 0) {
 		hs_fail(w, s, EMSE_HS_FAIL_PROTOCOL);
 		return true;
 	}
+	if (cid_len)
+		h->rec.cid_check = (uint16_t)(check & emse_cid_check_mask(w->rt->cid, cid_len));
 	send_datagram(w, &s->flow, h->flight, h->flight_len);
 	s->u.hs.rtx_at = w->now + w->rt->hz; /* RFC 6347 4.2.4.1: 1 s, doubling */
 	return true;
@@ -652,10 +695,12 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 		return;
 	}
 	uint16_t hl = emse_net_hdr_len(&s->flow);
-	size_t cap = len + EMSE_REC_MAX_OVERHEAD, n;
+	size_t cap = len + EMSE_REC_MAX_OVERHEAD + EMSE_REC_CID_OVERHEAD, n;
 	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
 						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
-	if (!p || emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, data, len, p + hl, cap, &n)) {
+	/* to the client's CID when it has one (emse_record_seal otherwise) */
+	if (!p || emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_APP, s->peer_cid, data, len,
+				       p + hl, cap, &n)) {
 		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
 		rte_pktmbuf_free(m);
 		return;
@@ -709,7 +754,7 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 		return;
 	}
 	uint16_t hl = emse_net_hdr_len(&bf);
-	size_t cap = EMSE_PP2_MAX + len;
+	size_t cap = EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX + len;
 	uint8_t *p = cap > (size_t)(UINT16_MAX - hl) ? NULL
 						      : (uint8_t *)rte_pktmbuf_append(m, (uint16_t)(hl + cap));
 	struct e2m_identity id;
@@ -718,13 +763,16 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 	int n = p ? emse_proxy_v2_write(p + hl, EMSE_PP2_MAX, &s->flow, EMSE_PP2_DGRAM, id.app_id,
 					id.app_id_len, id.key_id)
 		  : -1;
+	if (n >= 0 && w->cid_moved)
+		n = emse_proxy_v2_add_moved(p + hl, (size_t)n, EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX,
+					    &w->cid_prev);
 	if (n < 0) {
 		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
 		rte_pktmbuf_free(m);
 		return;
 	}
 	memcpy(p + hl + n, data, len);
-	rte_pktmbuf_trim(m, (uint16_t)(EMSE_PP2_MAX - (size_t)n));
+	rte_pktmbuf_trim(m, (uint16_t)(EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX - (size_t)n));
 	emse_net_write_udp_nocsum(&w->rt->iface, &bf, p, (uint16_t)(n + len));
 	tx_enqueue_csum(w, m, true);
 	w->stats.fwd_tx++;
@@ -765,6 +813,34 @@ static void session_touch(struct emse_worker *w, struct emse_session *s)
 	emse_list_push(&w->sessions, &w->sessions.est, s);
 }
 
+/* What an opened record of a compact session asks for: its data to the application, an alert ends
+ * the session (close_notify answered), a repeated Finished gets our last flight again. 1: it was
+ * authentic, 0: not (dropped and counted by record.c under its reason), -1: the session ended. */
+static int on_record(struct emse_worker *w, struct emse_session *s, enum emse_rec_rc r, size_t n)
+{
+	switch (r) {
+	case EMSE_REC_DATA:
+		on_app_data(w, s, w->appbuf, n);
+		return 1;
+	case EMSE_REC_ALERT:
+		session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY ? EMSE_CLOSE_NOTIFY
+										: EMSE_CLOSE_ALERT,
+			      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
+		return -1;
+	case EMSE_REC_RETX: {
+		const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
+		for (unsigned i = 0; f && i < f->n_dg; i++)
+			send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
+		w->stats.retransmits++;
+		return 1;
+	}
+	case EMSE_REC_DROP:
+	case EMSE_REC_HANDSHAKE: /* not while established: F_HANDSHAKE is off */
+		break;
+	}
+	return 0;
+}
+
 /* A compact session: each record of the datagram opened by record.c. True if one of them was
  * authentic: only that keeps the session from its idle timeout, not a spoofed datagram. */
 static bool on_established_compact(struct emse_worker *w, struct emse_session *s,
@@ -774,31 +850,20 @@ static bool on_established_compact(struct emse_worker *w, struct emse_session *s
 	uint8_t type;
 	enum emse_rec_drop why;
 	bool authentic = false;
+	/* a CID session's client repeating its flight 3 sends it here by address: its Finished is
+	 * a tls12_cid record (emse_record_open_cid hands the plain ones to emse_record_open) */
+	unsigned cid_len = s->u.rec.flags & EMSE_REC_F_CID
+				   ? w->rt->cfg->listeners[s->listener].cid_length : 0;
 	while (off < len) {
-		switch (emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used, w->appbuf,
-					 &n, &type, &why)) {
-		case EMSE_REC_DATA:
-			authentic = true;
-			on_app_data(w, s, w->appbuf, n);
-			break;
-		case EMSE_REC_ALERT:
-			/* close_notify is answered; a fatal alert just ends the session */
-			session_close(w, s, w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY
-						    ? EMSE_CLOSE_NOTIFY : EMSE_CLOSE_ALERT,
-				      w->appbuf[1] == EMSE_REC_ALERT_CLOSE_NOTIFY);
+		enum emse_rec_rc r =
+			cid_len ? emse_record_open_cid(&w->rc, &s->u.rec, data + off, len - off,
+						       cid_len, &used, w->appbuf, &n, &type, &why)
+				: emse_record_open(&w->rc, &s->u.rec, data + off, len - off, &used,
+						   w->appbuf, &n, &type, &why);
+		int k = on_record(w, s, r, n);
+		if (k < 0)
 			return false;
-		case EMSE_REC_RETX: {
-			authentic = true;
-			const struct emse_flight_slot *f = emse_record_flight(&w->rc, &s->u.rec);
-			for (unsigned i = 0; f && i < f->n_dg; i++)
-				send_datagram(w, &s->flow, emse_flight_dg(f, i), f->len[i]);
-			w->stats.retransmits++;
-			break;
-		}
-		case EMSE_REC_DROP:
-		case EMSE_REC_HANDSHAKE: /* not while established: F_HANDSHAKE is off */
-			break; /* counted by record.c under its reason */
-		}
+		authentic |= k > 0;
 		off += used;
 	}
 	return authentic;
@@ -830,6 +895,19 @@ touch:
 	session_touch(w, s);
 }
 
+/* m's data (len bytes) starts with the sealed reply (out_len bytes): headers in front, the rest
+ * cut, and it goes back out. */
+static inline void send_in_place(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+				 uint16_t hl, size_t len, size_t out_len)
+{
+	uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
+	rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
+	m->ol_flags = 0; /* what the port said about the received frame */
+	emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
+	tx_enqueue_csum(w, m, true);
+	w->stats.app_tx++;
+}
+
 /* The common case of a compact echo session, without a copy: a datagram that is exactly one
  * application-data record is opened in place, its plaintext sealed in place over it (same length),
  * and the received mbuf goes back with the reply's headers written over the old ones. Returns
@@ -856,12 +934,7 @@ static bool echo_in_place(struct emse_worker *w, struct emse_session *s, struct 
 		w->stats.app_rx_bytes += n;
 		if (emse_record_seal(&w->rc, &s->u.rec, EMSE_REC_CT_APP, plain, n, rec, len,
 				     &out_len) == 0) {
-			uint8_t *p = (uint8_t *)rte_pktmbuf_prepend(m, hl);
-			rte_pktmbuf_trim(m, (uint16_t)(len - out_len));
-			m->ol_flags = 0; /* what the port said about the received frame */
-			emse_net_write_udp_nocsum(&w->rt->iface, &s->flow, p, (uint16_t)out_len);
-			tx_enqueue_csum(w, m, true);
-			w->stats.app_tx++;
+			send_in_place(w, s, m, hl, len, out_len);
 			m = NULL;
 		} else {
 			w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
@@ -885,7 +958,10 @@ static bool is_epoch0_client_hello(const uint8_t *d, size_t len)
  * pending). True if it is wrong: counted, and the caller drops the datagram. */
 static bool csum_bad(struct emse_worker *w, const struct emse_flow *flow, const uint8_t *udp)
 {
-	if (!udp || emse_net_udp_csum_ok(flow, udp))
+	if (!udp)
+		return false;
+	w->stats.rx_csum_sw++;
+	if (emse_net_udp_csum_ok(flow, udp))
 		return false;
 	w->stats.net_drop[EMSE_DROP_UDP_CSUM]++;
 	return true;
@@ -940,6 +1016,166 @@ static void on_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct 
 	rte_pktmbuf_free(m);
 }
 
+/* ---- RFC 9146 connection ids (docs/cid.md) ------------------------------------------------ */
+
+static bool emse_flow_same_peer(const struct emse_flow *a, const struct emse_flow *b)
+{
+	return a->peer_port == b->peer_port && emse_addr_eq(&a->peer, &b->peer);
+}
+
+/* The records of a datagram that named session s by its CID, from flow. The peer address moves
+ * to flow only on a record that authenticates and is newer than every record before it (RFC 9146
+ * 6); from another address anything else is dropped and answered nowhere. True if a record was
+ * authentic (from the session's address after this datagram). */
+static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const struct emse_flow *flow,
+			   unsigned cid_len, const uint8_t *data, size_t len)
+{
+	size_t off = 0, used, n;
+	uint8_t type;
+	enum emse_rec_drop why;
+	bool authentic = false;
+	uint32_t gen = s->gen;
+	while (off < len && s->gen == gen && s->state == EMSE_S_ESTABLISHED) {
+		uint64_t newest = s->u.rec.rnext;
+		bool elsewhere = !emse_flow_same_peer(&s->flow, flow);
+		enum emse_rec_rc r = emse_record_open_cid(&w->rc, &s->u.rec, data + off, len - off,
+							  cid_len, &used, w->appbuf, &n, &type,
+							  &why);
+		off += used;
+		if (r == EMSE_REC_DROP) {
+			w->stats.cid_rec_drop[why]++;
+			continue;
+		}
+		if (elsewhere) {
+			/* authentic: newer than all before it, or a reordered/held-back copy */
+			if (!emse_rec_was_newest(&s->u.rec, newest)) {
+				w->stats.cid_addr_refused++;
+				continue;
+			}
+			struct emse_session_key k;
+			emse_session_key_of(flow, s->listener, &k);
+			struct emse_session *o = emse_session_find(&w->sessions, &k);
+			if (o && o != s) /* whoever held that address before does not any more */
+				session_close(w, o, EMSE_CLOSE_REPLACED, false);
+			w->cid_prev = s->flow;
+			if (emse_session_move(&w->sessions, s, flow) != 0) {
+				w->stats.dp_drop[EMSE_DP_SESSIONS_FULL]++;
+				continue;
+			}
+			w->cid_moved = true;
+			w->stats.cid_addr_changes++;
+		}
+		int k = on_record(w, s, r, n);
+		authentic = k < 0 ? false : authentic || k > 0;
+		w->cid_moved = false;
+	}
+	w->cid_moved = false;
+	return authentic;
+}
+
+/* echo_in_place for a CID session's record from its own address (a move takes the copying path):
+ * one tls12_cid record of application data is opened in place, and the reply sealed over it so
+ * that its plaintext stays where it is. The reply's header is shorter by our CID less the
+ * client's, so it starts that many octets later in the mbuf. Returns false, touching nothing, when
+ * the datagram is not that case; true when m was consumed. */
+static bool echo_in_place_cid(struct emse_worker *w, struct emse_session *s, struct rte_mbuf *m,
+			      unsigned cl)
+{
+	uint8_t *rec = rte_pktmbuf_mtod(m, uint8_t *);
+	uint16_t len = rte_pktmbuf_data_len(m);
+	uint16_t hl = emse_net_hdr_len(&s->flow);
+	unsigned pl = emse_rec_peer_cid_len(&s->u.rec), skip = cl - pl; /* cl >= 4 >= pl */
+	if (len < EMSE_REC_HDR + cl ||
+	    (size_t)(rec[11 + cl] << 8 | rec[12 + cl]) + EMSE_REC_HDR + cl != len ||
+	    w->rt->cfg->listeners[s->listener].mode != EMSE_APP_ECHO || !RTE_MBUF_DIRECT(m) ||
+	    rte_mbuf_refcnt_read(m) != 1 || rte_pktmbuf_headroom(m) + skip < hl)
+		return false;
+	uint8_t *plain = rec + EMSE_REC_HDR + cl + EMSE_REC_EXPLICIT;
+	size_t used, n, out_len;
+	uint8_t type;
+	enum emse_rec_drop why;
+	enum emse_rec_rc r = emse_record_open_cid(&w->rc, &s->u.rec, rec, len, cl, &used, plain, &n,
+						  &type, &why);
+	if (r == EMSE_REC_DROP) {
+		w->stats.cid_rec_drop[why]++;
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	if (r != EMSE_REC_DATA) { /* an alert, a repeated Finished: as on the copying path */
+		if (on_record(w, s, r, n) > 0 && s->state == EMSE_S_ESTABLISHED)
+			session_touch(w, s);
+		rte_pktmbuf_free(m);
+		return true;
+	}
+	w->stats.app_rx++;
+	w->stats.app_rx_bytes += n;
+	uint8_t *out = rec + skip;
+	if (emse_record_seal_cid(&w->rc, &s->u.rec, EMSE_REC_CT_APP, s->peer_cid, plain, n, out,
+				 len - skip, &out_len) == 0) {
+		rte_pktmbuf_adj(m, (uint16_t)skip);
+		send_in_place(w, s, m, hl, len - skip, out_len);
+		m = NULL;
+	} else {
+		w->stats.dp_drop[EMSE_DP_APP_TOO_BIG]++;
+	}
+	session_touch(w, s); /* authentic */
+	rte_pktmbuf_free(m);
+	return true;
+}
+
+/* A datagram for listener li whose first record is tls12_cid with a CID of ours naming this
+ * worker's slot (already decoded). Consumes m. udp: the UDP header if its checksum is pending. */
+static void on_cid_datagram(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
+			    unsigned li, uint32_t slot, uint32_t check, const uint8_t *udp)
+{
+	const struct emse_listener_conf *l = &w->rt->cfg->listeners[li];
+	struct emse_session *s = slot < w->sessions.max ? &w->sessions.s[slot] : NULL;
+	/* the check bits compared without a branch on their value */
+	uint32_t diff = s ? (uint32_t)(s->u.rec.cid_check ^ check) : 1;
+	bool live = s && s->state == EMSE_S_ESTABLISHED && (s->u.rec.flags & EMSE_REC_F_CID) &&
+		    s->listener == li;
+	if (!live || diff) {
+		w->stats.cid_unknown++;
+		rte_pktmbuf_free(m);
+		return;
+	}
+	/* The checksum covers the addresses, the AEAD tag does not: a datagram that would move
+	 * the session is checked (a corrupted source must not become the peer's address). */
+	bool same = emse_flow_same_peer(&s->flow, flow);
+	if (csum_bad(w, flow, same ? NULL : udp)) {
+		rte_pktmbuf_free(m);
+		return;
+	}
+	if (same && echo_in_place_cid(w, s, m, l->cid_length))
+		return;
+	if (on_cid_records(w, s, flow, l->cid_length, rte_pktmbuf_mtod(m, const uint8_t *),
+			   rte_pktmbuf_data_len(m)) &&
+	    s->state == EMSE_S_ESTABLISHED)
+		session_touch(w, s);
+	rte_pktmbuf_free(m);
+}
+
+/* emse_cid_decode, through the worker's memo of recent CIDs. */
+static int cid_lookup(struct emse_worker *w, unsigned len, const uint8_t *cid, unsigned *owner,
+		      uint32_t *slot, uint32_t *check)
+{
+	struct emse_cid_memo *e = &w->cid_memo[(cid[1] | cid[2] << 8) & (EMSE_CID_MEMO - 1)];
+	if (e->len == len && memcmp(e->cid, cid, len) == 0) {
+		*owner = e->worker;
+		*slot = e->slot;
+		*check = e->check;
+		return 0;
+	}
+	if (emse_cid_decode(w->rt->cid, len, cid, owner, slot, check) != 0)
+		return -1; /* a miss evicts nothing */
+	memcpy(e->cid, cid, len);
+	e->len = (uint8_t)len;
+	e->worker = (uint8_t)*owner;
+	e->slot = *slot;
+	e->check = (uint16_t)*check;
+	return 0;
+}
+
 /* Hands a frame to the worker that owns its flow (consumes m). */
 static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 {
@@ -991,6 +1227,21 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	case EMSE_NET_UDP:
 		break;
 	}
+	/* The port's word on the UDP checksum replaces the software sum; without one (no offload,
+	 * or the port could not tell) the software check stays pending as it would be. Counted
+	 * where the frame came off the port, not again after steering. */
+	if (csum_pending && w->rx_csum_hw) {
+		enum emse_rx_csum v = emse_rx_csum_verdict(m->ol_flags);
+		if (v == EMSE_RX_CSUM_GOOD) {
+			csum_pending = false;
+			w->stats.rx_csum_hw_good += may_steer;
+		} else if (v == EMSE_RX_CSUM_BAD) {
+			w->stats.rx_csum_hw_bad++;
+			w->stats.net_drop[EMSE_DROP_UDP_CSUM]++;
+			rte_pktmbuf_free(m);
+			return;
+		}
+	}
 	/* steered datagrams are classified again by their owner */
 	const uint8_t *udp = csum_pending ? rte_pktmbuf_mtod_offset(m, uint8_t *, off - 8) : NULL;
 	const struct emse_config *cfg = w->rt->cfg;
@@ -1014,11 +1265,45 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		rte_pktmbuf_free(m);
 		return;
 	}
-	if (may_steer) {
-		unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
-		if (owner != w->id) {
-			steer_to(w, owner, m);
+	const struct emse_listener_conf *l = &cfg->listeners[li];
+	const uint8_t *pl = rte_pktmbuf_mtod_offset(m, const uint8_t *, off);
+	if (l->cid && plen >= EMSE_REC_HDR + l->cid_length && pl[0] == EMSE_REC_CT_CID &&
+	    w->rt->cid) {
+		/* RFC 9146: the CID names the session's worker and slot, whatever the address */
+		unsigned owner;
+		uint32_t slot, check;
+		if (cid_lookup(w, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
+		    owner >= w->rt->n_workers) {
+			w->stats.cid_unknown++;
+			rte_pktmbuf_free(m);
 			return;
+		}
+		if (owner != w->id) {
+			if (may_steer) {
+				steer_to(w, owner, m);
+			} else { /* steered here, yet not ours: cannot happen with one codec */
+				w->stats.cid_unknown++;
+				rte_pktmbuf_free(m);
+			}
+			return;
+		}
+		rte_pktmbuf_adj(m, off);
+		rte_pktmbuf_trim(m, (uint16_t)(rte_pktmbuf_data_len(m) - plen));
+		on_cid_datagram(w, m, &flow, (unsigned)li, slot, check, udp);
+		return;
+	}
+	/* With RSS every datagram of a flow comes on one queue, so that queue's worker owns the flow;
+	 * emse_flow_owner (a different hash) would re-steer most of them. Steering stays for ports
+	 * without RSS and for what the port did not hash (docs/deploy.md). */
+	if (may_steer) {
+		if (w->rss && (m->ol_flags & RTE_MBUF_F_RX_RSS_HASH)) {
+			w->stats.rss_owned++;
+		} else {
+			unsigned owner = emse_flow_owner(&flow, w->rt->n_workers);
+			if (owner != w->id) {
+				steer_to(w, owner, m);
+				return;
+			}
 		}
 	}
 	rte_pktmbuf_adj(m, off);
@@ -1110,13 +1395,19 @@ void emse_worker_timers(struct emse_worker *w)
 /* Replay: one packet at a time, on the capture's clock. A handshake that parks for its key
  * is resolved before the next packet, and timers fire between packets when the capture's time
  * passes them, so the same capture gives the same output whatever the machine's speed. */
-static void replay_wait_parked(struct emse_worker *w)
+unsigned emse_worker_completions(struct emse_worker *w)
 {
 	struct emse_key_completion done[EMSE_BURST];
+	unsigned nc = emse_control_poll(w->rt->control, w->id, done, EMSE_BURST);
+	for (unsigned i = 0; i < nc; i++)
+		on_key_completion(w, &done[i]);
+	return nc;
+}
+
+static void replay_wait_parked(struct emse_worker *w)
+{
 	while (w->parked && !w->rt->stop) {
-		unsigned nc = emse_control_poll(w->rt->control, w->id, done, EMSE_BURST);
-		for (unsigned i = 0; i < nc; i++)
-			on_key_completion(w, &done[i]);
+		unsigned nc = emse_worker_completions(w);
 		rte_rcu_qsbr_quiescent(w->rt->qsbr, w->id);
 		if (!nc)
 			rte_pause();
@@ -1162,7 +1453,6 @@ int emse_worker_main(void *arg)
 	struct emse_worker *w = arg;
 	const struct emse_runtime *rt = w->rt;
 	struct rte_mbuf *pkts[EMSE_BURST];
-	struct emse_key_completion done[EMSE_BURST];
 
 	emse_dtls_pool_bind(&w->pool);
 	emse_control_worker_register(rt->control, w->id);
@@ -1222,12 +1512,8 @@ int emse_worker_main(void *arg)
 
 		/* A completion matters to a parked handshake only; with none parked, late ones
 		 * (their handshake timed out) are drained every 64 iterations. */
-		if (w->parked || (iter & 63) == 0) {
-			unsigned nc = emse_control_poll(rt->control, w->id, done, EMSE_BURST);
-			for (unsigned i = 0; i < nc; i++)
-				on_key_completion(w, &done[i]);
-			work += nc;
-		}
+		if (w->parked || (iter & 63) == 0)
+			work += emse_worker_completions(w);
 
 		if (w->now >= w->next_tick) {
 			emse_worker_timers(w);
@@ -1265,7 +1551,10 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 	w->idle_clean_max = rt->hz / 50000; /* 20 us: longer idle polls were interrupted */
 
 	snprintf(name, sizeof(name), "emse_mbuf_%u", id);
-	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE, socket);
+	/* The port DMAs into these: on its NUMA socket (unknown for virtual ports: the worker's) */
+	int port_socket = rte_eth_dev_socket_id(c->port_id);
+	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
+					port_socket >= 0 ? port_socket : socket);
 	snprintf(name, sizeof(name), "emse_steer_%u", id);
 	w->steer = rte_ring_create(name, 4096, socket, RING_F_SC_DEQ);
 	snprintf(name, sizeof(name), "emse_sess_%u", id);

@@ -12,15 +12,8 @@ if [ -f "$stamp" ]; then
 fi
 work=$(mktemp -d /tmp/emse-wolfssl.XXXXXX)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/lists/partial" "$work/src"
-# A private deb-src list: the system's apt sources stay untouched.
-echo "deb-src http://deb.debian.org/debian trixie main" > "$work/sources.list"
-apt_opts=(-o Dir::Etc::SourceList="$work/sources.list" -o Dir::Etc::SourceParts=/dev/null
-          -o Dir::State::Lists="$work/lists" -o APT::Sandbox::User=root)
-apt-get "${apt_opts[@]}" update -qq
-(cd "$work/src" && apt-get "${apt_opts[@]}" source --download-only -qq "wolfssl=$version")
-dsc=$(ls "$work"/src/wolfssl_*.dsc)
-dpkg-source -x "$dsc" "$work/wolfssl" >/dev/null 2>&1
+# The source package through a private apt list that follows the system's mirror (tools/debsrc.sh).
+"$(dirname "$0")/debsrc.sh" fetch "wolfssl=$version" "$work"
 # Fix of a use-after-free in 5.7.2's wolfSSL_clear: it frees the TLS extensions but leaves
 # ssl->secure_renegotiation pointing into them, so a reused object reads freed memory when the
 # next client sends renegotiation_info (GnuTLS does): sporadic SECURE_RENEGOTIATION_E alerts and

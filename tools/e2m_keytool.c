@@ -14,11 +14,12 @@
 static const char usage[] =
 	"usage:\n"
 	"  " PROG " derive --k HEX (--opc HEX | --op HEX) --rand HEX --sqn HEX --amf HEX\n"
-	"                     --app-id ID --emse-id ID [settings]\n"
+	"                     --app-id ID --emse-id ID [--key-id rand|hash] [settings]\n"
 	"      Runs Milenage and the e2m chain; prints one JSON object with the inputs and\n"
 	"      ck, ik, res, ak, ck_prime, ik_prime, e2m_int_key, key_id, e2m_key, psk_identity\n"
 	"      (lowercase hex), the fields of the chain entries in e2m-vectors.json.\n"
-	"  " PROG " psk --ck HEX --ik HEX --rand HEX --app-id ID --emse-id ID [settings]\n"
+	"  " PROG " psk --ck HEX --ik HEX (--rand HEX | --key-id hash) --app-id ID --emse-id ID\n"
+	"                     [--key-id rand|hash] [settings]\n"
 	"      Prints two lines: the PSK identity, then the PSK (e2m_key) in hex, e.g. for\n"
 	"      openssl s_client -psk_identity \"$(sed -n 1p out)\" -psk \"$(sed -n 2p out)\".\n"
 	"  " PROG " --help\n"
@@ -26,12 +27,15 @@ static const char usage[] =
 	"inputs (hex in either case, exact length):\n"
 	"  --k 32 hex digits       subscriber key K\n"
 	"  --opc / --op 32 digits  OPc, or OP from which OPc is computed\n"
-	"  --rand 32 hex digits    RAND; its last 4 octets are the key id\n"
+	"  --rand 32 hex digits    RAND; its last 4 octets are the key id (with --key-id rand)\n"
 	"  --sqn 12 hex digits     SQN\n"
 	"  --amf 4 hex digits      AMF\n"
 	"  --ck, --ik 32 digits    CK and IK from AKA\n"
 	"  --app-id ID             ue_app_id: 1..115 octets of printable UTF-8 (may contain '@')\n"
 	"  --emse-id ID            EMSE_Id: 1..64 octets of printable UTF-8\n"
+	"  --key-id rand|hash      how key_id (and so psk_identity) is formed: rand (default) the\n"
+	"                          last 4 octets of RAND (SPEC.md 2); hash the first 4 octets of\n"
+	"                          SHA-256(e2m_int_key) (SPEC.md 6); psk then needs no --rand\n"
 	"settings (SPEC.md's private values; defaults shown):\n"
 	"  --fc-int HEX            FC of e2m_int_key, ffe0\n"
 	"  --fc-key HEX            FC of e2m_key, ffe1\n"
@@ -48,7 +52,7 @@ enum cmd { CMD_DERIVE = 1, CMD_PSK = 2 };
 
 enum opt_id {
 	O_K, O_OPC, O_OP, O_RAND, O_SQN, O_AMF, O_CK, O_IK, O_APP_ID, O_EMSE_ID,
-	O_FC_INT, O_FC_KEY, O_FC_ACCESS, O_LABEL, O_ACCESS_LABEL, O_COUNT
+	O_FC_INT, O_FC_KEY, O_FC_ACCESS, O_LABEL, O_ACCESS_LABEL, O_KEY_ID, O_COUNT
 };
 
 static const struct opt {
@@ -70,6 +74,7 @@ static const struct opt {
 	[O_FC_ACCESS] = {"--fc-access", CMD_DERIVE | CMD_PSK},
 	[O_LABEL] = {"--label", CMD_DERIVE | CMD_PSK},
 	[O_ACCESS_LABEL] = {"--access-label", CMD_DERIVE | CMD_PSK},
+	[O_KEY_ID] = {"--key-id", CMD_DERIVE | CMD_PSK},
 };
 
 /* All secrets of a run live here, so one wipe at exit covers them. */
@@ -80,6 +85,7 @@ struct state {
 	uint8_t ck[16], ik[16], res[8], ak[6], sqn_xor_ak[6], ck_prime[16], ik_prime[16];
 	uint8_t int_key[E2M_KEY_LEN], key[E2M_KEY_LEN];
 	uint32_t key_id;
+	int key_id_hash;
 	char identity[E2M_PSK_IDENTITY_MAX + 1];
 	char hex[2 * E2M_KEY_LEN + 1];
 };
@@ -225,13 +231,24 @@ static void settings(void)
 	}
 }
 
+static void key_id_opt(void)
+{
+	const char *v = st.val[O_KEY_ID];
+	if (!v || strcmp(v, "rand") == 0)
+		st.key_id_hash = 0;
+	else if (strcmp(v, "hash") == 0)
+		st.key_id_hash = 1;
+	else
+		usage_error(opts[O_KEY_ID].name, "expected rand or hash");
+}
+
 /* The identity and PSK, common to both commands once CK and IK are known. */
 static void derive_psk(void)
 {
 	const char *app = st.val[O_APP_ID], *emse = st.val[O_EMSE_ID];
 	if (e2m_int_key(&st.params, st.ck, st.ik, st.int_key) != 0)
 		failure("e2m_int_key");
-	st.key_id = e2m_key_id(st.rand);
+	st.key_id = st.key_id_hash ? e2m_key_id_hash(st.int_key) : e2m_key_id(st.rand);
 	if (e2m_key(&st.params, st.int_key, emse, strlen(emse), st.key) != 0)
 		failure("e2m_key");
 	if (e2m_identity_encode(st.key_id, app, strlen(app), st.identity, sizeof(st.identity)) < 0)
@@ -292,6 +309,7 @@ static int cmd_derive(int argc, char **argv)
 	hex_opt(O_RAND, st.rand, 16);
 	hex_opt(O_SQN, st.sqn, 6);
 	hex_opt(O_AMF, st.amf, 2);
+	key_id_opt();
 	text_opts();
 	settings();
 
@@ -336,7 +354,10 @@ static int cmd_psk(int argc, char **argv)
 	parse_args(CMD_PSK, "psk", argc, argv);
 	hex_opt(O_CK, st.ck, 16);
 	hex_opt(O_IK, st.ik, 16);
-	hex_opt(O_RAND, st.rand, 16);
+	key_id_opt();
+	/* In hash mode RAND plays no part; it is still checked when given. */
+	if (!st.key_id_hash || st.val[O_RAND])
+		hex_opt(O_RAND, st.rand, 16);
 	text_opts();
 	settings();
 	derive_psk();

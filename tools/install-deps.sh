@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages emse needs. Idempotent: when everything is already installed it
+# Installs the Debian 12 packages emse needs (the source builds from Debian 13 follow in
+# build-wolfssl.sh and build-mbedtls.sh, through debsrc.sh). Idempotent: when everything is already installed it
 # asks no registry and returns in well under a second.
 set -euo pipefail
 pkgs=(
@@ -7,6 +8,7 @@ pkgs=(
   libdpdk-dev dpdk                                      # the dataplane, testpmd for checks
   libssl-dev openssl                                    # libcrypto: KDF, Milenage; openssl CLI: CA, s_client
   libcmocka-dev                                         # unit tests
+  valgrind                                              # make ct: memcheck, valgrind/memcheck.h
   autoconf automake libtool dpkg-dev                    # building wolfSSL from its source package
   libcurl4-openssl-dev                                  # EMKS client: HTTP/2 multi interface
   libnghttp2-dev libevent-dev                           # reference EMKS server: HTTP/2 over TLS
@@ -16,6 +18,7 @@ pkgs=(
   gnutls-bin libcoap3-bin                               # interop clients: gnutls-cli, coap-client
   iproute2 iputils-ping procps jq gnuplot-nox           # namespaces, tests, bench plots
   tcpdump                                               # capturing test traffic for pcap replay
+  nftables conntrack python3                            # e2e: a carrier NAT that rebinds (CID); tools/lb: the balancer, its controller
 )
 missing=()
 for p in "${pkgs[@]}"; do

@@ -8,6 +8,7 @@
 
 #include "emse/net.h"
 #include "pop.h"
+#include "hs_client.h"
 #include "record.h"
 #include "stats.h"
 
@@ -57,6 +58,11 @@ struct gen_config {
 	 * --datagrams records each (--blast), no handshake */
 	const char *hold_file, *resume_file;
 	bool resume;                  /* each UE resumes its previous session (RFC 5246 7.3) */
+	/* emse-bench's own handshake client (hs_client.h) instead of wolfSSL's: always with --cid,
+	 * by choice with --native-client; its sessions' records go through record.h (as --blast) */
+	bool native;
+	uint8_t cid;                  /* enum hsc_cid: --cid on|empty (RFC 9146) */
+	uint32_t rebind_every;        /* each UE moves to a new source port every K records */
 };
 
 /* One session written by --hold-file (the generator's own format, read by the same build). */
@@ -88,6 +94,8 @@ struct sess {
 	uint64_t timer;              /* next wolfSSL retransmission / datagram deadline */
 	uint64_t give_up;
 	struct emse_flow flow;       /* local = the UE, peer = the server */
+	uint8_t rto_shift;            /* own client: retransmission timeout 1 s << rto_shift */
+	uint32_t rebound;             /* --rebind-every: the datagram count at the last move */
 };
 
 struct gen_counters {
@@ -99,6 +107,7 @@ struct gen_counters {
 	uint64_t reloads;
 	uint64_t echo_verified, echo_bad;
 	uint64_t resumed;             /* --resume: handshakes the server resumed */
+	uint64_t cid_sessions, rebinds;
 };
 
 struct gen {
@@ -111,7 +120,8 @@ struct gen {
 	struct sess *sess;
 	uint32_t *free_list, nfree;
 	uint32_t *active, nactive;   /* dense list for timer scans */
-	struct rec_keys *recs;       /* --blast: per session slot */
+	struct rec_keys *recs;       /* --blast, own client: per session slot */
+	struct hsc *hsc;             /* own client: per session slot */
 	uint16_t *next_port;         /* per UE address */
 	uint32_t next_ue;
 	void **ssl_pool;
@@ -156,6 +166,11 @@ void sess_cleanup(void);
 int sess_hold_open(const char *path);
 int sess_resume_load(const char *path);
 int sess_resume_next(uint64_t now);
+/* Records go through our own record layer (record.h): --blast, or the own handshake client. */
+static inline bool own_records(void)
+{
+	return G.cfg.blast || G.cfg.native;
+}
 /* spoofed ClientHellos: capture one at start-up, then send n of them */
 int spoof_init(void);
 void spoof_send(uint32_t n);

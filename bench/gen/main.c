@@ -39,6 +39,12 @@ static void usage(FILE *f)
 "               --dgram-timeout S (1) [--max-handshakes N] [--no-pool]\n"
 "               [--blast: datagrams sealed by our own record layer, echoes counted (AEAD suites)\n"
 "                [--verify-all: open and compare every echo, not only each session's first]]\n"
+"               [--cid on|empty: UEs negotiate an RFC 9146 Connection ID (on: 4-octet CIDs both ways;\n"
+"                empty: a zero-length one of their own) and send tls12_cid records; handshakes by\n"
+"                emse-bench's own DTLS 1.2 client (wolfSSL 5.7.2 has no DTLS 1.2 CID), records by\n"
+"                its own record layer as with --blast]\n"
+"               [--native-client: that own handshake client without CID]\n"
+"               [--rebind-every K: each UE moves to a new source port every K datagrams]\n"
 "               [--spoof-rate R: also R ClientHellos/s from spoofed sources, a flood beside the load]\n"
 "               [--hold: a finished session is not closed, just forgotten (no close_notify): the\n"
 "                server keeps it; sessions spread round-robin over --ue-addrs; with --max-handshakes N\n"
@@ -83,7 +89,8 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD, O_HOLDF, O_RESUMEF, O_RESUME };
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD, O_HOLDF, O_RESUMEF, O_RESUME,
+	       O_CID, O_NATIVE, O_REBIND };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
 		{ "synthetic", 1, 0, O_SYN }, { "seed", 1, 0, O_SEED }, { "dump-keys", 1, 0, O_DUMP },
@@ -101,7 +108,8 @@ static int parse_args(int argc, char **argv)
 		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "verify-all", 0, 0, O_VERIFY },
 		{ "ready-file", 1, 0, O_READY }, { "hold", 0, 0, O_HOLD },
 		{ "hold-file", 1, 0, O_HOLDF }, { "resume-file", 1, 0, O_RESUMEF },
-		{ "resume", 0, 0, O_RESUME }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
+		{ "resume", 0, 0, O_RESUME },
+		{ "cid", 1, 0, O_CID }, { "native-client", 0, 0, O_NATIVE }, { "rebind-every", 1, 0, O_REBIND }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
 	optind = 1;
@@ -154,6 +162,19 @@ static int parse_args(int argc, char **argv)
 		case O_HOLDF: c->hold_file = optarg; break;
 		case O_RESUMEF: c->resume_file = optarg; break;
 		case O_RESUME: c->resume = true; break;
+		case O_CID:
+			if (!strcmp(optarg, "on"))
+				c->cid = HSC_CID_ON;
+			else if (!strcmp(optarg, "empty"))
+				c->cid = HSC_CID_EMPTY;
+			else {
+				fprintf(stderr, "--cid %s: on or empty\n", optarg);
+				return -1;
+			}
+			c->native = true;
+			break;
+		case O_NATIVE: c->native = true; break;
+		case O_REBIND: c->rebind_every = (uint32_t)strtoul(optarg, NULL, 0); break;
 		case 'h': usage(stdout); exit(0);
 		default: usage(stderr); return -1;
 		}
@@ -178,6 +199,18 @@ static int parse_args(int argc, char **argv)
 	}
 	if (c->blast && (!c->datagrams || !strcmp(c->suite, "cbc"))) {
 		fprintf(stderr, "--blast needs --datagrams N and an AEAD suite (ccm8, gcm)\n");
+		return -1;
+	}
+	if (c->native && (c->resume || c->hold_file)) {
+		fprintf(stderr, "--resume and --hold-file need wolfSSL's client (not --cid / --native-client)\n");
+		return -1;
+	}
+	if (c->native && !strcmp(c->suite, "cbc")) {
+		fprintf(stderr, "--cid / --native-client: an AEAD suite (ccm8, gcm)\n");
+		return -1;
+	}
+	if (c->rebind_every && !own_records()) {
+		fprintf(stderr, "--rebind-every needs --cid, --native-client or --blast (records of our own)\n");
 		return -1;
 	}
 	if (c->concurrency == 0 || c->size > 1400 || (c->datagrams && c->size == 0) ||

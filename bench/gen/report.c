@@ -135,7 +135,7 @@ int report_final(double secs, void *tel_before, void *tel_after)
 		       (unsigned long long)c->dgram_echoed, (unsigned long long)c->dgram_sent,
 		       (unsigned long long)c->dgram_lost);
 		printf("%-28s %14.0f\n", "round trips/s", secs > 0 ? c->dgram_echoed / secs : 0);
-		if (cf->blast)
+		if (own_records())
 			printf("%-28s %14llu opened and equal, %llu bad\n",
 			       cf->verify_all ? "echoes verified" : "first echo per session",
 			       (unsigned long long)c->echo_verified, (unsigned long long)c->echo_bad);
@@ -155,8 +155,13 @@ int report_final(double secs, void *tel_before, void *tel_after)
 	/* the generator's own cost per handshake: what caps it on one lcore */
 	double gen_us = c->handshakes ? (double)G.busy_cycles / (double)G.hz / (double)c->handshakes * 1e6 : 0;
 	printf("%-28s %14.1f\n", "generator busy us/handshake", gen_us);
-	printf("%-28s %llu created, %llu reused\n", "client objects", (unsigned long long)G.all.created,
-	       (unsigned long long)G.all.reused);
+	if (cf->native)
+		printf("%-28s %s, %llu sessions with a CID, %llu rebinds\n", "client", cf->cid ?
+		       "own handshake client, --cid" : "own handshake client", (unsigned long long)c->cid_sessions,
+		       (unsigned long long)c->rebinds);
+	else
+		printf("%-28s %llu created, %llu reused\n", "client objects", (unsigned long long)G.all.created,
+		       (unsigned long long)G.all.reused);
 	if (td) {
 		if (!isnan(per_core))
 			printf("%-28s %14.0f\n", "server hs/busy core-s", per_core);
@@ -195,7 +200,16 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			json_object_set_new(j, "resumed", json_integer((json_int_t)c->resumed));
 		if (j)
 			json_object_set_new(j, "generator_cpu_share", json_real(G.cpu_share));
-		if (j && cf->blast) {
+		if (j && cf->native) {
+			json_object_set_new(j, "client", json_string("own"));
+			json_object_set_new(j, "cid", json_string(cf->cid == HSC_CID_ON ? "on" : cf->cid ? "empty" : "off"));
+			json_object_set_new(j, "cid_sessions", json_integer((json_int_t)c->cid_sessions));
+		}
+		if (j && cf->rebind_every) {
+			json_object_set_new(j, "rebind_every", json_integer((json_int_t)cf->rebind_every));
+			json_object_set_new(j, "rebinds", json_integer((json_int_t)c->rebinds));
+		}
+		if (j && own_records()) {
 			json_object_set_new(j, "blast", json_true());
 			json_object_set_new(j, "echo_verified", json_integer((json_int_t)c->echo_verified));
 			json_object_set_new(j, "echo_bad", json_integer((json_int_t)c->echo_bad));

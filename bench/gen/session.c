@@ -12,6 +12,7 @@
 #include <rte_hash.h>
 #include <rte_jhash.h>
 
+#include "emse/rng.h"
 #include "gen.h"
 
 #define FAIL_TIMEOUT (-100000)
@@ -19,6 +20,7 @@
 #define FAIL_STORM (-100002)
 #define FAIL_REC_SETUP (-100003)
 #define FAIL_ECHO_BAD (-100004)
+#define FAIL_OWN_CLIENT (-100005) /* - enum hsc_why */
 /* A full handshake is 3 datagrams from the server plus a few retransmissions. Far more means the
  * two sides are answering each other's retransmissions (seen with a wrong PSK: the server cannot
  * open the Finished, each side resends its flight on the other's duplicate): end it. */
@@ -105,7 +107,9 @@ int sess_init(void)
 	G.payload = malloc(G.cfg.size ? G.cfg.size : 1);
 	if (!G.sess || !G.free_list || !G.active || !G.ssl_pool || !G.next_port || !G.payload)
 		return -1;
-	if (G.cfg.blast && !(G.recs = calloc(n, sizeof(*G.recs))))
+	if (own_records() && !(G.recs = calloc(n, sizeof(*G.recs))))
+		return -1;
+	if (G.cfg.native && !(G.hsc = calloc(n, sizeof(*G.hsc))))
 		return -1;
 	if (G.cfg.resume && !(G.ue_sess = calloc(G.pop.n ? G.pop.n : 1, sizeof(*G.ue_sess))))
 		return -1;
@@ -176,8 +180,11 @@ static void sess_end(uint32_t idx, bool clean)
 {
 	struct sess *s = &G.sess[idx];
 	rte_hash_del_key(G.flows, &(uint64_t){ flow_key(s->addr_idx, s->port) });
-	put_ssl(s->ssl, clean);
+	if (s->ssl)
+		put_ssl(s->ssl, clean);
 	s->ssl = NULL;
+	if (G.hsc)
+		hsc_wipe(&G.hsc[idx]);
 	s->state = S_FREE;
 	active_remove(idx);
 	G.free_list[G.nfree++] = idx;
@@ -198,12 +205,19 @@ static void fail(uint32_t idx, int code)
 			snprintf(name, sizeof(name), "no wolfSSL object");
 		} else if (code == FAIL_REC_SETUP) {
 			snprintf(name, sizeof(name), "--blast: no keys (AEAD suites only)");
+		} else if (code <= FAIL_OWN_CLIENT && code >= FAIL_OWN_CLIENT - HSC_WHY_FINISHED) {
+			static const char *why[] = { "own client: set-up", "own client: protocol error",
+						     "own client: the server gave no CID",
+						     "own client: server Finished does not verify" };
+			snprintf(name, sizeof(name), "%s", why[FAIL_OWN_CLIENT - code]);
 		} else if (code == FAIL_ECHO_BAD) {
 			snprintf(name, sizeof(name), "--blast: echo did not open or differs");
 		} else if (code <= -200000 && code > -200256) {
 			snprintf(name, sizeof(name), "alert %d (in a record)", -200000 - code);
 		} else if (code == FAIL_STORM) {
 			snprintf(name, sizeof(name), "retransmission storm (>%d datagrams)", HS_RX_MAX);
+		} else if (!s->ssl) {
+			snprintf(name, sizeof(name), "error %d", code);
 		} else {
 			WOLFSSL_ALERT_HISTORY h;
 			if (code == FATAL_ERROR && wolfSSL_get_alert_history(s->ssl, &h) == WOLFSSL_SUCCESS &&
@@ -291,7 +305,7 @@ int sess_resume_next(uint64_t now)
 	G.active[G.nactive++] = idx;
 	rte_hash_add_key_data(G.flows, &(uint64_t){ flow_key(s->addr_idx, s->port) },
 			      (void *)(uintptr_t)idx);
-	if (rec_setup_kb(&G.recs[idx], h->kb, h->ccm) != 0) {
+	if (rec_setup_kb(&G.recs[idx], h->ccm, h->kb, 16) != 0) {
 		fail(idx, FAIL_REC_SETUP);
 		return 0;
 	}
@@ -307,7 +321,7 @@ static void close_session(uint32_t idx)
 		/* --hold: the UE goes quiet; the server keeps the session until its idle timeout */
 		if (G.hold_out && s->ssl)
 			hold_write(idx);
-	} else if (G.cfg.blast && s->state == S_DATA) {
+	} else if (own_records() && s->state == S_DATA) {
 		/* wolfSSL's sequence numbers are behind ours: the alert must be our record */
 		static const uint8_t close_notify[2] = { 1, 0 };
 		uint8_t rec[2 + REC_MAX_OVERHEAD];
@@ -320,13 +334,54 @@ static void close_session(uint32_t idx)
 	sess_end(idx, true);
 }
 
+/* The next free source port on a UE address (and its flow key), or -1. */
+static int pick_port(uint32_t addr_idx, uint16_t *port, uint64_t *key)
+{
+	for (int tries = 0; tries <= 64; tries++) {
+		uint16_t p = G.next_port[addr_idx]++;
+		if (G.next_port[addr_idx] < 1024)
+			G.next_port[addr_idx] = 1024;
+		*key = flow_key(addr_idx, p);
+		if (rte_hash_lookup(G.flows, key) < 0) {
+			*port = p;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* The UE's NAT gave it a new source port: same session, same keys, a new flow. */
+static int rebind(uint32_t idx)
+{
+	struct sess *s = &G.sess[idx];
+	uint16_t p;
+	uint64_t key;
+	if (pick_port(s->addr_idx, &p, &key) != 0)
+		return -1;
+	rte_hash_del_key(G.flows, &(uint64_t){ flow_key(s->addr_idx, s->port) });
+	rte_hash_add_key_data(G.flows, &key, (void *)(uintptr_t)idx);
+	s->port = p;
+	s->flow.local_port = p;
+	COUNT(rebinds);
+	return 0;
+}
+
 /* Sends datagrams until the window is full or none are left; returns -1 if the session ended. */
 static int fill_window(uint32_t idx, uint64_t now)
 {
 	struct sess *s = &G.sess[idx];
 	s->timer = now + (uint64_t)(G.cfg.dgram_timeout * (double)G.hz);
 	while (s->dgrams_left && s->q_n < G.cfg.window) {
-		if (G.cfg.blast) {
+		uint32_t sent = G.cfg.datagrams - s->dgrams_left;
+		if (G.cfg.rebind_every && sent && sent % G.cfg.rebind_every == 0 && s->rebound != sent) {
+			/* echoes of what was sent from the old port would be lost: move once they are in */
+			if (s->q_n)
+				break;
+			if (rebind(idx) != 0)
+				break; /* no free port on this address now: try at the next record */
+			s->rebound = sent;
+		}
+		if (own_records()) {
 			uint8_t rec[1400 + REC_MAX_OVERHEAD];
 			int n = rec_seal(&G.recs[idx], 23, G.payload, (uint16_t)G.cfg.size, rec);
 			if (n < 0) {
@@ -358,37 +413,80 @@ static void arm_retransmit(struct sess *s, uint64_t now)
 	s->timer = now + (uint64_t)(t > 0 ? t : 1) * G.hz;
 }
 
+/* The handshake is over: start the datagrams or close. */
+static void handshake_done(uint32_t idx, uint64_t now)
+{
+	struct sess *s = &G.sess[idx];
+	COUNT(handshakes);
+	if (G.cfg.resume && s->ssl && wolfSSL_session_reused(s->ssl)) {
+		COUNT(resumed);
+	} else if (G.cfg.resume && s->ssl && s->ue < G.pop.n) {
+		/* a full handshake: the session the UE resumes next time */
+		WOLFSSL_SESSION *x = wolfSSL_get1_session(s->ssl);
+		if (x) {
+			wolfSSL_SESSION_free(G.ue_sess[s->ue]);
+			G.ue_sess[s->ue] = x;
+		}
+	}
+	if (G.measuring)
+		hist_add(&G.hs_lat, (now - s->t_start) * 1000000000ull / G.hz);
+	if (G.cfg.native && G.hsc[idx].cid_negotiated)
+		COUNT(cid_sessions);
+	if (G.cfg.blast && !G.cfg.native && rec_setup(s->ssl, &G.recs[idx]) != 0) {
+		fail(idx, FAIL_REC_SETUP);
+		return;
+	}
+	if (G.cfg.native)
+		s->state = S_DATA; /* our records from here on, the close_notify too */
+	if (G.cfg.datagrams) {
+		s->state = S_DATA;
+		s->dgrams_left = G.cfg.datagrams;
+		s->give_up = UINT64_MAX; /* from here on, each datagram has its own timeout */
+		fill_window(idx, now);
+	} else {
+		close_session(idx);
+	}
+}
+
+/* The own client's flight, now and on each timeout (1 s doubling, like wolfSSL's). */
+static void own_send_flight(uint32_t idx, uint64_t now)
+{
+	struct sess *s = &G.sess[idx];
+	uint16_t len;
+	const uint8_t *f = hsc_flight(&G.hsc[idx], &len);
+	port_queue(&s->flow, f, len);
+	s->timer = now + (G.hz << s->rto_shift);
+}
+
+static void own_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now)
+{
+	struct sess *s = &G.sess[idx];
+	switch (hsc_input(&G.hsc[idx], data, len, &G.recs[idx])) {
+	case HSC_WANT:
+		return;
+	case HSC_SEND:
+		s->rto_shift = 0;
+		own_send_flight(idx, now);
+		return;
+	case HSC_DONE:
+		handshake_done(idx, now);
+		return;
+	case HSC_ALERT:
+		fail(idx, -200000 - G.hsc[idx].alert);
+		return;
+	case HSC_FAIL:
+		fail(idx, FAIL_OWN_CLIENT - G.hsc[idx].why);
+		return;
+	}
+}
+
 /* Drives the handshake one step; on completion starts the datagrams or closes. */
 static void handshake_step(uint32_t idx, uint64_t now)
 {
 	struct sess *s = &G.sess[idx];
 	int r = wolfSSL_connect(s->ssl);
 	if (r == WOLFSSL_SUCCESS) {
-		COUNT(handshakes);
-		if (G.cfg.resume && wolfSSL_session_reused(s->ssl)) {
-			COUNT(resumed);
-		} else if (G.cfg.resume && s->ue < G.pop.n) {
-			/* a full handshake: the session the UE resumes next time */
-			WOLFSSL_SESSION *x = wolfSSL_get1_session(s->ssl);
-			if (x) {
-				wolfSSL_SESSION_free(G.ue_sess[s->ue]);
-				G.ue_sess[s->ue] = x;
-			}
-		}
-		if (G.measuring)
-			hist_add(&G.hs_lat, (now - s->t_start) * 1000000000ull / G.hz);
-		if (G.cfg.datagrams) {
-			if (G.cfg.blast && rec_setup(s->ssl, &G.recs[idx]) != 0) {
-				fail(idx, FAIL_REC_SETUP);
-				return;
-			}
-			s->state = S_DATA;
-			s->dgrams_left = G.cfg.datagrams;
-			s->give_up = UINT64_MAX; /* from here on, each datagram has its own timeout */
-			fill_window(idx, now);
-		} else {
-			close_session(idx);
-		}
+		handshake_done(idx, now);
 		return;
 	}
 	int e = wolfSSL_get_error(s->ssl, r);
@@ -415,19 +513,9 @@ int sess_start(uint64_t now, uint64_t t_sched)
 	/* A fresh source port per session: the server may still hold the previous session's state
 	 * (its close_notify can be lost), and a new 4-tuple is what a rebooted UE would use. */
 	uint64_t key;
-	for (int tries = 0;; tries++) {
-		uint16_t p = G.next_port[s->addr_idx]++;
-		if (G.next_port[s->addr_idx] < 1024)
-			G.next_port[s->addr_idx] = 1024;
-		key = flow_key(s->addr_idx, p);
-		if (rte_hash_lookup(G.flows, &key) < 0) {
-			s->port = p;
-			break;
-		}
-		if (tries > 64) {
-			G.free_list[G.nfree++] = idx;
-			return -1;
-		}
+	if (pick_port(s->addr_idx, &s->port, &key) != 0) {
+		G.free_list[G.nfree++] = idx;
+		return -1;
 	}
 	s->flow.local.family = G.cfg.server_ip.family;
 	ue_addr(s->addr_idx, &s->flow.local);
@@ -443,6 +531,18 @@ int sess_start(uint64_t now, uint64_t t_sched)
 	s->apos = G.nactive;
 	G.active[G.nactive++] = idx;
 	rte_hash_add_key_data(G.flows, &key, (void *)(uintptr_t)idx);
+	if (G.cfg.native) {
+		const struct pop_ue *u = &G.pop.ue[s->ue % G.pop.n];
+		uint8_t cr[32], cid[4];
+		if (emse_random(cr, sizeof(cr)) != 0 || emse_random(cid, sizeof(cid)) != 0 ||
+		    hsc_start(&G.hsc[idx], !strcmp(G.cfg.suite, "ccm8"), u->identity, u->id_len, u->key,
+			      (enum hsc_cid)G.cfg.cid, cr, cid, sizeof(cid)) != 0) {
+			fail(idx, FAIL_OWN_CLIENT);
+			return 0;
+		}
+		own_send_flight(idx, now);
+		return 0;
+	}
 	s->ssl = get_ssl();
 	if (!s->ssl) {
 		fail(idx, FAIL_NO_OBJECT);
@@ -466,19 +566,29 @@ static void blast_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_
 	struct sess *s = &G.sess[idx];
 	if (len < REC_HDR)
 		return;
-	if (data[0] == 21) {
-		uint8_t pt[64];
-		int n = len <= 64 + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt) : -1;
-		fail(idx, n == 2 ? -200000 - pt[1] : FAIL_ECHO_BAD);
+	/* An alert comes in the clear (type 21) or, as tls12_cid, inside: a tls12_cid record that is
+	 * not exactly an echo's length is opened to see which. */
+	struct rec_keys *k = &G.recs[idx];
+	uint8_t type = data[0];
+	bool cid_other = type == REC_CT_CID &&
+			 len != REC_HDR + k->cid_r_len + REC_EXPLICIT + G.cfg.size + 1 + k->tag_len;
+	if (type == 21) {
+		uint8_t pt[256];
+		int n = len <= sizeof(pt) ? rec_open(k, data, len, pt, &type) : -1;
+		fail(idx, n == 2 && type == 21 ? -200000 - pt[1] : FAIL_ECHO_BAD);
 		return;
 	}
-	if (data[0] != 23)
+	if (type != 23 && type != REC_CT_CID)
 		return;
-	if (!s->echo_checked || G.cfg.verify_all) {
-		uint8_t pt[1400];
-		int n = len <= sizeof(pt) + REC_MAX_OVERHEAD ? rec_open(&G.recs[idx], data, len, pt) : -1;
+	if (!s->echo_checked || G.cfg.verify_all || cid_other) {
+		uint8_t pt[1400 + REC_MAX_OVERHEAD];
+		int n = len <= sizeof(pt) ? rec_open(k, data, len, pt, &type) : -1;
 		s->echo_checked = true;
-		if (n != (int)G.cfg.size || memcmp(pt, G.payload, G.cfg.size) != 0) {
+		if (n == 2 && type == 21) {
+			fail(idx, -200000 - pt[1]);
+			return;
+		}
+		if (type != 23 || n != (int)G.cfg.size || memcmp(pt, G.payload, G.cfg.size) != 0) {
 			COUNT(echo_bad);
 			fail(idx, FAIL_ECHO_BAD);
 			return;
@@ -506,9 +616,11 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now)
 	if (s->state == S_HANDSHAKE) {
 		if (++s->hs_rx > HS_RX_MAX)
 			fail(idx, FAIL_STORM);
+		else if (G.cfg.native)
+			own_input(idx, data, len, now);
 		else
 			handshake_step(idx, now);
-	} else if (s->state == S_DATA && G.cfg.blast) {
+	} else if (s->state == S_DATA && own_records()) {
 		blast_input(idx, data, len, now);
 	} else if (s->state == S_DATA) {
 		uint8_t buf[2048];
@@ -542,7 +654,12 @@ void sess_timers(uint64_t now)
 			continue;
 		}
 		if (now >= s->timer) {
-			if (s->state == S_HANDSHAKE) {
+			if (s->state == S_HANDSHAKE && G.cfg.native) {
+				COUNT(retransmits);
+				if (s->rto_shift < 6)
+					s->rto_shift++;
+				own_send_flight(idx, now);
+			} else if (s->state == S_HANDSHAKE) {
 				COUNT(retransmits);
 				if (wolfSSL_dtls_got_timeout(s->ssl) < 0 &&
 				    wolfSSL_get_error(s->ssl, -1) != WOLFSSL_ERROR_WANT_READ) {
@@ -600,6 +717,10 @@ void sess_cleanup(void)
 		for (uint32_t i = 0; i < G.cfg.concurrency; i++)
 			rec_free(&G.recs[i]);
 	free(G.recs);
+	if (G.hsc)
+		for (uint32_t i = 0; i < G.cfg.concurrency; i++)
+			hsc_wipe(&G.hsc[i]);
+	free(G.hsc);
 }
 
 int spoof_init(void)

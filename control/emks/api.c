@@ -12,12 +12,18 @@
 #define CAUSE_EMSE_FORBIDDEN "EMSE_NOT_AUTHORIZED"
 #define CAUSE_HSS_FORBIDDEN "HSS_NOT_AUTHORIZED"
 #define CAUSE_BAD_IE "MANDATORY_IE_INCORRECT"
+#define CAUSE_IMSI_FORBIDDEN "IMSI_NOT_ALLOWED"
+
+/* lookup_one's answers beyond the store's. */
+enum { LOOKUP_IMSI_NOT_ALLOWED = 100, LOOKUP_UNREGISTERED = 101 };
 
 void emks_api_init(struct emks_api *api, const struct emks_api_config *cfg)
 {
 	memset(api, 0, sizeof(*api));
 	api->store = cfg->store;
 	api->rate_limit = cfg->rate_limit;
+	api->imsi_emse = cfg->imsi_emse;
+	api->n_imsi_emse = cfg->n_imsi_emse;
 	e2m_params_default(&api->params);
 }
 
@@ -70,18 +76,55 @@ static int format_key(char *out, size_t size, const char *prefix, const uint8_t 
 	return n;
 }
 
-/* Looks one request up and derives the EMSE's key. Returns a store result. */
+static int imsi_allowed(const struct emks_api *api, const struct emks_peer *peer)
+{
+	for (unsigned i = 0; i < api->n_imsi_emse; i++)
+		if (strcmp(api->imsi_emse[i], peer->emse_id) == 0)
+			return 1;
+	return 0;
+}
+
+/* The EMSE_Id a request is for: its emseId, or the one its certificate registered. */
+static int request_emse_id(struct emks_api *api, const struct emks_peer *peer,
+			   const struct emks_key_req *req, char out[E2M_EMSE_ID_MAX + 1])
+{
+	if (req->has_emse_id) {
+		memcpy(out, req->emse_id, sizeof(req->emse_id));
+		return EMKS_STORE_OK;
+	}
+	if (!peer->cert_fp[0])
+		return EMKS_STORE_NO_KEY;
+	return emks_store_bound_emse(api->store, peer->cert_fp, out);
+}
+
+/* Looks one request up and derives the EMSE's key. Returns a store result or LOOKUP_*. */
 static int lookup_one(struct emks_api *api, const struct emks_peer *peer,
 		      const struct emks_key_req *req, int64_t now, uint8_t key[E2M_KEY_LEN],
 		      int64_t *expiry)
 {
-	if (strcmp(req->emse_id, peer->emse_id) != 0)
+	char emse_id[E2M_EMSE_ID_MAX + 1];
+	int rc = request_emse_id(api, peer, req, emse_id);
+	if (rc == EMKS_STORE_NO_KEY)
+		return LOOKUP_UNREGISTERED;
+	if (rc != EMKS_STORE_OK)
+		return rc;
+	if (!req->has_emse_id)
+		api->stats.emseid_omitted++;
+	if (strcmp(emse_id, peer->emse_id) != 0)
 		return EMKS_STORE_FORBIDDEN;
+	if (req->by_imsi) {
+		api->stats.imsi_requests++;
+		if (!imsi_allowed(api, peer)) {
+			api->stats.imsi_refused++;
+			return LOOKUP_IMSI_NOT_ALLOWED;
+		}
+	}
 	uint8_t int_key[E2M_KEY_LEN];
-	int rc = emks_store_lookup(api->store, req->app_id, req->key_id, req->emse_id, now, int_key,
-				   expiry);
+	rc = emks_store_lookup_ue(api->store, req->by_imsi ? EMKS_UE_BY_IMSI : EMKS_UE_BY_APP_ID,
+				  req->by_imsi ? req->imsi : req->app_id, req->key_id, emse_id, now,
+				  int_key, expiry);
 	if (rc == EMKS_STORE_OK &&
-	    e2m_key(&api->params, int_key, req->emse_id, strlen(req->emse_id), key) != 0)
+	    e2m_key(&api->params, int_key, emse_id, strlen(emse_id), key) != 0)
 		rc = EMKS_STORE_ERROR;
 	OPENSSL_cleanse(int_key, sizeof(int_key));
 	return rc;
@@ -92,7 +135,9 @@ static void count(struct emks_api *api, int rc)
 	switch (rc) {
 	case EMKS_STORE_OK: api->stats.keys_served++; break;
 	case EMKS_STORE_NO_KEY: api->stats.no_key++; break;
-	case EMKS_STORE_FORBIDDEN: api->stats.forbidden++; break;
+	case EMKS_STORE_FORBIDDEN:
+	case LOOKUP_IMSI_NOT_ALLOWED: api->stats.forbidden++; break;
+	case LOOKUP_UNREGISTERED: api->stats.bad_request++; break;
 	default: api->stats.errors++; break;
 	}
 }
@@ -103,7 +148,8 @@ static void retrieve_one(struct emks_api *api, const struct emks_peer *peer, con
 	struct emks_key_req req;
 	if (emks_parse_retrieve(body, len, &req) != 0) {
 		api->stats.bad_request++;
-		problem(resp, 400, CAUSE_BAD_IE, "need ueAppId, keyId (8 lowercase hex), emseId");
+		problem(resp, 400, CAUSE_BAD_IE,
+			"need ueAppId or imsi, keyId (8 lowercase hex), emseId (or register-emse)");
 		return;
 	}
 	uint8_t key[E2M_KEY_LEN];
@@ -125,9 +171,14 @@ static void retrieve_one(struct emks_api *api, const struct emks_peer *peer, con
 		no_content(resp);
 	} else if (rc == EMKS_STORE_FORBIDDEN) {
 		problem(resp, 403, CAUSE_EMSE_FORBIDDEN,
-			strcmp(req.emse_id, peer->emse_id) != 0
+			strcmp(req.has_emse_id ? req.emse_id : peer->emse_id, peer->emse_id) != 0
 				? "emseId is not the one in the client certificate"
 				: "this EMSE may not serve this UE");
+	} else if (rc == LOOKUP_IMSI_NOT_ALLOWED) {
+		problem(resp, 403, CAUSE_IMSI_FORBIDDEN, "this EMSE may not name UEs by IMSI");
+	} else if (rc == LOOKUP_UNREGISTERED) {
+		problem(resp, 400, CAUSE_BAD_IE,
+			"emseId omitted, but this certificate has not called register-emse");
 	} else {
 		problem(resp, 500, "SYSTEM_FAILURE", "key store error");
 	}
@@ -149,7 +200,7 @@ static void retrieve_batch(struct emks_api *api, const struct emks_peer *peer, c
 	if (emks_parse_batch(body, len, reqs, &n) != 0) {
 		api->stats.bad_request++;
 		problem(resp, 400, CAUSE_BAD_IE,
-			"need requests: 1..256 of {ueAppId, keyId (8 lowercase hex), emseId}");
+			"need requests: 1..256 of {ueAppId or imsi, keyId (8 lowercase hex), emseId}");
 		goto done;
 	}
 	size = 16 + n * per_entry;
@@ -174,7 +225,19 @@ static void retrieve_batch(struct emks_api *api, const struct emks_peer *peer, c
 		else if (rc == EMKS_STORE_FORBIDDEN)
 			used += (size_t)snprintf(out + used, size - used,
 						 "{\"status\":403,\"cause\":\"" CAUSE_EMSE_FORBIDDEN "\"}");
+		else if (rc == LOOKUP_IMSI_NOT_ALLOWED)
+			used += (size_t)snprintf(out + used, size - used,
+						 "{\"status\":403,\"cause\":\"" CAUSE_IMSI_FORBIDDEN "\"}");
 		OPENSSL_cleanse(key, sizeof(key));
+		if (rc == LOOKUP_UNREGISTERED) {
+			/* Every entry names the same certificate: the whole batch is the sender's bug. */
+			OPENSSL_cleanse(out, size);
+			free(out);
+			out = NULL;
+			problem(resp, 400, CAUSE_BAD_IE,
+				"emseId omitted, but this certificate has not called register-emse");
+			goto done;
+		}
 		if (rc == EMKS_STORE_ERROR) {
 			OPENSSL_cleanse(out, size);
 			free(out);
@@ -198,11 +261,18 @@ static void register_intkey(struct emks_api *api, const uint8_t *body, size_t le
 	char imsi[EMKS_IMSI_MAX + 1];
 	uint32_t key_id;
 	uint8_t key[E2M_KEY_LEN];
-	if (emks_parse_register(body, len, imsi, &key_id, key) != 0) {
+	int has_key_id = 0, mode = EMKS_KEY_ID_RAND;
+	int bad = emks_parse_register_opt(body, len, imsi, &has_key_id, &key_id, key) != 0;
+	/* Only a hash-mode UE's key is named without keyId: the EMKS derives it (SPEC.md 6). */
+	if (!bad && !has_key_id && (mode = emks_store_key_id_mode(api->store, imsi)) < 0) {
+		api->stats.errors++;
+		problem(resp, 500, "SYSTEM_FAILURE", "key store error");
+	} else if (bad || (!has_key_id && mode != EMKS_KEY_ID_HASH)) {
 		api->stats.bad_request++;
 		problem(resp, 400, CAUSE_BAD_IE,
-			"need imsi (5..15 digits), keyId (8 lowercase hex), e2mIntKey (64 lowercase hex)");
-	} else if (emks_store_push_key(api->store, imsi, key_id, key, now) != EMKS_STORE_OK) {
+			bad ? "need imsi (5..15 digits), keyId (8 lowercase hex), e2mIntKey (64 lowercase hex)"
+			    : "keyId is mandatory for a UE whose keyIdMode is rand");
+	} else if (emks_store_push(api->store, imsi, has_key_id, key_id, key, now) != EMKS_STORE_OK) {
 		api->stats.errors++;
 		problem(resp, 500, "SYSTEM_FAILURE", "key store error");
 	} else {
@@ -223,15 +293,16 @@ static void put_subscriber(struct emks_api *api, const char *imsi, const uint8_t
 	if (!emks_valid_imsi(imsi) || emks_parse_subscriber(body, len, sub) != 0) {
 		api->stats.bad_request++;
 		problem(resp, 400, CAUSE_BAD_IE,
-			"need imsi (5..15 digits) in the path, ueAppIds and emseIds arrays");
+			"need imsi (5..15 digits) in the path, ueAppIds and emseIds arrays, "
+			"keyIdMode rand or hash if given");
 		goto done;
 	}
 	for (size_t i = 0; i < sub->n_app; i++)
 		apps[i] = sub->app_ids[i];
 	for (size_t i = 0; i < sub->n_emse; i++)
 		emses[i] = sub->emse_ids[i];
-	if (emks_store_put_subscriber(api->store, imsi, apps, sub->n_app, emses, sub->n_emse) !=
-	    EMKS_STORE_OK) {
+	if (emks_store_put_subscriber_mode(api->store, imsi, apps, sub->n_app, emses, sub->n_emse,
+					   sub->key_id_mode) != EMKS_STORE_OK) {
 		api->stats.errors++;
 		problem(resp, 500, "SYSTEM_FAILURE", "store error");
 	} else {
@@ -252,6 +323,26 @@ static void remove_context(struct emks_api *api, const uint8_t *body, size_t len
 		api->stats.errors++;
 		problem(resp, 500, "SYSTEM_FAILURE", "store error");
 	} else {
+		no_content(resp);
+	}
+}
+
+/* Binds the caller's certificate to an EMSE_Id it may serve: its own (the certificate's CN). */
+static void register_emse(struct emks_api *api, const struct emks_peer *peer, const uint8_t *body,
+			  size_t len, struct emks_response *resp)
+{
+	char emse_id[E2M_EMSE_ID_MAX + 1];
+	if (emks_parse_register_emse(body, len, emse_id) != 0) {
+		api->stats.bad_request++;
+		problem(resp, 400, CAUSE_BAD_IE, "need emseId (1..64 octets)");
+	} else if (strcmp(emse_id, peer->emse_id) != 0 || !peer->cert_fp[0]) {
+		api->stats.forbidden++;
+		problem(resp, 403, CAUSE_EMSE_FORBIDDEN, "this certificate may not serve that emseId");
+	} else if (emks_store_bind_emse(api->store, peer->cert_fp, emse_id) != EMKS_STORE_OK) {
+		api->stats.errors++;
+		problem(resp, 500, "SYSTEM_FAILURE", "store error");
+	} else {
+		api->stats.emse_registered++;
 		no_content(resp);
 	}
 }
@@ -285,7 +376,8 @@ void emks_api_handle(struct emks_api *api, const struct emks_peer *peer, const c
 	memcpy(op, path + strlen(base), plen - strlen(base));
 	op[plen - strlen(base)] = '\0';
 
-	int emse_op = !strcmp(op, "retrieve-e2mkey") || !strcmp(op, "retrieve-e2mkeys");
+	int reg_op = !strcmp(op, "register-emse");
+	int emse_op = reg_op || !strcmp(op, "retrieve-e2mkey") || !strcmp(op, "retrieve-e2mkeys");
 	int sub_op = !strncmp(op, subs, strlen(subs));
 	int hss_op = sub_op || !strcmp(op, "register-intkey") || !strcmp(op, "remove-context");
 	if (!emse_op && !hss_op) {
@@ -308,7 +400,9 @@ void emks_api_handle(struct emks_api *api, const struct emks_peer *peer, const c
 			resp->retry_after = 1;
 			return;
 		}
-		if (op[strlen(op) - 1] == 's')
+		if (reg_op)
+			register_emse(api, peer, body, body_len, resp);
+		else if (op[strlen(op) - 1] == 's')
 			retrieve_batch(api, peer, body, body_len, now, resp);
 		else
 			retrieve_one(api, peer, body, body_len, now, resp);

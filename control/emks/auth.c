@@ -4,7 +4,9 @@
 #include "emse/emks_server.h"
 
 #include <openssl/crypto.h>
+#include <openssl/evp.h>
 #include <openssl/objects.h>
+#include <stdio.h>
 #include <string.h>
 
 /* The UTF-8 value of the only entry with this NID: 1 found, 0 none, -1 several or unusable. */
@@ -54,6 +56,12 @@ void emks_peer_from_cert(X509 *cert, const char *hss_cn, struct emks_peer *out)
 		return;
 	if (has_ou(name, "emse")) {
 		out->role = EMKS_PEER_EMSE;
+		/* register-emse binds this certificate, not any certificate with the same CN. */
+		unsigned char md[32];
+		unsigned md_len = 0;
+		if (X509_digest(cert, EVP_sha256(), md, &md_len) == 1 && md_len == 32)
+			for (unsigned i = 0; i < 32; i++)
+				snprintf(out->cert_fp + 2 * i, 3, "%02x", md[i]);
 		memcpy(out->emse_id, cn, sizeof(cn));
 	} else if (hss_cn && strcmp(cn, hss_cn) == 0) {
 		out->role = EMKS_PEER_HSS;

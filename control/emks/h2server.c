@@ -223,11 +223,22 @@ static int respond(struct conn *c, struct stream *s)
 	else
 		emks_api_handle(c->srv->cfg.api, &c->peer, s->method, s->path, s->body, s->len,
 				(int64_t)time(NULL), mono_seconds(), r);
-	if (c->srv->cfg.log_requests)
+	if (c->srv->cfg.log_requests) {
+		/* subscribers/{imsi}: an IMSI is personal data, so all but its last 4 digits go. */
+		char path[sizeof(s->path)];
+		snprintf(path, sizeof(path), "%s", s->path);
+		char *sub = strstr(path, "/subscribers/");
+		if (sub) {
+			char *d = sub + strlen("/subscribers/");
+			size_t n = strspn(d, "0123456789");
+			for (size_t i = 0; i + 4 < n; i++)
+				d[i] = '*';
+		}
 		fprintf(stderr, "emks: %s %s %s %s -> %d\n", c->addr,
 			c->peer.role == EMKS_PEER_EMSE ? c->peer.emse_id :
 			c->peer.role == EMKS_PEER_HSS ? "(hss)" : "(none)",
-			s->method, s->path, r->status);
+			s->method, path, r->status);
+	}
 
 	char status[8], clen[24], retry[16];
 	snprintf(status, sizeof(status), "%d", r->status);

@@ -20,9 +20,13 @@ static void usage(FILE *f)
 		"            [--keys-per-ue N (4)] [--expiry-s S (86400)] [--hss-cn CN (hss)]\n"
 		"            [--rate-limit R (0: none)] [--max-streams N (100)] [--log-requests]\n"
 		"            [--sync full|normal (full)] [--max-conns N (1024)]\n"
+		"            [--imsi-emse EMSE_ID ...]\n"
 		"  ADDR is 127.0.0.1, [::1] or any local address; port 0 picks a free port.\n"
 		"  EMSE certificates: subject OU=emse, CN=<EMSE_Id>; HSS: CN=<--hss-cn>.\n"
-		"  --rate-limit: EMSE requests per second beyond which the answer is 503 + Retry-After.\n");
+		"  --rate-limit: EMSE requests per second beyond which the answer is 503 + Retry-After.\n"
+		"  --imsi-emse: an EMSE (certificate CN) allowed to name UEs by imsi in retrieve\n"
+		"      requests (it translates identities itself, SPEC.md 6); repeat for several.\n"
+		"      Others get 403 IMSI_NOT_ALLOWED.\n");
 }
 
 static _Noreturn void bad(const char *opt, const char *why)
@@ -61,6 +65,7 @@ int main(int argc, char **argv)
 		{"rate-limit", required_argument, 0, 'r'}, {"max-streams", required_argument, 0, 's'},
 		{"log-requests", no_argument, 0, 'L'},   {"sync", required_argument, 0, 'S'},
 		{"max-conns", required_argument, 0, 'C'},   {"help", no_argument, 0, 'h'},
+		{"imsi-emse", required_argument, 0, 'I'},
 		{0, 0, 0, 0},
 	};
 	/* Each request allocates and frees a block above glibc's trim threshold, which then gives
@@ -98,6 +103,13 @@ int main(int argc, char **argv)
 			if (strcmp(optarg, "full") && strcmp(optarg, "normal"))
 				bad("--sync", "need full or normal");
 			stcfg.sync_normal = optarg[0] == 'n';
+			break;
+		case 'I':
+			if (e2m_emse_id_check(optarg, strlen(optarg)) != 0)
+				bad("--imsi-emse", "need an EMSE_Id of 1..64 octets of printable UTF-8");
+			if (acfg.n_imsi_emse >= EMKS_IMSI_EMSE_MAX)
+				bad("--imsi-emse", "too many (at most 64)");
+			acfg.imsi_emse[acfg.n_imsi_emse++] = optarg;
 			break;
 		case 'h': usage(stdout); return 0;
 		default:
@@ -152,6 +164,13 @@ int main(int argc, char **argv)
 		(unsigned long long)api.stats.no_key, (unsigned long long)api.stats.forbidden,
 		(unsigned long long)api.stats.bad_request, (unsigned long long)api.stats.overload,
 		(unsigned long long)api.stats.errors);
+	fprintf(stderr,
+		"emks: %llu by imsi (%llu refused), %llu register-emse, %llu without emseId, "
+		"%llu hash key id collisions\n",
+		(unsigned long long)api.stats.imsi_requests, (unsigned long long)api.stats.imsi_refused,
+		(unsigned long long)api.stats.emse_registered,
+		(unsigned long long)api.stats.emseid_omitted,
+		(unsigned long long)emks_store_hash_collisions(store));
 	const struct emks_server_stats *ss = emks_server_stats(srv);
 	fprintf(stderr, "emks: %llu connections, %llu refused (--max-conns), %llu failed TLS "
 		"handshakes, %llu without h2, %llu HTTP/2 protocol errors\n", ss->connections,

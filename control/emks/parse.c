@@ -126,12 +126,24 @@ static json_t *load_object(const uint8_t *body, size_t len)
 	return root;
 }
 
+/* The UE is named by exactly one of ueAppId (the EMKS translates) or imsi (the EMSE did, SPEC.md 6);
+ * emseId may be left out by a registered EMSE (the API decides). */
 static int key_req_from(const json_t *obj, struct emks_key_req *out)
 {
 	if (!json_is_object(obj))
 		return -1;
-	if (get_ident(obj, "ueAppId", out->app_id, E2M_APP_ID_MAX) != 0 ||
-	    get_ident(obj, "emseId", out->emse_id, E2M_EMSE_ID_MAX) != 0 ||
+	int has_app = json_object_get(obj, "ueAppId") != NULL;
+	int has_imsi = json_object_get(obj, "imsi") != NULL;
+	if (has_app == has_imsi)
+		return -1;
+	out->by_imsi = (uint8_t)has_imsi;
+	out->app_id[0] = out->imsi[0] = '\0';
+	if (has_app ? get_ident(obj, "ueAppId", out->app_id, E2M_APP_ID_MAX) != 0
+		    : get_imsi(obj, out->imsi) != 0)
+		return -1;
+	out->has_emse_id = json_object_get(obj, "emseId") != NULL;
+	out->emse_id[0] = '\0';
+	if ((out->has_emse_id && get_ident(obj, "emseId", out->emse_id, E2M_EMSE_ID_MAX) != 0) ||
 	    get_key_id(obj, &out->key_id) != 0)
 		return -1;
 	return 0;
@@ -170,12 +182,27 @@ out:
 int emks_parse_register(const uint8_t *body, size_t len, char imsi[EMKS_IMSI_MAX + 1],
 			uint32_t *key_id, uint8_t int_key[E2M_KEY_LEN])
 {
+	int has_key_id = 0;
+	int rc = emks_parse_register_opt(body, len, imsi, &has_key_id, key_id, int_key);
+	if (rc == 0 && !has_key_id) {
+		OPENSSL_cleanse(int_key, E2M_KEY_LEN);
+		rc = -1;
+	}
+	return rc;
+}
+
+int emks_parse_register_opt(const uint8_t *body, size_t len, char imsi[EMKS_IMSI_MAX + 1],
+			    int *has_key_id, uint32_t *key_id, uint8_t int_key[E2M_KEY_LEN])
+{
 	json_t *root = load_object(body, len);
 	if (!root)
 		return -1;
 	int rc = -1;
 	const json_t *k = json_object_get(root, "e2mIntKey");
-	if (get_imsi(root, imsi) != 0 || get_key_id(root, key_id) != 0 || !json_is_string(k) ||
+	*has_key_id = json_object_get(root, "keyId") != NULL;
+	*key_id = 0;
+	if (get_imsi(root, imsi) != 0 || (*has_key_id && get_key_id(root, key_id) != 0) ||
+	    !json_is_string(k) ||
 	    parse_hex(json_string_value(k), json_string_length(k), int_key, E2M_KEY_LEN) != 0)
 		goto out;
 	rc = 0;
@@ -209,6 +236,15 @@ int emks_parse_subscriber(const uint8_t *body, size_t len, struct emks_subscribe
 	if (!root)
 		return -1;
 	int rc = -1;
+	const json_t *mode = json_object_get(root, "keyIdMode");
+	out->key_id_mode = EMKS_KEY_ID_RAND;
+	if (mode) {
+		const char *m = json_string_value(mode);
+		if (m && strcmp(m, "hash") == 0)
+			out->key_id_mode = EMKS_KEY_ID_HASH;
+		else if (!m || strcmp(m, "rand") != 0)
+			goto out;
+	}
 	if (get_list(root, "ueAppIds", &out->app_ids[0][0], sizeof(out->app_ids[0]), E2M_APP_ID_MAX,
 		     &out->n_app) != 0 ||
 	    get_list(root, "emseIds", &out->emse_ids[0][0], sizeof(out->emse_ids[0]),
@@ -226,6 +262,16 @@ int emks_parse_remove(const uint8_t *body, size_t len, char imsi[EMKS_IMSI_MAX +
 	if (!root)
 		return -1;
 	int rc = get_imsi(root, imsi);
+	json_decref(root);
+	return rc;
+}
+
+int emks_parse_register_emse(const uint8_t *body, size_t len, char emse_id[E2M_EMSE_ID_MAX + 1])
+{
+	json_t *root = load_object(body, len);
+	if (!root)
+		return -1;
+	int rc = get_ident(root, "emseId", emse_id, E2M_EMSE_ID_MAX);
 	json_decref(root);
 	return rc;
 }

@@ -186,7 +186,8 @@ static int push_subscriber(struct run *r, const struct hss_ue *ue)
 		json_array_append_new(apps, json_string(ue->app_ids[i]));
 	for (size_t i = 0; i < ue->n_emse; i++)
 		json_array_append_new(emses, json_string(ue->emse_ids[i]));
-	json_t *body = json_pack("{soso}", "ueAppIds", apps, "emseIds", emses);
+	json_t *body = json_pack("{sososs}", "ueAppIds", apps, "emseIds", emses, "keyIdMode",
+				 ue->key_id_mode == EMKS_KEY_ID_HASH ? "hash" : "rand");
 	char *s = body ? json_dumps(body, JSON_COMPACT) : NULL;
 	json_decref(body);
 	if (!s) {
@@ -220,7 +221,9 @@ static char *authenticate(struct run *r, const struct hss_ue *ue)
 		fprintf(stderr, "emks-hss: %s: key derivation failed\n", ue->imsi);
 		goto done;
 	}
-	uint32_t key_id = e2m_key_id(rand);
+	/* Hash mode: the EMKS derives the same id from the key, so the push leaves keyId out. */
+	int hash_mode = ue->key_id_mode == EMKS_KEY_ID_HASH;
+	uint32_t key_id = hash_mode ? e2m_key_id_hash(int_key) : e2m_key_id(rand);
 	char kid[9], ikhex[2 * E2M_KEY_LEN + 1];
 	snprintf(kid, sizeof(kid), "%08x", key_id);
 	e2m_hex_encode(int_key, E2M_KEY_LEN, ikhex);
@@ -228,8 +231,11 @@ static char *authenticate(struct run *r, const struct hss_ue *ue)
 	body = malloc(blen);
 	if (!body)
 		goto done;
-	snprintf(body, blen, "{\"imsi\":\"%s\",\"keyId\":\"%s\",\"e2mIntKey\":\"%s\"}", ue->imsi, kid,
-		 ikhex);
+	if (hash_mode)
+		snprintf(body, blen, "{\"imsi\":\"%s\",\"e2mIntKey\":\"%s\"}", ue->imsi, ikhex);
+	else
+		snprintf(body, blen, "{\"imsi\":\"%s\",\"keyId\":\"%s\",\"e2mIntKey\":\"%s\"}",
+			 ue->imsi, kid, ikhex);
 	OPENSSL_cleanse(ikhex, sizeof(ikhex));
 	char resp[512], err[512];
 	long st = hss_client_request(r->client, "POST", "/register-intkey", body, resp, sizeof(resp),
@@ -257,6 +263,7 @@ static char *authenticate(struct run *r, const struct hss_ue *ue)
 	hex(out, "ik", ik, sizeof(ik));
 	hex(out, "e2m_int_key", int_key, sizeof(int_key));
 	json_object_set_new(out, "key_id", json_string(kid));
+	json_object_set_new(out, "key_id_mode", json_string(hash_mode ? "hash" : "rand"));
 	json_t *emse = json_object();
 	for (size_t i = 0; i < ue->n_emse; i++) {
 		char ident[E2M_PSK_IDENTITY_MAX + 1];

@@ -53,13 +53,13 @@ int hss_population_parse_line(const char *line, struct hss_ue *out, char *err, s
 		return -1;
 	}
 	memcpy(buf, line, len + 1);
-	char *f[6];
+	char *f[7];
 	int nf = 0;
 	for (char *save = NULL, *tok = strtok_r(buf, " \t\r\n", &save); tok;
 	     tok = strtok_r(NULL, " \t\r\n", &save)) {
 		if (nf == 0 && tok[0] == '#')
 			break;
-		if (nf == 6)
+		if (nf == 7)
 			break;
 		f[nf++] = tok;
 	}
@@ -67,8 +67,11 @@ int hss_population_parse_line(const char *line, struct hss_ue *out, char *err, s
 	memset(out, 0, sizeof(*out));
 	if (nf == 0)
 		rc = 0;
-	else if (nf != 5)
-		snprintf(err, err_len, "need 5 fields: imsi k opc app_id[,...] emse_id[,...]");
+	else if (nf != 5 && nf != 6)
+		snprintf(err, err_len,
+			 "need 5 or 6 fields: imsi k opc app_id[,...] emse_id[,...] [rand|hash]");
+	else if (nf == 6 && strcmp(f[5], "rand") != 0 && strcmp(f[5], "hash") != 0)
+		snprintf(err, err_len, "key id mode: need rand or hash");
 	else if (!emks_valid_imsi(f[0]))
 		snprintf(err, err_len, "imsi: need 5..15 digits");
 	else if (hex16(f[1], out->k) != 0)
@@ -85,6 +88,8 @@ int hss_population_parse_line(const char *line, struct hss_ue *out, char *err, s
 			 HSS_EMSE_IDS_MAX, E2M_EMSE_ID_MAX);
 	else {
 		strcpy(out->imsi, f[0]);
+		out->key_id_mode = nf == 6 && strcmp(f[5], "hash") == 0 ? EMKS_KEY_ID_HASH
+									 : EMKS_KEY_ID_RAND;
 		rc = 1;
 	}
 	OPENSSL_cleanse(buf, sizeof(buf));

@@ -12,6 +12,7 @@
 #define EMSE_MAX_LISTENERS 16
 #define EMSE_NAME_MAX 32
 #define EMSE_PATH_MAX 256
+#define EMSE_MAX_PEERS 32
 
 enum emse_app_mode { EMSE_APP_ECHO = 0, EMSE_APP_FORWARD };
 enum emse_keys_source { EMSE_KEYS_FILE = 0, EMSE_KEYS_EMKS };
@@ -35,6 +36,9 @@ struct emse_listener_conf {
 	uint16_t emse_idx;             /* index of its EMSE (key cache), shared by listeners of one EMSE_Id */
 	char emks_cert[EMSE_PATH_MAX]; /* client certificate for this EMSE_Id ([emks] cert if empty) */
 	char emks_key[EMSE_PATH_MAX];
+	/* RFC 9146 Connection IDs (docs/cid.md) */
+	bool cid;                      /* cid = on: offered CIDs are answered with ours */
+	uint8_t cid_length;            /* octets of our CID, 4..16 */
 };
 
 struct emse_config {
@@ -84,10 +88,29 @@ struct emse_config {
 	char persist_file[EMSE_PATH_MAX];     /* "" = sessions are not saved */
 	char persist_key_file[EMSE_PATH_MAX];
 	uint32_t persist_max_age_s;
+	/* [cluster] */
+	uint8_t node_id;                /* octet 0 of every CID we issue */
+	char cid_key_file[EMSE_PATH_MAX]; /* 32 bytes: the CID permutation key ("" = random) */
+	/* Forwarding between nodes (issue 15, docs/cluster.md): the other nodes, our cluster
+	 * port (UDP on the port's addresses, 0 = off) and the 32-byte key of the envelopes. */
+	struct emse_peer_conf {
+		uint8_t node_id;
+		uint16_t port;          /* host order */
+		struct emse_addr addr;
+	} peers[EMSE_MAX_PEERS];
+	unsigned n_peers;
+	uint16_t cluster_port;
+	char cluster_key_file[EMSE_PATH_MAX];
 	/* command line, not the file */
 	bool replay;
 	bool seeded;
 	uint64_t seed;
+	/* [keys] translate, imsi_map; [emks] register_emse (SPEC.md 6; docs/emks.md) */
+	bool translate_emse;            /* translate = emse: we map app ids to IMSIs (default emks) */
+	char imsi_map[EMSE_PATH_MAX];   /* the table for translate = emse */
+	bool emks_register_emse;        /* register_emse = yes: register-emse once, omit emseId */
+	/* [port] offloads: auto = the port's checksum offloads where it has them, off = software */
+	bool offloads_off;
 };
 
 void emse_config_defaults(struct emse_config *c);

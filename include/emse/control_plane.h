@@ -9,6 +9,7 @@
 #include "emse/control.h"
 #include "emse/keycache.h"
 #include "emse/keyprov.h"
+#include "emse/imsi_map.h"
 
 struct rte_rcu_qsbr;
 
@@ -25,6 +26,12 @@ struct emse_control_config {
 	uint32_t batch_delay_ms;              /* flush a partial batch after, default 1 */
 	uint32_t negative_ttl_s;              /* NO_KEY / FORBIDDEN cached for, default 30 */
 	struct emse_keyprov *prov;            /* owned by the control plane from create on */
+	/* SPEC.md 6, case 1 ([keys] translate = emse): the control thread names each UE to the
+	 * provider by the IMSI this table gives for its app id; an app id missing from it is
+	 * answered NO_KEY at once (no provider request). NULL: the EMKS translates. Owned by the
+	 * control plane from create on; imsi_map_path is what a reload reads. */
+	struct emse_imsi_map *imsi_map;
+	const char *imsi_map_path;
 };
 void emse_control_config_default(struct emse_control_config *cfg);
 
@@ -52,6 +59,14 @@ void emse_control_run(struct emse_control *c, volatile bool *stop);
 
 unsigned emse_control_n_emse(const struct emse_control *c);
 
+/* Any thread (the telemetry command /emse/imsi_map/reload): asks the control thread to read
+ * imsi_map_path again and waits up to timeout_ms for it. Sessions and cached keys stay; a table
+ * that fails to load leaves the old one in place. Returns 0 and the new size in *entries, -1 and
+ * the reason in err (file:line for a malformed line), or -2 if the control thread did not answer
+ * in time (the reload still happens), -3 if there is no table to reload. */
+int emse_control_imsi_map_reload(struct emse_control *c, unsigned timeout_ms, uint64_t *entries,
+				 char *err, size_t err_len);
+
 /* Fetch latency: from the first request for a key to its result. */
 struct emse_control_stats {
 	unsigned n_emse, n_workers;
@@ -78,6 +93,11 @@ struct emse_control_stats {
 	uint64_t fetch_latency_ms_sum;
 	struct emse_keyprov_stats prov;
 	char prov_name[16];
+	/* [keys] translate = emse */
+	uint64_t imsi_map_entries;            /* now */
+	uint64_t imsi_translated;             /* fetches sent by IMSI */
+	uint64_t imsi_unmapped;               /* requests whose app id the table lacks: NO_KEY, no fetch */
+	uint64_t imsi_map_reloads, imsi_map_reload_failures;
 };
 /* Control thread only (it reads what that thread writes). */
 void emse_control_stats(struct emse_control *c, struct emse_control_stats *out);

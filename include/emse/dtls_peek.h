@@ -59,9 +59,10 @@ struct dtls_client_hello {
 };
 int dtls_parse_client_hello(const uint8_t *datagram, size_t len, struct dtls_client_hello *ch);
 
-/* The PSK identity of a ClientKeyExchange: first record of the datagram, epoch 0, handshake,
- * msg_type 16, fragment offset 0 and fragment length = message length, then a 2-byte identity
- * length and at most 128 identity bytes (RFC 4279). *identity points into the datagram. */
+/* The PSK identity of a ClientKeyExchange: the first record of the datagram that is one (epoch 0,
+ * handshake, msg_type 16, fragment offset 0 and fragment length = message length), then a 2-byte
+ * identity length and at most 128 identity bytes (RFC 4279). *identity points into the datagram.
+ * With none, the first record's verdict. */
 int dtls_peek_psk_identity(const uint8_t *datagram, size_t len, const uint8_t **identity,
 			   uint16_t *identity_len);
 

@@ -45,6 +45,8 @@ int e2m_access_keys(const struct e2m_params *p, const uint8_t ck[16], const uint
 int e2m_int_key(const struct e2m_params *p, const uint8_t ck[16], const uint8_t ik[16],
 		uint8_t int_key[E2M_KEY_LEN]);
 uint32_t e2m_key_id(const uint8_t rand[16]);
+/* SPEC.md section 6, alternative 2: the first 4 octets of SHA-256(e2m_int_key), big-endian. */
+uint32_t e2m_key_id_hash(const uint8_t int_key[E2M_KEY_LEN]);
 /* emse_id: 1..64 octets of printable UTF-8 (e2m_emse_id_check). */
 int e2m_key(const struct e2m_params *p, const uint8_t int_key[E2M_KEY_LEN], const char *emse_id,
 	    size_t emse_id_len, uint8_t key[E2M_KEY_LEN]);

@@ -22,15 +22,22 @@ enum emks_peer_role {
 struct emks_peer {
 	enum emks_peer_role role;
 	char emse_id[E2M_EMSE_ID_MAX + 1];  /* EMKS_PEER_EMSE only */
+	char cert_fp[EMKS_CERT_FP_LEN + 1]; /* SHA-256 of the certificate (DER), hex; "" if none */
 };
 
+#define EMKS_IMSI_EMSE_MAX 64
 struct emks_api_config {
 	struct emks_store *store;
 	unsigned rate_limit;  /* EMSE-facing requests per second before 503; 0 = no limit */
+	/* EMSE_Ids (certificate CNs) allowed to name UEs by IMSI (SPEC.md 6, case 1): the operator
+	 * decides who may learn IMSIs. Others get 403 IMSI_NOT_ALLOWED. */
+	const char *imsi_emse[EMKS_IMSI_EMSE_MAX];
+	unsigned n_imsi_emse;
 };
 
 struct emks_api_stats {
 	uint64_t requests, keys_served, no_key, forbidden, bad_request, overload, errors;
+	uint64_t imsi_requests, imsi_refused, emse_registered, emseid_omitted;
 };
 
 struct emks_api {
@@ -40,6 +47,8 @@ struct emks_api {
 	int64_t rate_second;
 	unsigned rate_count;
 	struct emks_api_stats stats;
+	const char *const *imsi_emse;
+	unsigned n_imsi_emse;
 };
 
 void emks_api_init(struct emks_api *api, const struct emks_api_config *cfg);
@@ -65,15 +74,18 @@ void emks_response_clear(struct emks_response *resp);
 
 /* ---- request parsing, strict, for untrusted bytes (exposed for the unit tests) ---- */
 struct emks_key_req {
-	char app_id[E2M_APP_ID_MAX + 1];
-	char emse_id[E2M_EMSE_ID_MAX + 1];
+	char app_id[E2M_APP_ID_MAX + 1];   /* "" when by_imsi */
+	char emse_id[E2M_EMSE_ID_MAX + 1]; /* "" when !has_emse_id */
 	uint32_t key_id;
+	char imsi[EMKS_IMSI_MAX + 1];      /* by_imsi: the EMSE translated (SPEC.md 6, case 1) */
+	uint8_t by_imsi, has_emse_id;
 };
 
 struct emks_subscriber_req {
 	size_t n_app, n_emse;
 	char app_ids[EMKS_SUB_LIST_MAX][E2M_APP_ID_MAX + 1];
 	char emse_ids[EMKS_SUB_LIST_MAX][E2M_EMSE_ID_MAX + 1];
+	int key_id_mode;  /* "keyIdMode": EMKS_KEY_ID_RAND (default) or _HASH */
 };
 
 /* All return 0 on success, -1 on any malformation (MANDATORY_IE_INCORRECT). */
@@ -84,6 +96,11 @@ int emks_parse_retrieve(const uint8_t *body, size_t len, struct emks_key_req *ou
 int emks_parse_batch(const uint8_t *body, size_t len, struct emks_key_req *out, size_t *n);
 int emks_parse_register(const uint8_t *body, size_t len, char imsi[EMKS_IMSI_MAX + 1],
 			uint32_t *key_id, uint8_t int_key[E2M_KEY_LEN]);
+/* As emks_parse_register, keyId optional (hash-mode UEs, SPEC.md 6): *has_key_id tells. */
+int emks_parse_register_opt(const uint8_t *body, size_t len, char imsi[EMKS_IMSI_MAX + 1],
+			    int *has_key_id, uint32_t *key_id, uint8_t int_key[E2M_KEY_LEN]);
+/* register-emse: {"emseId": ...}. */
+int emks_parse_register_emse(const uint8_t *body, size_t len, char emse_id[E2M_EMSE_ID_MAX + 1]);
 int emks_parse_subscriber(const uint8_t *body, size_t len, struct emks_subscriber_req *out);
 int emks_parse_remove(const uint8_t *body, size_t len, char imsi[EMKS_IMSI_MAX + 1]);
 

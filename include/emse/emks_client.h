@@ -9,12 +9,17 @@
 #include "emse/keyprov.h"
 
 #define EMKS_PATH_RETRIEVE_BATCH "/nemks-e2m/v1/retrieve-e2mkeys"
+#define EMKS_PATH_REGISTER_EMSE "/nemks-e2m/v1/register-emse"
 /* A 256-result answer is ~45 KiB; anything far larger is not an EMKS answer. */
 #define EMKS_BODY_MAX (1u << 20)
 
-/* {"requests":[{"ueAppId":..,"keyId":"<8 hex>","emseId":..},..]}; malloc'd, NULL on failure. */
+/* {"requests":[{"ueAppId":..,"keyId":"<8 hex>","emseId":..},..]}; malloc'd, NULL on failure.
+ * An item with an imsi is sent as {"imsi":..} instead of ueAppId (the EMSE translated); with
+ * omit_emse_id (a registered EMSE, SPEC.md 6) no entry carries emseId. */
 char *emks_build_batch_request(const char *emse_id, const struct emse_keyprov_item *items,
 			       unsigned n);
+char *emks_build_batch_request_ex(const char *emse_id, int omit_emse_id,
+				  const struct emse_keyprov_item *items, unsigned n);
 
 /* Parses a 200 answer to a batch of n items. The body as a whole must be an object whose
  * "results" array has exactly n objects; otherwise returns -1 and every result is ERROR. Each

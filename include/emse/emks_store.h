@@ -51,6 +51,40 @@ int emks_store_lookup(struct emks_store *st, const char *app_id, uint32_t key_id
 		      const char *emse_id, int64_t now, uint8_t int_key[E2M_KEY_LEN],
 		      int64_t *expiry);
 
+/* ---- SPEC.md section 6: the seed's alternatives ---- */
+enum { EMKS_KEY_ID_RAND = 0, EMKS_KEY_ID_HASH = 1 };
+
+/* As emks_store_put_subscriber, with the subscriber's key id mode (put_subscriber sets RAND). */
+int emks_store_put_subscriber_mode(struct emks_store *st, const char *imsi,
+				   const char *const *app_ids, size_t n_app,
+				   const char *const *emse_ids, size_t n_emse, int mode);
+/* EMKS_KEY_ID_RAND or _HASH (RAND for an unknown IMSI), or EMKS_STORE_ERROR. */
+int emks_store_key_id_mode(struct emks_store *st, const char *imsi);
+
+/* A push; without a key id (has_key_id 0) the key is stored under its hash key id, replacing a
+ * different key with the same hash (newest wins, counted). Every key's hash id is kept, so a UE
+ * whose mode changes finds its stored keys under the new mode. */
+int emks_store_push(struct emks_store *st, const char *imsi, int has_key_id, uint32_t key_id,
+		    const uint8_t int_key[E2M_KEY_LEN], int64_t now);
+
+/* The UE by its application identity (case 2, the EMKS translates) or by its IMSI (case 1).
+ * For a hash-mode subscriber key_id is matched against the keys' hash ids, the newest first;
+ * a second match is a collision (counted). Unknown UE: NO_KEY. Otherwise as emks_store_lookup. */
+enum emks_ue_by { EMKS_UE_BY_APP_ID = 0, EMKS_UE_BY_IMSI = 1 };
+int emks_store_lookup_ue(struct emks_store *st, enum emks_ue_by by, const char *ue,
+			 uint32_t key_id, const char *emse_id, int64_t now,
+			 uint8_t int_key[E2M_KEY_LEN], int64_t *expiry);
+
+/* register-emse: binds a client certificate (its SHA-256 fingerprint, hex) to an EMSE_Id, durably;
+ * a later binding replaces it. bound_emse: OK (emse_id set), NO_KEY (not bound) or ERROR. */
+#define EMKS_CERT_FP_LEN 64
+int emks_store_bind_emse(struct emks_store *st, const char *cert_fp, const char *emse_id);
+int emks_store_bound_emse(struct emks_store *st, const char *cert_fp,
+			  char emse_id[E2M_EMSE_ID_MAX + 1]);
+
+/* Hash key id collisions seen (at a push without key id, or a lookup), since open. */
+uint64_t emks_store_hash_collisions(const struct emks_store *st);
+
 /* For tests and diagnostics: number of keys stored for an IMSI (-1 on error). */
 int emks_store_key_count(struct emks_store *st, const char *imsi);
 

@@ -12,15 +12,17 @@
 #define HSS_EMSE_IDS_MAX 16
 
 /* One UE of the population file. Line format (docs/emks.md), fields separated by blanks:
- *   imsi k opc app_id[,app_id...] emse_id[,emse_id...]
+ *   imsi k opc app_id[,app_id...] emse_id[,emse_id...] [rand|hash]
  * imsi 5..15 digits; k, opc 32 hex digits (either case); app ids 1..115 and EMSE_Ids 1..64
- * printable octets without blanks or commas. '#' starts a comment line; blank lines are skipped. */
+ * printable octets without blanks or commas; the last field is the key id mode of SPEC.md 6
+ * (default rand: key id from RAND; hash: from SHA-256(e2m_int_key), pushed without keyId). '#' starts a comment line; blank lines are skipped. */
 struct hss_ue {
 	char imsi[EMKS_IMSI_MAX + 1];
 	uint8_t k[16], opc[16];
 	size_t n_app, n_emse;
 	char app_ids[HSS_APP_IDS_MAX][E2M_APP_ID_MAX + 1];
 	char emse_ids[HSS_EMSE_IDS_MAX][E2M_EMSE_ID_MAX + 1];
+	int key_id_mode;  /* EMKS_KEY_ID_RAND or EMKS_KEY_ID_HASH */
 };
 
 /* 1: a UE in *out; 0: blank or comment; -1: malformed, reason in err. line is NUL-terminated. */

@@ -17,6 +17,8 @@ struct emse_keyprov_item {
 	uint32_t key_id;
 	uint8_t app_id_len;
 	char app_id[E2M_APP_ID_MAX + 1]; /* NUL-terminated */
+	char imsi[16];                   /* "" or the IMSI the EMSE translated app_id to (SPEC.md 6):
+					  * then the request names the UE by imsi, not ueAppId */
 };
 
 struct emse_keyprov_result {
@@ -63,6 +65,8 @@ struct emse_keyprov_stats {
 	uint64_t inflight;                       /* HTTP requests in flight now */
 	uint32_t breaker_state;                  /* enum emse_breaker_state */
 	uint64_t breaker_opens, breaker_rejects;
+	uint64_t emse_registered;                /* register-emse accepted at start-up (EMSE_Ids) */
+	uint64_t emse_register_failures;         /* ... refused or failed: those keep sending emseId */
 };
 
 struct emse_keyprov;
@@ -126,6 +130,9 @@ struct emse_emks_config {
 	uint32_t max_requests_per_s;  /* HTTP requests started per second (token bucket, burst of one
 				       * second's worth), default 500; protects the EMKS from a flood
 				       * of unknown identities beyond what batching already does */
+	int register_emse;            /* POST register-emse for each identity at create, then leave
+				       * emseId out of its requests (SPEC.md 6); a failure is
+				       * reported and that identity keeps sending emseId */
 	int verbose;                  /* curl verbose to stderr (never on in production: bodies are not
 				       * printed, but headers are) */
 };

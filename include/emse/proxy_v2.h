@@ -11,7 +11,9 @@
  *     source = the UE (flow->peer), destination = emse's listener address (flow->local)
  *   TLV 0xE0 (PP2_TYPE_MIN_CUSTOM): the PSK identity's app id, 1..255 raw bytes
  *   TLV 0xE1: the PSK identity's key id, 4 bytes big endian
- * so the identity "e2m.0badcafe@app.example" becomes E0 00 0B "app.example", E1 00 04 0B AD CA FE. */
+ * so the identity "e2m.0badcafe@app.example" becomes E0 00 0B "app.example", E1 00 04 0B AD CA FE.
+ *   TLV 0xE2, only on the first datagram after an RFC 9146 address change (docs/cid.md): the
+ *     UE's previous address and port, 4 + 2 or 16 + 2 bytes (the header's source is the new one) */
 #ifndef EMSE_PROXY_V2_H
 #define EMSE_PROXY_V2_H
 
@@ -23,8 +25,11 @@
 #define EMSE_PP2_SIG_LEN 12
 #define EMSE_PP2_TLV_APP_ID 0xE0
 #define EMSE_PP2_TLV_KEY_ID 0xE1
+#define EMSE_PP2_TLV_MOVED 0xE2
 /* the largest header written: IPv6 addresses and a 255-byte app id */
 #define EMSE_PP2_MAX (16 + 36 + 3 + 255 + 3 + 4)
+/* what emse_proxy_v2_add_moved appends at most */
+#define EMSE_PP2_MOVED_MAX (3 + 16 + 2)
 
 extern const uint8_t emse_pp2_sig[EMSE_PP2_SIG_LEN];
 
@@ -38,5 +43,9 @@ enum emse_pp2_proto {
 int emse_proxy_v2_write(uint8_t *out, size_t cap, const struct emse_flow *flow,
 			enum emse_pp2_proto proto, const char *app_id, uint8_t app_id_len,
 			uint32_t key_id);
+
+/* Appends the 0xE2 TLV (prev: the flow the session had) to a header of len bytes written by
+ * emse_proxy_v2_write, and fixes its length. Returns the new length, or -1 (cap, family). */
+int emse_proxy_v2_add_moved(uint8_t *out, size_t len, size_t cap, const struct emse_flow *prev);
 
 #endif

@@ -34,7 +34,14 @@ enum emse_rec_flag {
 	EMSE_REC_F_FLIGHT = 1,     /* our last handshake flight is held in the ctx's flight table */
 	EMSE_REC_F_HANDSHAKE = 2,  /* hs12.c is still running the handshake: a handshake record
 				    * (the peer's Finished) is handed back as EMSE_REC_HANDSHAKE */
+	EMSE_REC_F_CID = 4,        /* RFC 9146 negotiated: the peer's records carry our CID
+				    * (tls12_cid, emse_record_open_cid); plain ones are refused */
+	EMSE_REC_F_PEER_CID = 0x38, /* bits 3-5: length of the peer's CID (0..EMSE_REC_PEER_CID_MAX);
+				     * non-zero: what we seal is tls12_cid (emse_record_seal_cid) */
 };
+#define EMSE_REC_PEER_CID_SHIFT 3
+#define EMSE_REC_PEER_CID_MAX 4    /* longer client CIDs are not negotiated (docs/cid.md) */
+#define EMSE_REC_CT_CID 25         /* RFC 9146 tls12_cid */
 
 /* Everything an established session needs for its records. Keys are wiped by
  * emse_record_wipe (the worker calls it when the session is dropped). */
@@ -51,9 +58,15 @@ struct emse_record_state {
 	uint8_t cipher;            /* enum emse_rec_cipher */
 	uint8_t flags;             /* enum emse_rec_flag */
 	uint8_t suite[2];          /* IANA cipher suite, for logs and stats */
-	uint32_t kslot;            /* 1 + the ctx key-cache slot last given to it (0: none); a hint,
+	uint16_t kslot;            /* 1 + the ctx key-cache slot last given to it (0: none); a hint,
 				    * checked against the slot's owner and keys (fits the padding) */
+	uint16_t cid_check;        /* with EMSE_REC_F_CID: the check bits of our CID (cid.h) */
 };
+
+static inline unsigned emse_rec_peer_cid_len(const struct emse_record_state *st)
+{
+	return (unsigned)(st->flags & EMSE_REC_F_PEER_CID) >> EMSE_REC_PEER_CID_SHIFT;
+}
 
 /* Why a record was dropped or could not be sealed; each has a counter in the ctx. */
 enum emse_rec_drop {
@@ -188,11 +201,38 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 				  size_t *plain_len, uint8_t *content_type,
 				  enum emse_rec_drop *reason);
 
+/* The same for a session with EMSE_REC_F_CID whose records carry our CID of cid_len octets: a
+ * tls12_cid record (RFC 9146: type 25, the CID after the sequence number, the AAD of its section 5,
+ * the real content type and zero padding inside) is opened, and the real type and content handed
+ * back as emse_record_open does; a record of another type goes to emse_record_open. The caller
+ * has matched the CID to the session. In place: out == buf + EMSE_REC_HDR + cid_len +
+ * EMSE_REC_EXPLICIT. An inner plaintext of zeros only is MALFORMED. */
+enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_record_state *st,
+				      const uint8_t *buf, size_t len, unsigned cid_len,
+				      size_t *consumed, uint8_t *out, size_t *plain_len,
+				      uint8_t *content_type, enum emse_rec_drop *reason);
+
+/* RFC 9146 6: whether the record just opened (rnext_before: st->rnext before the open) was newer
+ * than every record opened before it, the condition for taking its source as the peer's address. A
+ * replayed, too old or forged record never opens; a reordered older one opens but is not newer. */
+static inline int emse_rec_was_newest(const struct emse_record_state *st, uint64_t rnext_before)
+{
+	return st->rnext > rnext_before;
+}
+
 /* Seals one record of content type type into out (cap bytes: len + EMSE_REC_MAX_OVERHEAD is
  * enough); plain may be exactly out + EMSE_REC_HDR + EMSE_REC_EXPLICIT (sealed in place), no other
  * overlap. Returns 0, or -1 with the reason counted (TOO_BIG, SEQ_EXHAUSTED, CRYPTO). */
 int emse_record_seal(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
 		     const uint8_t *plain, size_t len, uint8_t *out, size_t cap, size_t *out_len);
+
+/* emse_record_seal, as tls12_cid to the peer's CID peer_cid (emse_rec_peer_cid_len(st) octets)
+ * when that length is not zero: + 1 + the CID's length over emse_record_seal's output. plain may
+ * be exactly out + EMSE_REC_HDR + cid length + EMSE_REC_EXPLICIT. */
+int emse_record_seal_cid(struct emse_record_ctx *c, struct emse_record_state *st, uint8_t type,
+			 const uint8_t *peer_cid, const uint8_t *plain, size_t len, uint8_t *out,
+			 size_t cap, size_t *out_len);
+#define EMSE_REC_CID_OVERHEAD (1 + EMSE_REC_PEER_CID_MAX)
 
 enum { EMSE_REC_CT_CCS = 20, EMSE_REC_CT_ALERT = 21, EMSE_REC_CT_HANDSHAKE = 22,
        EMSE_REC_CT_APP = 23 };

@@ -66,6 +66,8 @@ struct emse_session {
 	uint8_t state;
 	uint8_t listener;
 	uint16_t fwd_port; /* forward mode: our port towards the backend for this session */
+	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX]; /* RFC 9146: the client's CID (u.rec's flags say
+						  * its length), in what was padding */
 	union {
 		struct emse_hs_state hs;     /* HANDSHAKE, PARKED, ESTABLISHED_WOLFSSL */
 		struct emse_record_state rec; /* ESTABLISHED: compact, no wolfSSL object */
@@ -103,6 +105,10 @@ struct emse_session *emse_session_find(struct emse_sessions *t, const struct ems
  * max_per_source sessions: *per_source_full is set). State is HANDSHAKE, in the hs list. */
 struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse_session_key *k,
 				      uint64_t deadline, bool *per_source_full);
+/* RFC 9146 6: the session's peer moved to flow f (same listener): the 5-tuple index and the
+ * per-source count follow. The new key must be free (the caller ends a session holding it).
+ * Returns 0, or -1 (index full: nothing changed). */
+int emse_session_move(struct emse_sessions *t, struct emse_session *s, const struct emse_flow *f);
 /* Unindexes, wipes the key, returns the slot. The caller has dealt with ssl and parked[]. */
 void emse_session_release(struct emse_sessions *t, struct emse_session *s);
 

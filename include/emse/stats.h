@@ -101,6 +101,20 @@ struct emse_worker_stats {
 	uint64_t port_rx_cycles, port_tx_cycles;
 	/* session resumption (resume.h), copied from the worker's cache on the tick */
 	uint64_t resume_offered, resume_accepted, resume_misses, resume_evictions, resume_stored;
+	/* RFC 9146 connection ids (docs/cid.md) */
+	uint64_t cid_offered;       /* ClientHellos hs12.c took that offered connection_id */
+	uint64_t cid_negotiated;    /* of those, answered with our CID (listener cid = on) */
+	uint64_t cid_sessions;      /* gauge: established sessions with our CID */
+	uint64_t cid_unknown;       /* tls12_cid datagrams naming no live CID session: dropped */
+	uint64_t cid_addr_changes;  /* sessions moved to a new peer address (RFC 9146 6) */
+	uint64_t cid_addr_refused;  /* from a new address, authentic but not newer than every
+				     * record before: dropped, answered nowhere */
+	uint64_t cid_rec_drop[EMSE_REC_DROP_MAX]; /* tls12_cid records dropped, by reason */
+	/* UDP checksums by who checked or filled them (offload.h): the port said good or bad, or
+	 * software summed it; a compact session's records, deferred to their tag, are in neither */
+	uint64_t rx_csum_hw_good, rx_csum_hw_bad, rx_csum_sw, tx_csum_hw, tx_csum_sw;
+	/* datagrams the port's RSS put on the owner's queue (not steered: docs/deploy.md) */
+	uint64_t rss_owned;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);

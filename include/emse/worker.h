@@ -7,6 +7,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "emse/cid.h"
 #include "emse/config.h"
 #include "emse/control.h"
 #include "emse/cookie.h"
@@ -23,6 +24,7 @@
 #define EMSE_BURST 64
 #define EMSE_TX_MAX 128
 #define EMSE_APP_MAX 2048
+#define EMSE_CID_MEMO 256 /* per worker, a power of two */
 
 struct rte_mempool;
 struct rte_ring;
@@ -48,6 +50,7 @@ struct emse_runtime {
 	int ts_offset;           /* mbuf dynfield of the RX timestamp (us since the epoch) */
 	uint64_t ts_flag;
 	void *replay_out;        /* pcap_dumper_t */
+	const struct emse_cid_codec *cid; /* our Connection IDs (cid.h); NULL: no listener has them */
 };
 
 struct emse_worker {
@@ -81,7 +84,22 @@ struct emse_worker {
 	uint16_t n_tx;
 	struct rte_mbuf *tx[EMSE_TX_MAX];
 	uint8_t tx_csum[EMSE_TX_MAX];  /* 1: checksums still to fill (emse_net_fill_csum) */
+	/* the port's offloads, decided once at start (offload.h): */
+	bool rx_csum_hw, tx_csum_hw;   /* it verifies / fills UDP checksums */
+	bool rss;                      /* it spreads flows by RSS: the queue a flow comes on owns it */
 	struct emse_worker_stats stats;
+	/* What the CID permutation gave for recently seen CIDs (docs/cid.md): a decode is ~4 AES
+	 * latencies, a hit a 16-byte compare. Indexed by CID body octets 1-2, which the permutation
+	 * spreads evenly; a crafted CID can only evict, never be believed without its own bytes. */
+	struct emse_cid_memo {
+		uint8_t cid[EMSE_CID_MAX];
+		uint32_t slot;
+		uint16_t check;
+		uint8_t len, worker;
+	} cid_memo[EMSE_CID_MEMO];
+	/* forward mode: the datagram being handled moved its session (RFC 9146 6) from cid_prev */
+	bool cid_moved;
+	struct emse_flow cid_prev;
 	uint8_t appbuf[EMSE_APP_MAX];
 	/* A live save (persist.c): the main thread hands over a buffer and bumps persist_req; the
 	 * worker fills it on its tick and sets persist_done = persist_req. */
@@ -105,8 +123,12 @@ int emse_worker_main(void *arg);
  * came through the steering ring already. */
 void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer);
 void emse_worker_timers(struct emse_worker *w);
+/* Takes this worker's key completions and resumes or fails the parked handshakes they answer
+ * (the loop calls it; tests drive it directly). Returns how many were taken. */
+unsigned emse_worker_completions(struct emse_worker *w);
 void emse_worker_flush(struct emse_worker *w);
-/* Which worker owns a flow: the same for every packet of one UE. */
+/* Which worker owns a flow: the same for every packet of one UE. Used where the port does not
+ * spread flows itself; with RSS the queue a datagram came on decides (docs/deploy.md). */
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
 
 #endif

@@ -117,10 +117,10 @@ static void roundtrip(const char *suite)
 	assert_int_equal(wolfSSL_write(sv, msg, 50), 50);
 	assert_true(s2c.tail > s2c.head);
 	unsigned i = s2c.head++ % 8;
-	assert_int_equal(rec_open(&k, s2c.buf[i], (uint16_t)s2c.len[i], got), 50);
+	assert_int_equal(rec_open(&k, s2c.buf[i], (uint16_t)s2c.len[i], got, NULL), 50);
 	assert_memory_equal(got, msg, 50);
 	s2c.buf[i][s2c.len[i] - 1] ^= 1; /* tampered tag */
-	assert_int_equal(rec_open(&k, s2c.buf[i], (uint16_t)s2c.len[i], got), -1);
+	assert_int_equal(rec_open(&k, s2c.buf[i], (uint16_t)s2c.len[i], got, NULL), -1);
 
 	rec_free(&k);
 	wolfSSL_free(cl);

@@ -440,6 +440,101 @@ static void test_negative_answers(void **state)
 	emse_control_destroy(c);
 }
 
+/* ---- translate = emse (SPEC.md 6, case 1) -------------------------------------------------------- */
+
+static void test_translate_by_own_table(void **state)
+{
+	(void)state;
+	struct fake f = {.base.ops = &fake_ops, .status = EMSE_FETCH_OK};
+	struct emse_control_config cfg;
+	base_cfg(&cfg);
+	char path[] = "/tmp/test-control-imsi-XXXXXX", err[256];
+	int fd = mkstemp(path);
+	assert_true(fd >= 0);
+	FILE *mf = fdopen(fd, "w");
+	fputs("app.one 001010000000001\n", mf);
+	fclose(mf);
+	cfg.imsi_map = emse_imsi_map_load(path, err, sizeof(err));
+	assert_non_null(cfg.imsi_map);
+	cfg.imsi_map_path = path;
+	struct emse_control *c = make(&cfg, &f.base);
+
+	/* A mapped identity is fetched by IMSI. */
+	struct emse_key_request r = req(1, 0, 0, 0x2e48051e, "app.one");
+	assert_int_equal(emse_control_post(c, &r), 0);
+	/* An unmapped one fails at once, with no fetch. */
+	struct emse_key_request u = req(2, 1, 0, 0x2e48051e, "app.two");
+	assert_int_equal(emse_control_post(c, &u), 0);
+	emse_control_run_once(c, T0);
+	emse_control_run_once(c, T0 + 1);
+	assert_int_equal(f.n_batches, 1);
+	assert_int_equal(f.b[0].n, 1);
+	assert_string_equal(f.b[0].items[0].imsi, "001010000000001");
+	assert_string_equal(f.b[0].items[0].app_id, "app.one");
+	struct emse_key_completion out[4];
+	assert_int_equal(drain(c, 1, out, 4), 1);
+	assert_int_equal(out[0].token, 2);
+	assert_int_equal(out[0].status, EMSE_FETCH_NO_KEY);
+	fk_answer(&f, 0);
+	assert_int_equal(drain(c, 0, out, 4), 1);
+	assert_int_equal(out[0].status, EMSE_FETCH_OK);
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_int_equal(s.imsi_unmapped, 1);
+	assert_int_equal(s.imsi_translated, 1);
+	assert_int_equal(s.imsi_map_entries, 1);
+	assert_int_equal(s.fetches, 1);
+
+	/* A reload (from another thread in emse; here the answer comes on the next step) adds
+	 * app.two; a broken file leaves the table as it was. */
+	mf = fopen(path, "w");
+	fputs("app.one 001010000000001\napp.two 001010000000002\n", mf);
+	fclose(mf);
+	uint64_t entries = 0;
+	/* No control thread runs here: the call times out, and the step below does the reload. */
+	assert_int_equal(emse_control_imsi_map_reload(c, 1, &entries, err, sizeof(err)), -2);
+	emse_control_run_once(c, T0 + 2);
+	emse_control_stats(c, &s);
+	assert_int_equal(s.imsi_map_entries, 2);
+	assert_int_equal(s.imsi_map_reloads, 1);
+	u.token = 3;
+	assert_int_equal(emse_control_post(c, &u), 0);
+	emse_control_run_once(c, T0 + 3);
+	emse_control_run_once(c, T0 + 4);
+	assert_int_equal(f.n_batches, 2);
+	assert_string_equal(f.b[1].items[0].imsi, "001010000000002");
+	mf = fopen(path, "w");
+	fputs("app.one 0010\n", mf);
+	fclose(mf);
+	assert_int_equal(emse_control_imsi_map_reload(c, 1, &entries, err, sizeof(err)), -2);
+	emse_control_run_once(c, T0 + 5);
+	emse_control_stats(c, &s);
+	assert_int_equal(s.imsi_map_entries, 2);
+	assert_int_equal(s.imsi_map_reload_failures, 1);
+	emse_control_destroy(c);
+	unlink(path);
+}
+
+/* Without a table (translate = emks) items carry no IMSI, and a reload is refused. */
+static void test_no_translation_by_default(void **state)
+{
+	(void)state;
+	struct fake f = {.base.ops = &fake_ops, .status = EMSE_FETCH_OK};
+	struct emse_control_config cfg;
+	base_cfg(&cfg);
+	struct emse_control *c = make(&cfg, &f.base);
+	struct emse_key_request r = req(1, 0, 0, 7, "app.one");
+	assert_int_equal(emse_control_post(c, &r), 0);
+	emse_control_run_once(c, T0);
+	emse_control_run_once(c, T0 + 1);
+	assert_int_equal(f.n_batches, 1);
+	assert_string_equal(f.b[0].items[0].imsi, "");
+	char err[128];
+	uint64_t entries;
+	assert_int_equal(emse_control_imsi_map_reload(c, 1, &entries, err, sizeof(err)), -3);
+	emse_control_destroy(c);
+}
+
 /* ---- the lab key file, end to end ------------------------------------------------------------- */
 
 static const char KEYS[] =
@@ -869,6 +964,8 @@ int main(void)
 		cmocka_unit_test(test_post_ring_full),
 		cmocka_unit_test(test_completion_backlog),
 		cmocka_unit_test(test_negative_answers),
+		cmocka_unit_test(test_translate_by_own_table),
+		cmocka_unit_test(test_no_translation_by_default),
 		cmocka_unit_test(test_file_provider_end_to_end),
 		cmocka_unit_test(test_file_provider_rejects),
 		cmocka_unit_test(test_flood_of_unknown_identities),

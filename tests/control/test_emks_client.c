@@ -60,6 +60,37 @@ static void test_build_request(void **state)
 	assert_null(emks_build_batch_request("emse-1", items, EMSE_KEYPROV_BATCH_MAX + 1));
 }
 
+/* SPEC.md 6: an item the EMSE translated names the UE by imsi only; a registered EMSE sends no
+ * emseId. */
+static void test_build_request_alternatives(void **state)
+{
+	(void)state;
+	struct emse_keyprov_item two[2];
+	memcpy(two, items, sizeof(two));
+	snprintf(two[0].imsi, sizeof(two[0].imsi), "001010000000001");
+	char *s = emks_build_batch_request_ex("emse-1", 1, two, 2);
+	assert_non_null(s);
+	json_t *root = json_loads(s, 0, NULL);
+	json_t *arr = json_object_get(root, "requests");
+	json_t *r0 = json_array_get(arr, 0), *r1 = json_array_get(arr, 1);
+	assert_string_equal(json_string_value(json_object_get(r0, "imsi")), "001010000000001");
+	assert_null(json_object_get(r0, "ueAppId"));
+	assert_null(json_object_get(r0, "emseId"));
+	assert_string_equal(json_string_value(json_object_get(r0, "keyId")), "ae47bf30");
+	assert_string_equal(json_string_value(json_object_get(r1, "ueAppId")), "ue2.app");
+	assert_null(json_object_get(r1, "imsi"));
+	assert_null(json_object_get(r1, "emseId"));
+	json_decref(root);
+	free(s);
+	s = emks_build_batch_request_ex("emse-1", 0, two, 1);
+	root = json_loads(s, 0, NULL);
+	r0 = json_array_get(json_object_get(root, "requests"), 0);
+	assert_string_equal(json_string_value(json_object_get(r0, "emseId")), "emse-1");
+	assert_string_equal(json_string_value(json_object_get(r0, "imsi")), "001010000000001");
+	json_decref(root);
+	free(s);
+}
+
 static void test_good_answer(void **state)
 {
 	(void)state;
@@ -212,6 +243,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_request),  cmocka_unit_test(test_good_answer),
+		cmocka_unit_test(test_build_request_alternatives),
 		cmocka_unit_test(test_hostile_results), cmocka_unit_test(test_hostile_bodies),
 		cmocka_unit_test(test_rfc3339),         cmocka_unit_test(test_retry_after),
 	};

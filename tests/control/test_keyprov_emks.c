@@ -571,6 +571,37 @@ static void test_certificate_mismatch_forbidden(void **state)
 	emse_control_destroy(c);
 }
 
+/* register_emse (SPEC.md 6): emse-1 registers with its own certificate and then fetches without
+ * emseId; emse-2 presents emse-1's certificate, is refused (403), and keeps sending emseId. */
+static void test_register_emse(void **state)
+{
+	(void)state;
+	if (skip_all)
+		skip();
+	struct emse_emks_config ec;
+	emse_emks_config_default(&ec);
+	ec.register_emse = 1;
+	const char *const swapped[2] = {"emse-1", "emse-1"};
+	struct emse_control *c = make_with(&ec, 256, swapped, NULL, NULL);
+	struct emse_control_stats s;
+	emse_control_stats(c, &s);
+	assert_int_equal(s.prov.emse_registered, 1);
+	assert_int_equal(s.prov.emse_register_failures, 1);
+	uint32_t st[64];
+	post(c, 1, 0, ues[0].key_id, ues[0].app_id);
+	post(c, 2, 1, ues[0].key_id, ues[0].app_id);
+	run_until(c, 2, st);
+	assert_int_equal(st[1], EMSE_FETCH_OK); /* without emseId: the EMKS knows the certificate */
+	assert_int_equal(st[2], EMSE_FETCH_FORBIDDEN);
+	uint64_t now = emse_control_now_ms() / 1000;
+	uint8_t key[E2M_KEY_LEN];
+	assert_int_equal(emse_keycache_lookup(emse_control_cache(c, 0), 0, ues[0].key_id,
+					      ues[0].app_id, (uint8_t)strlen(ues[0].app_id), now, key),
+			 EMSE_KC_HIT);
+	assert_memory_equal(key, ues[0].key1, E2M_KEY_LEN);
+	emse_control_destroy(c);
+}
+
 /* An EMKS certificate from a CA we do not trust: TLS error, UNAVAILABLE, nothing cached. */
 static void test_untrusted_server(void **state)
 {
@@ -643,6 +674,7 @@ int main(void)
 		cmocka_unit_test(test_retry_after_honoured),
 		cmocka_unit_test(test_request_rate_limited),
 		cmocka_unit_test(test_certificate_mismatch_forbidden),
+		cmocka_unit_test(test_register_emse),
 		cmocka_unit_test(test_untrusted_server),
 		cmocka_unit_test(test_silent_server_timeout),
 	};

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 #include <errno.h>
 #include <poll.h>
 #include <sys/wait.h>
@@ -168,6 +169,91 @@ static void check_derive_entry(json_t *v, int use_op, const char *op)
 	if (use_op)
 		assert_string_equal(json_string_value(json_object_get(got, "op")), op);
 	json_decref(got);
+}
+
+/* The vector's key_id and psk_identity in hash mode, from OpenSSL's SHA-256 of its e2m_int_key. */
+static void hash_mode_ids(json_t *v, char key_id[9], char *ident, size_t ident_size)
+{
+	uint8_t int_key[32], md[32];
+	unsigned md_len = 0;
+	const char *h = vs(v, "e2m_int_key");
+	assert_int_equal(strlen(h), 64);
+	for (int i = 0; i < 32; i++)
+		assert_int_equal(sscanf(h + 2 * i, "%2hhx", &int_key[i]), 1);
+	assert_int_equal(EVP_Digest(int_key, 32, md, &md_len, EVP_sha256(), NULL), 1);
+	snprintf(key_id, 9, "%02x%02x%02x%02x", md[0], md[1], md[2], md[3]);
+	snprintf(ident, ident_size, "e2m.%s@%s", key_id, vs(v, "ue_app_id"));
+}
+
+/* derive --key-id hash: the same fields, key_id and psk_identity from the hash, all else equal. */
+static void test_derive_key_id_hash_every_chain_entry(void **state)
+{
+	(void)state;
+	json_t *chain = json_object_get(vectors, "chain"), *v;
+	size_t i;
+	json_array_foreach(chain, i, v) {
+		const char *args[] = {"derive", "--k", vs(v, "k"), "--opc", vs(v, "opc"), "--rand",
+				      vs(v, "rand"), "--sqn", vs(v, "sqn"), "--amf", vs(v, "amf"),
+				      "--app-id", vs(v, "ue_app_id"), "--emse-id", vs(v, "emse_id"),
+				      "--key-id", "hash", NULL};
+		struct run r;
+		run(&r, args);
+		if (r.status != 0)
+			fail_msg("derive --key-id hash exited %d: %s", r.status, r.err);
+		char key_id[9], ident[256];
+		hash_mode_ids(v, key_id, ident, sizeof(ident));
+		json_t *got = json_loads(r.out, 0, NULL);
+		assert_true(json_is_object(got));
+		assert_int_equal(json_object_size(got), json_object_size(v));
+		const char *key;
+		json_t *want;
+		json_object_foreach(v, key, want) {
+			const char *g = json_string_value(json_object_get(got, key));
+			const char *w = strcmp(key, "key_id") == 0 ? key_id
+					: strcmp(key, "psk_identity") == 0 ? ident
+					: json_string_value(want);
+			if (!g || strcmp(g, w) != 0)
+				fail_msg("chain[%zu] hash mode %s: got %s, want %s", i, key,
+					 g ? g : "(none)", w);
+		}
+		json_decref(got);
+		/* --key-id rand is the default, spelled out. */
+		args[15] = "--key-id=rand";
+		args[16] = NULL;
+		run(&r, args);
+		assert_int_equal(r.status, 0);
+		got = json_loads(r.out, 0, NULL);
+		assert_string_equal(json_string_value(json_object_get(got, "key_id")), vs(v, "key_id"));
+		json_decref(got);
+	}
+}
+
+/* psk --key-id hash needs no RAND and prints the hash identity with the same key. */
+static void test_psk_key_id_hash(void **state)
+{
+	(void)state;
+	json_t *chain = json_object_get(vectors, "chain"), *v;
+	size_t i;
+	json_array_foreach(chain, i, v) {
+		const char *args[] = {"psk", "--ck", vs(v, "ck"), "--ik", vs(v, "ik"), "--app-id",
+				      vs(v, "ue_app_id"), "--emse-id", vs(v, "emse_id"), "--key-id",
+				      "hash", NULL};
+		struct run r;
+		run(&r, args);
+		assert_int_equal(r.status, 0);
+		char key_id[9], ident[256], want[512];
+		hash_mode_ids(v, key_id, ident, sizeof(ident));
+		snprintf(want, sizeof(want), "%s\n%s\n", ident, vs(v, "e2m_key"));
+		assert_string_equal(r.out, want);
+	}
+	json_t *c = json_array_get(chain, 0);
+	const char *bad[] = {"psk", "--ck", vs(c, "ck"), "--ik", vs(c, "ik"), "--app-id", "a",
+			     "--emse-id", "e", "--key-id", "sha1", NULL};
+	expect_usage_error(bad, "--key-id");
+	/* Rand mode still needs RAND. */
+	const char *norand[] = {"psk", "--ck", vs(c, "ck"), "--ik", vs(c, "ik"), "--app-id", "a",
+				"--emse-id", "e", NULL};
+	expect_usage_error(norand, "--rand");
 }
 
 static void test_derive_equals_chain_0(void **state)
@@ -374,6 +460,8 @@ int main(void)
 		cmocka_unit_test(test_settings_options),
 		cmocka_unit_test(test_bad_input_exits_2_naming_the_option),
 		cmocka_unit_test(test_help_exits_0),
+		cmocka_unit_test(test_derive_key_id_hash_every_chain_entry),
+		cmocka_unit_test(test_psk_key_id_hash),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -9,6 +9,7 @@
 #include <string.h>
 #include <cmocka.h>
 #include <jansson.h>
+#include <openssl/evp.h>
 
 #include "emse/e2m.h"
 
@@ -236,6 +237,59 @@ static void test_chain_vectors(void **state)
 	}
 }
 
+/* SPEC.md section 6's example, verbatim: chain[0]'s e2m_int_key hashes to key id 2e48051e. */
+static void test_hash_key_id_spec_example(void **state)
+{
+	(void)state;
+	uint8_t int_key[32];
+	assert_int_equal(e2m_hex_decode("5bd8ddca443d58c8c2d29eea967ff2cfdb343053ab5674529bbb6adc24158b01",
+					int_key, 32), 0);
+	assert_int_equal(e2m_key_id_hash(int_key), 0x2e48051eu);
+	char ident[E2M_PSK_IDENTITY_MAX + 1];
+	assert_true(e2m_identity_encode(e2m_key_id_hash(int_key), "sensor-17@acme.example",
+					strlen("sensor-17@acme.example"), ident, sizeof(ident)) > 0);
+	assert_string_equal(ident, "e2m.2e48051e@sensor-17@acme.example");
+}
+
+/* The whole chain in hash mode: the expected key id is recomputed here with OpenSSL's SHA-256
+ * over the file's e2m_int_key, independently of e2m_key_id_hash(). */
+static void test_chain_hash_mode(void **state)
+{
+	(void)state;
+	json_t *a = section("chain"), *v;
+	size_t i;
+	json_array_foreach(a, i, v) {
+		uint8_t int_key[32], md[32], ck[16], ik[16], k[16], opc[16], rand[16], mine[32];
+		unsigned md_len = 0;
+		hex(v, "e2m_int_key", int_key, 32);
+		assert_int_equal(EVP_Digest(int_key, 32, md, &md_len, EVP_sha256(), NULL), 1);
+		assert_int_equal(md_len, 32);
+		uint32_t want = (uint32_t)md[0] << 24 | (uint32_t)md[1] << 16 | (uint32_t)md[2] << 8 | md[3];
+		/* From K and OPc, so the chain under test is ours end to end. */
+		hex(v, "k", k, 16);
+		hex(v, "opc", opc, 16);
+		hex(v, "rand", rand, 16);
+		assert_int_equal(milenage_f2345(k, opc, rand, NULL, ck, ik, NULL, NULL), 0);
+		assert_int_equal(e2m_int_key(NULL, ck, ik, mine), 0);
+		assert_memory_equal(mine, int_key, 32);
+		uint32_t got = e2m_key_id_hash(mine);
+		if (got != want)
+			fail_msg("chain[%zu]: hash key id %08x, want %08x", i, got, want);
+		const char *app_id = str(v, "ue_app_id");
+		char ident[E2M_PSK_IDENTITY_MAX + 1], want_ident[E2M_PSK_IDENTITY_MAX + 1];
+		assert_true(e2m_identity_encode(got, app_id, strlen(app_id), ident, sizeof(ident)) > 0);
+		snprintf(want_ident, sizeof(want_ident), "e2m.%02x%02x%02x%02x@%s", md[0], md[1], md[2],
+			 md[3], app_id);
+		assert_string_equal(ident, want_ident);
+		/* The key itself does not depend on how its id was formed. */
+		uint8_t key[32], want_key[32];
+		const char *emse_id = str(v, "emse_id");
+		assert_int_equal(e2m_key(NULL, mine, emse_id, strlen(emse_id), key), 0);
+		hex(v, "e2m_key", want_key, 32);
+		assert_memory_equal(key, want_key, 32);
+	}
+}
+
 /* NULL params must mean SPEC.md's defaults, on the first chain entry. */
 static void test_chain_null_params_is_default(void **state)
 {
@@ -260,6 +314,8 @@ int main(void)
 		cmocka_unit_test(test_kdf_vectors),
 		cmocka_unit_test(test_chain_vectors),
 		cmocka_unit_test(test_chain_null_params_is_default),
+		cmocka_unit_test(test_hash_key_id_spec_example),
+		cmocka_unit_test(test_chain_hash_mode),
 	};
 	return cmocka_run_group_tests(tests, load, unload);
 }

@@ -389,6 +389,30 @@ static size_t make_cke(uint8_t *b, uint16_t il, uint32_t body_len)
 	return 13 + 12 + body_len;
 }
 
+/* A flight reordered in one datagram (Finished and ChangeCipherSpec ahead of the
+ * ClientKeyExchange): the identity is found in the record that holds it, so the worker looks its
+ * key up instead of failing the handshake (issue 17, the conformance suite's finding). */
+static void test_psk_identity_later_record(void **state)
+{
+	(void)state;
+	static const uint8_t ccs[14] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 5, 0, 1, 1};
+	uint8_t b[512];
+	const uint8_t *id;
+	uint16_t il;
+	memcpy(b, ccs, sizeof(ccs));
+	size_t n = sizeof(ccs) + make_cke(b + sizeof(ccs), 10, 12);
+	assert_int_equal(dtls_peek_psk_identity(b, n, &id, &il), DTLS_PEEK_OK);
+	assert_int_equal(il, 10);
+	assert_ptr_equal(id, b + sizeof(ccs) + 27);
+	/* none in the datagram: the first record's verdict */
+	assert_int_equal(dtls_peek_psk_identity(b, sizeof(ccs), &id, &il), DTLS_PEEK_BAD_TYPE);
+	memcpy(b + sizeof(ccs), ccs, sizeof(ccs));
+	assert_int_equal(dtls_peek_psk_identity(b, 2 * sizeof(ccs), &id, &il), DTLS_PEEK_BAD_TYPE);
+	/* a record that does not frame ends the search */
+	b[sizeof(ccs) + 12] = 200;
+	assert_int_equal(dtls_peek_psk_identity(b, 2 * sizeof(ccs), &id, &il), DTLS_PEEK_BAD_TYPE);
+}
+
 static void test_psk_identity_crafted(void **state)
 {
 	(void)state;
@@ -445,6 +469,7 @@ int main(void)
 		cmocka_unit_test(test_client_hello_bad),
 		cmocka_unit_test(test_psk_identity_real),
 		cmocka_unit_test(test_psk_identity_crafted),
+		cmocka_unit_test(test_psk_identity_later_record),
 		cmocka_unit_test(test_strerror),
 	};
 	return cmocka_run_group_tests(tests, capture, wm_done);

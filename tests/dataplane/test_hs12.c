@@ -113,7 +113,7 @@ static void srv_datagram_(struct srv *s, const uint8_t *dg, size_t n)
 		}
 		if (s->resume_ms && ch.session_id_len == 32 && !memcmp(ch.session_id, s->sid, 32)) {
 			assert_int_equal(emse_hs12_resume(&s->h, &s->rc, &s->hello, s->sid,
-							  s->resume_ms), 0);
+							  s->resume_ms, NULL, 0), 0);
 			s->resumed = 1;
 		} else {
 			assert_int_equal(emse_hs12_start_sid(&s->h, &s->hello, s->hint,

@@ -104,6 +104,34 @@ static void test_longest_app_id_fits_max(void **state)
 	assert_int_equal(out[53] << 8 | out[54], 255);
 }
 
+/* RFC 9146 address change (docs/cid.md): TLV 0xE2 = previous address and port, length fixed */
+static void test_moved_tlv(void **state)
+{
+	(void)state;
+	struct emse_flow f = flow4(), prev = flow4();
+	prev.peer.a[3] = 99;
+	prev.peer_port = 0x1234;
+	uint8_t out[EMSE_PP2_MAX + EMSE_PP2_MOVED_MAX];
+	int n = emse_proxy_v2_write(out, sizeof(out), &f, EMSE_PP2_DGRAM, "app", 3, 7);
+	assert_true(n > 0);
+	int m = emse_proxy_v2_add_moved(out, (size_t)n, sizeof(out), &prev);
+	assert_int_equal(m, n + 3 + 4 + 2);
+	assert_int_equal(out[14] << 8 | out[15], m - 16);
+	assert_int_equal(out[n], 0xE2);
+	assert_int_equal(out[n + 1] << 8 | out[n + 2], 6);
+	assert_memory_equal(out + n + 3, prev.peer.a, 4);
+	assert_int_equal(out[n + 7] << 8 | out[n + 8], 0x1234);
+	/* the header's source stays the new address */
+	assert_memory_equal(out + 16, f.peer.a, 4);
+	/* no room */
+	assert_int_equal(emse_proxy_v2_add_moved(out, (size_t)n, (size_t)n + 8, &prev), -1);
+	/* IPv6: 16 + 2 */
+	f.peer.family = f.local.family = prev.peer.family = 6;
+	n = emse_proxy_v2_write(out, sizeof(out), &f, EMSE_PP2_DGRAM, "app", 3, 7);
+	assert_int_equal(emse_proxy_v2_add_moved(out, (size_t)n, sizeof(out), &prev),
+			 n + 3 + 18);
+}
+
 static void test_refusals(void **state)
 {
 	(void)state;
@@ -131,6 +159,7 @@ int main(void)
 		cmocka_unit_test(test_stream_family_byte),
 		cmocka_unit_test(test_longest_app_id_fits_max),
 		cmocka_unit_test(test_refusals),
+		cmocka_unit_test(test_moved_tlv),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

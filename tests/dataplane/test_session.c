@@ -97,11 +97,58 @@ static void test_key_holds_the_fields(void **state)
 	}
 }
 
+/* RFC 9146 address update: the 5-tuple index and the per-source count follow the session. */
+static void test_move_follows(void **state)
+{
+	(void)state;
+	struct emse_sessions t;
+	assert_int_equal(emse_sessions_init(&t, "test_move", 8, 1, 0), 0);
+	struct emse_flow a = base_flow(), b = base_flow(), c = base_flow();
+	b.peer_port = 50000;          /* the NAT's new port */
+	c.peer.a[15] ^= 0x40;         /* another address */
+	struct emse_session_key ka, kb, kc;
+	emse_session_key_of(&a, 1, &ka);
+	emse_session_key_of(&b, 1, &kb);
+	emse_session_key_of(&c, 1, &kc);
+	bool full;
+	struct emse_session *s = emse_session_new(&t, &ka, 0, &full);
+	assert_non_null(s);
+	s->flow = a;
+	s->listener = 1;
+	uint32_t gen = s->gen;
+	/* to another address: the index and a's source count follow */
+	assert_int_equal(emse_session_move(&t, s, &c), 0);
+	assert_null(emse_session_find(&t, &ka));
+	assert_ptr_equal(emse_session_find(&t, &kc), s);
+	assert_memory_equal(s->flow.peer.a, c.peer.a, 16);
+	assert_int_equal(s->gen, gen);
+	/* one session per source: a's count went with s, so a new one from a fits */
+	struct emse_session *o = emse_session_new(&t, &ka, 0, &full);
+	assert_non_null(o);
+	o->flow = a;
+	o->listener = 1;
+	/* back to a's address on the NAT's new port: a move is not held to the limit */
+	assert_int_equal(emse_session_move(&t, s, &b), 0);
+	assert_ptr_equal(emse_session_find(&t, &kb), s);
+	assert_null(emse_session_find(&t, &kc));
+	assert_int_equal(s->flow.peer_port, 50000);
+	/* release unindexes where it is now; o stays */
+	emse_session_release(&t, s);
+	assert_null(emse_session_find(&t, &kb));
+	assert_ptr_equal(emse_session_find(&t, &ka), o);
+	/* a's address counts o alone again: one more from it is refused, from c's it fits */
+	assert_null(emse_session_new(&t, &kb, 0, &full));
+	assert_true(full);
+	assert_non_null(emse_session_new(&t, &kc, 0, &full));
+	emse_sessions_free(&t);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_byte_of_the_key_counts),
 		cmocka_unit_test(test_key_holds_the_fields),
+		cmocka_unit_test(test_move_follows),
 	};
 	return cmocka_run_group_tests(tests, eal_up, eal_down);
 }

@@ -25,29 +25,7 @@ done
 C=$TMP/certs
 "$E2E_ROOT/tools/make-certs.sh" "$C" emse-1 emse-2 >/dev/null || { echo "make-certs failed"; exit 1; }
 
-EMKS_PID=
-EMKS_PORT=0
 EMKS_DB=$TMP/emks.db
-start_emks() {
-	: >"$TMP/emks.out"
-	"$BUILD/emks" --listen "127.0.0.1:$EMKS_PORT" --cert "$C/emks.pem" --key "$C/emks.key" \
-		--ca "$C/ca.pem" --db "$EMKS_DB" --keys-per-ue 4 --expiry-s 3600 \
-		>"$TMP/emks.out" 2>>"$TMP/emks.err" &
-	EMKS_PID=$!
-	E2E_PIDS+=("$EMKS_PID")
-	for _ in $(seq 100); do
-		grep -q 'emks: listening on' "$TMP/emks.out" && break
-		kill -0 "$EMKS_PID" 2>/dev/null || break
-		sleep 0.1
-	done
-	EMKS_PORT=$(sed -n 's/^emks: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/emks.out")
-	[ -n "$EMKS_PORT" ] || { echo "emks did not start:"; cat "$TMP/emks.err"; return 1; }
-}
-stop_emks() {
-	kill -TERM "$EMKS_PID" 2>/dev/null
-	wait "$EMKS_PID" 2>/dev/null
-	EMKS_PID=
-}
 
 UE1=001010000000001 UE2=001010000000002 UE3=001010000000003 UE4=001010000000004
 cat >"$TMP/population" <<EOF
@@ -56,16 +34,6 @@ $UE2 0396eb317b6d1c36f19c1c84cd6ffd16 53c15671c60a4b731c55b4a441c0bde2 sensor-2@
 $UE3 fec86ba6eb707ed08905757b1bb44b8f 1006020f0a478bf6b699f15c062e42b3 sensor-3@acme.example emse-1
 $UE4 9e2980f5c9b2b3c1a9b3ea1e7ba1fc66 a2b8a8b9c8d7e6f5a4b3c2d1e0f9a8b7 sensor-4@acme.example emse-1
 EOF
-hss() {
-	"$BUILD/emks-hss" --population "$TMP/population" --emks "https://127.0.0.1:$EMKS_PORT" \
-		--cert "$C/hss.pem" --key "$C/hss.key" --ca "$C/ca.pem" --out "$TMP/ue.jsonl" "$@" \
-		>>"$TMP/hss.out" 2>&1
-}
-ue() { # ue IMSI JQ-EXPR
-	jq -r --arg i "$1" "select(.imsi == \$i) | $2" "$TMP/ue.jsonl"
-}
-ident() { ue "$1" ".emse[\"$2\"].psk_identity"; }
-key() { ue "$1" ".emse[\"$2\"].e2m_key"; }
 
 start_emks || exit 1
 hss || { echo "emks-hss failed:"; cat "$TMP/hss.out"; exit 1; }
@@ -106,15 +74,6 @@ prometheus = 127.0.0.1:$PROM_PORT
 EOF
 emse_start || exit 1
 
-# hs PORT IDENTITY KEY: a DTLS 1.2 PSK handshake and one echoed datagram; 0 if echoed.
-hs() {
-	local msg="hello-$RANDOM-$RANDOM"
-	local out
-	out=$( (echo "$msg"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 \
-		-connect "198.18.0.1:$1" -psk_identity "$2" -psk "$3" -cipher PSK-AES128-CCM8 -quiet \
-		2>"$TMP/s_client.err")
-	grep -q "$msg" <<<"$out"
-}
 fails() { metric hs_failed "$1"; }
 
 echo "== keys fetched from the EMKS"

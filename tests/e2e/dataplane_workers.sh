@@ -34,6 +34,9 @@ echo "steered out $so, in $si"
 check "steered out = steered in" [ "$so" -eq "$si" ]
 check "the kernel used both queues: some datagrams were steered" [ "$so" -gt 0 ]
 check "no steering drops" [ "$(metric dp_drop steer_ring_full)" -eq 0 ]
+# net_tap accepts the RSS mode but marks no hash: the software steering owns every flow.
+check "TAP configured RSS but hashed nothing: no datagram owned by RSS (rss_owned 0)" \
+	[ "$(metric rss_owned)" -eq 0 ]
 # s_client leaves without close_notify: the idle timeout ends those sessions.
 check "idle sessions are closed after idle_timeout_s (3 s)" wait_metric closed 1 idle 80
 sleep 3.5

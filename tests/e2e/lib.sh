@@ -24,11 +24,14 @@ e2e_init() {
 
 e2e_cleanup() {
 	local rc=$?
+	# a tools/lb balancer first: its controller runs in a namespace deleted below
+	[ -n "${E2E_LB_NS:-}" ] && bash "$E2E_ROOT/tools/lb/emse-lb.sh" down --ns "$E2E_LB_NS" >/dev/null 2>&1
 	for p in "${E2E_PIDS[@]}"; do kill "$p" 2>/dev/null; done
 	# and whatever is still running inside the namespace (clients started through in_ns)
 	ip netns pids "$NS" 2>/dev/null | xargs -r kill 2>/dev/null
 	[ -n "${EMSE_PID:-}" ] && emse_stop >/dev/null 2>&1
 	ip netns del "$NS" 2>/dev/null
+	e2e_netns_cleanup
 	rm -rf "$TMP" "/var/run/dpdk/$E2E_PREFIX" # EAL leaves its runtime directory behind
 	exit $rc
 }
@@ -45,13 +48,14 @@ e2e_done() {
 }
 
 # Writes a config for a listener on 198.18.0.1 and 2001:db8::1 port 5684. Extra lines for [emse]
-# come as arguments.
+# come as arguments, extra lines for [port] in EMSE_PORT_CONF.
 emse_config() {
 	local keys=$1; shift
 	{
 		echo "[emse]"
 		for l in "$@"; do echo "$l"; done
 		echo "[port]"
+		[ -n "${EMSE_PORT_CONF:-}" ] && echo "$EMSE_PORT_CONF"
 		echo "address = 198.18.0.1"
 		echo "address = 2001:db8::1"
 		echo "[listener v4]"
@@ -135,3 +139,90 @@ wait_metric() {
 }
 
 in_ns() { ip netns exec "$NS" "$@"; }
+
+# The reference EMKS for tests that talk to one: certificates in $C, database $EMKS_DB, port
+# $EMKS_PORT (0: a free one, then the one it got, so a restart reuses it), extra options in the
+# array EMKS_ARGS. Output in $TMP/emks.out, stderr (exit counts, --log-requests) in $TMP/emks.err.
+EMKS_PID=
+EMKS_PORT=0
+EMKS_ARGS=()
+start_emks() {
+	: >"$TMP/emks.out"
+	"$BUILD/emks" --listen "127.0.0.1:$EMKS_PORT" --cert "$C/emks.pem" --key "$C/emks.key" \
+		--ca "$C/ca.pem" --db "$EMKS_DB" --keys-per-ue 4 --expiry-s 3600 "${EMKS_ARGS[@]}" \
+		>"$TMP/emks.out" 2>>"$TMP/emks.err" &
+	EMKS_PID=$!
+	E2E_PIDS+=("$EMKS_PID")
+	for _ in $(seq 100); do
+		grep -q 'emks: listening on' "$TMP/emks.out" && break
+		kill -0 "$EMKS_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	EMKS_PORT=$(sed -n 's/^emks: listening on 127\.0\.0\.1:\([0-9]*\).*/\1/p' "$TMP/emks.out")
+	[ -n "$EMKS_PORT" ] || { echo "emks did not start:"; cat "$TMP/emks.err"; return 1; }
+}
+stop_emks() {
+	kill -TERM "$EMKS_PID" 2>/dev/null
+	wait "$EMKS_PID" 2>/dev/null
+	EMKS_PID=
+}
+
+# hs PORT IDENTITY KEY: a DTLS 1.2 PSK handshake with openssl s_client from $NS to 198.18.0.1 and
+# one echoed datagram; 0 if echoed. s_client's stderr is left in $TMP/s_client.err.
+hs() {
+	local msg="hello-$RANDOM-$RANDOM"
+	local out
+	out=$( (echo "$msg"; sleep 2) | in_ns timeout 10 openssl s_client -dtls1_2 \
+		-connect "198.18.0.1:$1" -psk_identity "$2" -psk "$3" -cipher PSK-AES128-CCM8 -quiet \
+		2>"$TMP/s_client.err")
+	grep -q "$msg" <<<"$out"
+}
+
+# emks-hss on $TMP/population towards that EMKS; what each UE holds goes to $TMP/ue.jsonl.
+hss() {
+	"$BUILD/emks-hss" --population "$TMP/population" --emks "https://127.0.0.1:$EMKS_PORT" \
+		--cert "$C/hss.pem" --key "$C/hss.key" --ca "$C/ca.pem" --out "$TMP/ue.jsonl" "$@" \
+		>>"$TMP/hss.out" 2>&1
+}
+ue() { # ue IMSI JQ-EXPR
+	jq -r --arg i "$1" "select(.imsi == \$i) | $2" "$TMP/ue.jsonl"
+}
+ident() { ue "$1" ".emse[\"$2\"].psk_identity"; }
+key() { ue "$1" ".emse[\"$2\"].e2m_key"; }
+# More namespaces (the tools/lb tests): e2e_netns NAME... creates them, the EXIT trap kills what
+# runs in them and deletes them.
+E2E_NETNS=()
+e2e_netns() {
+	local n
+	for n in "$@"; do
+		ip netns add "$n" || return 1
+		E2E_NETNS+=("$n")
+		ip -n "$n" link set lo up
+	done
+}
+e2e_netns_cleanup() {
+	local n
+	for n in "${E2E_NETNS[@]}"; do
+		ip netns pids "$n" 2>/dev/null | xargs -r kill 2>/dev/null
+		ip netns del "$n" 2>/dev/null
+	done
+}
+# e2e_veth NS1 IF1 NS2 IF2 [ADDR1 ADDR2]: a veth pair between two namespaces, up.
+e2e_veth() {
+	local a=e2v$$a b=e2v$$b
+	ip link add "$a" type veth peer name "$b" || return 1
+	ip link set "$a" netns "$1" name "$2" && ip link set "$b" netns "$3" name "$4" || return 1
+	[ -n "${5:-}" ] && ip -n "$1" addr add "$5" dev "$2"
+	[ -n "${6:-}" ] && ip -n "$3" addr add "$6" dev "$4"
+	ip -n "$1" link set "$2" up && ip -n "$3" link set "$4" up
+}
+# e2e_carrier_nat NS OUT_IF: a carrier-grade NAT: forwards, masquerades to OUT_IF's address with
+# random ports (`conntrack -F` in NS then rebinds every UE).
+e2e_carrier_nat() {
+	ip netns exec "$1" sysctl -qw net.ipv4.ip_forward=1
+	ip netns exec "$1" nft -f - <<-EOF
+	table ip cgnat {
+		chain post { type nat hook postrouting priority srcnat; oifname "$2" masquerade random; }
+	}
+	EOF
+}

@@ -73,7 +73,10 @@ static void test_retrieve_rejects_malformed_bodies(void **state)
 		"not json",
 		"[]",
 		"{}",
-		"{\"ueAppId\":\"a\",\"keyId\":\"ae47bf35\"}",                        /* no emseId */
+		"{\"ueAppId\":\"a\",\"imsi\":\"00101\",\"keyId\":\"ae47bf35\"}", /* both */
+		"{\"imsi\":\"0010\",\"keyId\":\"ae47bf35\"}",                      /* short imsi */
+		"{\"imsi\":\"00101a\",\"keyId\":\"ae47bf35\"}",
+		"{\"ueAppId\":\"a\",\"keyId\":\"ae47bf35\",\"emseId\":\"\"}",         /* empty emseId */
 		"{\"keyId\":\"ae47bf35\",\"emseId\":\"e\"}",                          /* no ueAppId */
 		"{\"ueAppId\":\"a\",\"emseId\":\"e\"}",                               /* no keyId */
 		"{\"ueAppId\":1,\"keyId\":\"ae47bf35\",\"emseId\":\"e\"}",            /* wrong type */
@@ -465,6 +468,175 @@ static void test_mutated_bodies_never_crash(void **state)
 	}
 }
 
+/* ---- SPEC.md section 6 ---- */
+
+static void test_parse_alternatives(void **state)
+{
+	(void)state;
+	struct emks_key_req r;
+	assert_int_equal(emks_parse_retrieve(B("{\"ueAppId\":\"a\",\"keyId\":\"ae47bf35\"}"), &r), 0);
+	assert_false(r.has_emse_id);
+	assert_false(r.by_imsi);
+	assert_int_equal(emks_parse_retrieve(B("{\"imsi\":\"" IMSI "\",\"keyId\":\"ae47bf35\","
+					       "\"emseId\":\"e\"}"), &r), 0);
+	assert_true(r.by_imsi);
+	assert_true(r.has_emse_id);
+	assert_string_equal(r.imsi, IMSI);
+	char imsi[16], emse[65];
+	uint32_t id;
+	uint8_t key[32];
+	int has;
+	assert_int_equal(emks_parse_register_opt(B("{\"imsi\":\"" IMSI "\",\"e2mIntKey\":\"" INTKEY
+						   "\"}"), imsi, &has, &id, key), 0);
+	assert_false(has);
+	/* The strict form still wants keyId. */
+	assert_int_equal(emks_parse_register(B("{\"imsi\":\"" IMSI "\",\"e2mIntKey\":\"" INTKEY "\"}"),
+					     imsi, &id, key), -1);
+	struct emks_subscriber_req *sub = malloc(sizeof(*sub));
+	assert_int_equal(emks_parse_subscriber(B("{\"ueAppIds\":[],\"emseIds\":[]}"), sub), 0);
+	assert_int_equal(sub->key_id_mode, EMKS_KEY_ID_RAND);
+	assert_int_equal(emks_parse_subscriber(B("{\"ueAppIds\":[],\"emseIds\":[],\"keyIdMode\":"
+						 "\"hash\"}"), sub), 0);
+	assert_int_equal(sub->key_id_mode, EMKS_KEY_ID_HASH);
+	assert_int_equal(emks_parse_subscriber(B("{\"ueAppIds\":[],\"emseIds\":[],\"keyIdMode\":"
+						 "\"rand\"}"), sub), 0);
+	assert_int_equal(sub->key_id_mode, EMKS_KEY_ID_RAND);
+	const char *bad_mode[] = {"\"HASH\"", "\"sha\"", "1", "null", "[\"hash\"]"};
+	for (size_t i = 0; i < sizeof(bad_mode) / sizeof(bad_mode[0]); i++) {
+		char body[128];
+		snprintf(body, sizeof(body), "{\"ueAppIds\":[],\"emseIds\":[],\"keyIdMode\":%s}",
+			 bad_mode[i]);
+		if (emks_parse_subscriber(B(body), sub) != -1)
+			fail_msg("accepted keyIdMode %s", bad_mode[i]);
+	}
+	free(sub);
+	assert_int_equal(emks_parse_register_emse(B("{\"emseId\":\"emse-1\"}"), emse), 0);
+	assert_string_equal(emse, "emse-1");
+	assert_int_equal(emks_parse_register_emse(B("{\"emseId\":\"\"}"), emse), -1);
+	assert_int_equal(emks_parse_register_emse(B("{}"), emse), -1);
+}
+
+static uint32_t hash_of_intkey(void)
+{
+	uint8_t ik[32];
+	assert_int_equal(e2m_hex_decode(INTKEY, ik, 32), 0);
+	return e2m_key_id_hash(ik);
+}
+
+static void test_hash_mode_push_without_key_id(void **state)
+{
+	struct fx *f = *state;
+	struct emks_response r;
+	/* Rand mode (the default): keyId is mandatory. */
+	assert_int_equal(call(f, &f->hss, "PUT", "subscribers/" IMSI,
+			      "{\"ueAppIds\":[\"" APP "\"],\"emseIds\":[\"emse-1\"]}", &r), 204);
+	assert_int_equal(call(f, &f->hss, "POST", "register-intkey",
+			      "{\"imsi\":\"" IMSI "\",\"e2mIntKey\":\"" INTKEY "\"}", &r), 400);
+	assert_string_equal(cause_of(&r), "MANDATORY_IE_INCORRECT");
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->hss, "PUT", "subscribers/" IMSI,
+			      "{\"ueAppIds\":[\"" APP "\"],\"emseIds\":[\"emse-1\"],\"keyIdMode\":\"md5\"}",
+			      &r), 400);
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->hss, "PUT", "subscribers/" IMSI,
+			      "{\"ueAppIds\":[\"" APP "\"],\"emseIds\":[\"emse-1\"],\"keyIdMode\":\"hash\"}",
+			      &r), 204);
+	assert_int_equal(call(f, &f->hss, "POST", "register-intkey",
+			      "{\"imsi\":\"" IMSI "\",\"e2mIntKey\":\"" INTKEY "\"}", &r), 204);
+	char body[256], want[65], kid[9];
+	snprintf(kid, sizeof(kid), "%08x", hash_of_intkey());
+	snprintf(body, sizeof(body), "{\"ueAppId\":\"" APP "\",\"keyId\":\"%s\",\"emseId\":\"emse-1\"}",
+		 kid);
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey", body, &r), 200);
+	expected_key_hex("emse-1", want);
+	assert_non_null(strstr(r.body, want));
+	assert_non_null(strstr(r.body, kid));
+	emks_response_clear(&r);
+}
+
+static void test_imsi_only_from_allowed_emses(void **state)
+{
+	struct fx *f = *state;
+	struct emks_response r;
+	provision(f);
+	const char *body = "{\"imsi\":\"" IMSI "\",\"keyId\":\"0000000a\",\"emseId\":\"emse-1\"}";
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey", body, &r), 403);
+	assert_string_equal(cause_of(&r), "IMSI_NOT_ALLOWED");
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkeys",
+			      "{\"requests\":[{\"imsi\":\"" IMSI "\",\"keyId\":\"0000000a\","
+			      "\"emseId\":\"emse-1\"}]}", &r), 200);
+	assert_non_null(strstr(r.body, "{\"status\":403,\"cause\":\"IMSI_NOT_ALLOWED\"}"));
+	emks_response_clear(&r);
+	assert_int_equal(f->api.stats.imsi_refused, 2);
+	/* Allowed: emse-1 gets its key by IMSI. */
+	static const char *allowed[] = {"emse-1"};
+	f->api.imsi_emse = allowed;
+	f->api.n_imsi_emse = 1;
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey", body, &r), 200);
+	char want[65];
+	expected_key_hex("emse-1", want);
+	assert_non_null(strstr(r.body, want));
+	emks_response_clear(&r);
+	/* An unknown IMSI is an unknown UE. */
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey",
+			      "{\"imsi\":\"001019999999999\",\"keyId\":\"0000000a\",\"emseId\":\"emse-1\"}",
+			      &r), 204);
+	/* Allowing IMSIs does not widen the subscription. */
+	f->emse3.cert_fp[0] = '\0';
+	static const char *allowed3[] = {"emse-3"};
+	f->api.imsi_emse = allowed3;
+	assert_int_equal(call(f, &f->emse3, "POST", "retrieve-e2mkey",
+			      "{\"imsi\":\"" IMSI "\",\"keyId\":\"0000000a\",\"emseId\":\"emse-3\"}", &r),
+			 403);
+	assert_string_equal(cause_of(&r), "EMSE_NOT_AUTHORIZED");
+	emks_response_clear(&r);
+}
+
+static void test_register_emse_then_omit_emse_id(void **state)
+{
+	struct fx *f = *state;
+	struct emks_response r;
+	provision(f);
+	strcpy(f->emse1.cert_fp, "11aa");
+	const char *omit = "{\"ueAppId\":\"" APP "\",\"keyId\":\"0000000a\"}";
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey", omit, &r), 400);
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->emse1, "POST", "register-emse", "{\"emseId\":\"emse-2\"}", &r),
+			 403);
+	assert_string_equal(cause_of(&r), "EMSE_NOT_AUTHORIZED");
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->hss, "POST", "register-emse", "{\"emseId\":\"emse-1\"}", &r), 403);
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->emse1, "GET", "register-emse", NULL, &r), 405);
+	emks_response_clear(&r);
+	assert_int_equal(call(f, &f->emse1, "POST", "register-emse", "{\"emseId\":\"emse-1\"}", &r),
+			 204);
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey", omit, &r), 200);
+	char want[65];
+	expected_key_hex("emse-1", want);
+	assert_non_null(strstr(r.body, want));
+	emks_response_clear(&r);
+	char batch[512];
+	snprintf(batch, sizeof(batch), "{\"requests\":[%s,%s]}", omit,
+		 "{\"ueAppId\":\"" APP "\",\"keyId\":\"0000000b\"}");
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkeys", batch, &r), 200);
+	assert_non_null(strstr(r.body, want));
+	assert_non_null(strstr(r.body, "{\"status\":204}"));
+	emks_response_clear(&r);
+	/* Another certificate with the same CN is not registered. */
+	struct emks_peer other = f->emse1;
+	strcpy(other.cert_fp, "22bb");
+	assert_int_equal(call(f, &other, "POST", "retrieve-e2mkeys", batch, &r), 400);
+	emks_response_clear(&r);
+	/* Sending emseId stays valid, and must still be the certificate's. */
+	assert_int_equal(call(f, &f->emse1, "POST", "retrieve-e2mkey",
+			      "{\"ueAppId\":\"" APP "\",\"keyId\":\"0000000a\",\"emseId\":\"emse-2\"}", &r),
+			 403);
+	emks_response_clear(&r);
+	assert_int_equal(f->api.stats.emse_registered, 1);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -483,6 +655,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_unknown_paths_and_methods, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_rate_limit_answers_503_with_retry_after, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_mutated_bodies_never_crash, setup, teardown),
+		cmocka_unit_test(test_parse_alternatives),
+		cmocka_unit_test_setup_teardown(test_hash_mode_push_without_key_id, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_imsi_only_from_allowed_emses, setup, teardown),
+		cmocka_unit_test_setup_teardown(test_register_emse_then_omit_emse_id, setup, teardown),
 	};
 	emks_json_wipe_on_free();
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -31,6 +31,21 @@ static void test_parses_a_full_line(void **state)
 	assert_string_equal(ue.app_ids[1], "b@y");
 	assert_int_equal(ue.n_emse, 3);
 	assert_string_equal(ue.emse_ids[2], "emse-3");
+	assert_int_equal(ue.key_id_mode, EMKS_KEY_ID_RAND);
+}
+
+/* The optional key id mode column (SPEC.md 6), rand by default. */
+static void test_key_id_mode_column(void **state)
+{
+	(void)state;
+	struct hss_ue ue;
+	char err[128];
+	assert_int_equal(hss_population_parse_line("00101 " K " " OPC " a e hash", &ue, err,
+						   sizeof(err)), 1);
+	assert_int_equal(ue.key_id_mode, EMKS_KEY_ID_HASH);
+	assert_int_equal(hss_population_parse_line("00101 " K " " OPC " a e rand\n", &ue, err,
+						   sizeof(err)), 1);
+	assert_int_equal(ue.key_id_mode, EMKS_KEY_ID_RAND);
 }
 
 static void test_skips_comments_and_blank_lines(void **state)
@@ -52,7 +67,9 @@ static void test_refuses_malformed_lines(void **state)
 	snprintf(long_app, sizeof(long_app), "00101 " K " " OPC " %0116d e", 0);
 	const char *bad[] = {
 		"00101 " K " " OPC " a",                  /* 4 fields */
-		"00101 " K " " OPC " a e extra",          /* 6 fields */
+		"00101 " K " " OPC " a e extra",          /* 6th field not a key id mode */
+		"00101 " K " " OPC " a e HASH",
+		"00101 " K " " OPC " a e hash x",         /* 7 fields */
 		"0010 " K " " OPC " a e",                 /* short imsi */
 		"00101x " K " " OPC " a e",
 		"00101 " K "0 " OPC " a e",               /* 33 digits */
@@ -101,6 +118,7 @@ int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parses_a_full_line),
+		cmocka_unit_test(test_key_id_mode_column),
 		cmocka_unit_test(test_skips_comments_and_blank_lines),
 		cmocka_unit_test(test_refuses_malformed_lines),
 		cmocka_unit_test(test_load_names_the_bad_line),

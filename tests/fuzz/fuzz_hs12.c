@@ -3,8 +3,11 @@
  * served, emse_hs12_start). Odd: a handshake is started from a fixed valid ClientHello, then the
  * rest is cut into datagrams (2-byte length prefixes) fed to emse_hs12_input as the client's
  * flight 3 (with bit 2 set: as the client's last flight of an abbreviated handshake, after
- * emse_hs12_resume with a fixed master secret). Checks: no crash or overread (exact-size copies), outputs within their bounds, a
- * finished engine reads nothing more. */
+ * emse_hs12_resume with a fixed master secret; else with bit 3 set a full one with a session id).
+ * Checks: no crash or overread (exact-size copies), outputs within their bounds, a finished engine
+ * reads nothing more. With bit 1 (odd) the fixed ClientHello offers an RFC 9146 connection_id
+ * (2-octet client CID) and is answered with a 16-octet CID of ours, so the flight holds tls12_cid
+ * records; with bit 2 (even) any parsed offer is answered with one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +26,18 @@ static const uint8_t hello_dg[] = {
 	0, 1, 0xcc, 0, 2, 0xc0, 0xa8, 1, 0,
 	0, 4, 0x00, 0x17, 0x00, 0x00,
 };
+
+/* the same with connection_id {0xc1, 0xd2} after extended_master_secret */
+static const uint8_t hello_cid_dg[] = {
+	22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1, 0, 68,
+	1, 0, 0, 56, 0, 1, 0, 0, 0, 0, 0, 56,
+	0xfe, 0xfd, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a, 0x5a,
+	0x5a, 0x5a, 0x5a, 0x5a,
+	0, 1, 0xcc, 0, 2, 0xc0, 0xa8, 1, 0,
+	0, 11, 0x00, 0x17, 0x00, 0x00, 0x00, 0x36, 0x00, 0x03, 0x02, 0xc1, 0xd2,
+};
+static const uint8_t cid16[16] = {7, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};
 
 static struct emse_record_ctx rc;
 
@@ -44,21 +59,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		    emse_hs12_parse_hello(&ch, suites, &hello) == EMSE_HS12_OK) {
 			CHECK(hello.msg >= b && hello.msg + hello.msg_len <= b + n);
 			CHECK(hello.cipher == EMSE_REC_AES128_CCM8 || hello.cipher == EMSE_REC_AES128_GCM);
-			CHECK(emse_hs12_start(&h, &hello, (data[0] & 2) ? "e2m" : "") == 0);
+			if (hello.cid_offered)
+				CHECK(hello.peer_cid_len <= EMSE_REC_PEER_CID_MAX &&
+				      hello.peer_cid >= b && hello.peer_cid + hello.peer_cid_len <= b + n);
+			CHECK(emse_hs12_start_cid(&h, &hello, (data[0] & 2) ? "e2m" : "", cid16,
+						  (data[0] & 4) ? 16 : 0) == 0);
 			CHECK(h.flight_len > 0 && h.flight_len <= EMSE_HS12_FLIGHT_MAX);
 			emse_hs12_wipe(&h);
 		}
 		free(b);
 		return 0;
 	}
-	CHECK(dtls_parse_client_hello(hello_dg, sizeof(hello_dg), &ch) == DTLS_PEEK_OK);
+	int cid = data[0] & 2;
+	CHECK(dtls_parse_client_hello(cid ? hello_cid_dg : hello_dg,
+				      cid ? sizeof(hello_cid_dg) : sizeof(hello_dg), &ch) == DTLS_PEEK_OK);
 	CHECK(emse_hs12_parse_hello(&ch, suites, &hello) == EMSE_HS12_OK);
+	CHECK(!cid || (hello.cid_offered && hello.peer_cid_len == 2));
 	static const uint8_t sid[32] = {7}, ms[EMSE_HS12_MS_LEN] = {9};
 	if (data[0] & 4) {
-		CHECK(emse_hs12_resume(&h, &rc, &hello, sid, ms) == 0);
+		CHECK(emse_hs12_resume(&h, &rc, &hello, sid, ms, cid16, cid ? 16 : 0) == 0);
 		CHECK(h.flight_len > 0 && h.flight_len <= EMSE_HS12_FLIGHT_MAX && h.resumed);
 	} else {
-		CHECK(emse_hs12_start_sid(&h, &hello, "", (data[0] & 2) ? sid : NULL) == 0);
+		CHECK(emse_hs12_start_sid_cid(&h, &hello, "", (data[0] & 8) ? sid : NULL, cid16,
+					      cid ? 16 : 0) == 0);
 	}
 	static const uint8_t psk[32] = {1, 2, 3};
 	int over = 0;

@@ -1,0 +1,287 @@
+/* dataplane/hs12.c with RFC 9146 connection ids, against a client written here from the RFCs
+ * (PSK key exchange, TLS 1.2 PRF, the tls12_cid records of cid_ref.h): the connection_id extension
+ * is parsed (zero-length, short and too long client CIDs, malformed), the ServerHello carries our
+ * CID, the client's Finished arrives as a tls12_cid record, ours goes to the client's CID (or is a
+ * plain record when the client's CID is empty), and the session's records then carry CIDs. */
+#include <wolfssl/options.h>
+#include <wolfssl/wolfcrypt/sha256.h>
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "emse/config.h"
+#include "emse/dtls_peek.h"
+#include "emse/hs12.h"
+#include "cid_ref.h"
+
+static const uint8_t psk[16] = {0x50, 0x53, 0x4b, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13};
+static const uint8_t our_cid[8] = {0x03, 0xa1, 0xb2, 0xc3, 0xd4, 0xe5, 0xf6, 0x07};
+
+/* A ClientHello (record seq 1, message_seq 1, CCM-8 offered, a 1-byte cookie) with ext. */
+static size_t make_ch(uint8_t *b, const uint8_t *ext, size_t elen)
+{
+	size_t body = 2 + 32 + 1 + 2 + 4 + 2 + (elen ? 2 + elen : 0);
+	uint8_t *p = b;
+	const uint8_t rh[] = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 1};
+	memcpy(p, rh, sizeof(rh));
+	p += sizeof(rh);
+	*p++ = (uint8_t)((12 + body) >> 8);
+	*p++ = (uint8_t)(12 + body);
+	const uint8_t hh[] = {1, 0, (uint8_t)(body >> 8), (uint8_t)body, 0, 1, 0, 0, 0, 0,
+			      (uint8_t)(body >> 8), (uint8_t)body};
+	memcpy(p, hh, sizeof(hh));
+	p += sizeof(hh);
+	*p++ = 0xfe;
+	*p++ = 0xfd;
+	memset(p, 0x5a, 32); /* client random */
+	p += 32;
+	*p++ = 0;
+	*p++ = 1;
+	*p++ = 0xcc;
+	*p++ = 0;
+	*p++ = 2;
+	*p++ = 0xc0;
+	*p++ = 0xa8;
+	*p++ = 1;
+	*p++ = 0;
+	if (elen) {
+		*p++ = (uint8_t)(elen >> 8);
+		*p++ = (uint8_t)elen;
+		memcpy(p, ext, elen);
+		p += elen;
+	}
+	return (size_t)(p - b);
+}
+
+static int hello_of(const uint8_t *ext, size_t elen, uint8_t *buf, struct emse_hs12_hello *h)
+{
+	struct dtls_client_hello ch;
+	size_t n = make_ch(buf, ext, elen);
+	if (dtls_parse_client_hello(buf, n, &ch) != DTLS_PEEK_OK)
+		return -1;
+	return (int)emse_hs12_parse_hello(&ch, EMSE_SUITE_CCM8 | EMSE_SUITE_GCM, h);
+}
+
+static void test_extension_parsed(void **state)
+{
+	(void)state;
+	uint8_t buf[256];
+	struct emse_hs12_hello h;
+	const uint8_t zero[] = {0x00, 0x36, 0x00, 0x01, 0x00};
+	assert_int_equal(hello_of(zero, sizeof(zero), buf, &h), EMSE_HS12_OK);
+	assert_int_equal(h.cid_offered, 1);
+	assert_int_equal(h.peer_cid_len, 0);
+	const uint8_t three[] = {0x00, 0x36, 0x00, 0x04, 0x03, 0xaa, 0xbb, 0xcc};
+	assert_int_equal(hello_of(three, sizeof(three), buf, &h), EMSE_HS12_OK);
+	assert_int_equal(h.cid_offered, 1);
+	assert_int_equal(h.peer_cid_len, 3);
+	assert_memory_equal(h.peer_cid, three + 5, 3);
+	/* longer than a session keeps: served, without CIDs */
+	const uint8_t five[] = {0x00, 0x36, 0x00, 0x06, 0x05, 1, 2, 3, 4, 5};
+	assert_int_equal(hello_of(five, sizeof(five), buf, &h), EMSE_HS12_OK);
+	assert_int_equal(h.cid_offered, 0);
+	/* no extension: no offer */
+	assert_int_equal(hello_of(NULL, 0, buf, &h), EMSE_HS12_OK);
+	assert_int_equal(h.cid_offered, 0);
+	/* the inner length disagrees, empty body, twice: the block is not ours to read */
+	const uint8_t lie[] = {0x00, 0x36, 0x00, 0x02, 0x03, 0xaa};
+	assert_int_equal(hello_of(lie, sizeof(lie), buf, &h), EMSE_HS12_SKIP_EXTENSIONS);
+	const uint8_t empty[] = {0x00, 0x36, 0x00, 0x00};
+	assert_int_equal(hello_of(empty, sizeof(empty), buf, &h), EMSE_HS12_SKIP_EXTENSIONS);
+	const uint8_t twice[] = {0x00, 0x36, 0x00, 0x01, 0x00, 0x00, 0x36, 0x00, 0x01, 0x00};
+	assert_int_equal(hello_of(twice, sizeof(twice), buf, &h), EMSE_HS12_SKIP_EXTENSIONS);
+}
+
+/* The handshake messages of our flight (one datagram of epoch-0 records) into the transcript;
+ * *cid_ext: the ServerHello's connection_id extension data, NULL if none. */
+static void flight_messages(const uint8_t *f, size_t n, wc_Sha256 *t, const uint8_t **cid_ext,
+			    uint8_t server_random[32])
+{
+	*cid_ext = NULL;
+	for (size_t off = 0; off < n;) {
+		size_t rl = (size_t)(f[off + 11] << 8 | f[off + 12]);
+		const uint8_t *m = f + off + 13;
+		assert_int_equal(f[off], 22);
+		wc_Sha256Update(t, m, (word32)rl);
+		if (m[0] == 2) { /* ServerHello: 2 + 32 + sid(1) + suite 2 + comp 1, then exts */
+			const uint8_t *b = m + 12;
+			memcpy(server_random, b + 2, 32);
+			size_t i = 2 + 32 + 1 + b[34] + 2 + 1, end = rl - 12;
+			if (i < end) {
+				size_t el = (size_t)(b[i] << 8 | b[i + 1]);
+				i += 2;
+				assert_int_equal(i + el, end);
+				while (i < end) {
+					unsigned type = b[i] << 8 | b[i + 1];
+					size_t l = (size_t)(b[i + 2] << 8 | b[i + 3]);
+					if (type == 54)
+						*cid_ext = b + i + 4;
+					i += 4 + l;
+				}
+			}
+		}
+		off += 13 + rl;
+	}
+}
+
+static void prf(const uint8_t *secret, size_t sl, const char *label, const uint8_t *a, size_t al,
+		const uint8_t *b, size_t bl, uint8_t *out, size_t n)
+{
+	assert_int_equal(emse_tls12_prf(secret, sl, label, a, al, b, bl, out, n), 0);
+}
+
+/* Runs a whole handshake with a client CID of peer_len (0 or 3) octets. */
+static void handshake(uint8_t cipher, unsigned peer_len)
+{
+	uint8_t chb[256], ext[16] = {0x00, 0x36, 0x00, (uint8_t)(1 + peer_len), (uint8_t)peer_len,
+				      0x11, 0x22, 0x33};
+	struct emse_hs12_hello hello;
+	assert_int_equal(hello_of(ext, 5 + peer_len, chb, &hello), EMSE_HS12_OK);
+	hello.cipher = cipher;
+	if (cipher == EMSE_REC_AES128_GCM) {
+		hello.suite[0] = 0x00;
+		hello.suite[1] = 0xa8;
+	}
+	static struct emse_hs12 h;
+	struct emse_record_ctx rc;
+	assert_int_equal(emse_record_ctx_init(&rc, 4), 0);
+	assert_int_equal(emse_hs12_start_cid(&h, &hello, "", our_cid, sizeof(our_cid)), 0);
+
+	/* our flight: the ServerHello names our CID */
+	wc_Sha256 t;
+	assert_int_equal(wc_InitSha256(&t), 0);
+	wc_Sha256Update(&t, hello.msg, (word32)hello.msg_len);
+	const uint8_t *cx;
+	uint8_t sr[32], cr[32];
+	memcpy(cr, hello.random, 32);
+	flight_messages(h.flight, h.flight_len, &t, &cx, sr);
+	assert_non_null(cx);
+	assert_int_equal(cx[0], sizeof(our_cid));
+	assert_memory_equal(cx + 1, our_cid, sizeof(our_cid));
+
+	/* the client: ClientKeyExchange, keys, Finished (RFC 4279, RFC 5246) */
+	uint8_t cke[12 + 4] = {16, 0, 0, 4, 0, 2, 0, 0, 0, 0, 0, 4, 0, 2, 'i', 'd'};
+	wc_Sha256Update(&t, cke, sizeof(cke));
+	uint8_t th[32], pms[36] = {0, 16}, ms[48], kb[40], cvd[12], svd[12];
+	pms[18] = 0;
+	pms[19] = 16;
+	memcpy(pms + 20, psk, 16);
+	prf(pms, sizeof(pms), "master secret", cr, 32, sr, 32, ms, sizeof(ms));
+	prf(ms, sizeof(ms), "key expansion", sr, 32, cr, 32, kb, sizeof(kb));
+	wc_Sha256 t2;
+	assert_int_equal(wc_Sha256Copy(&t, &t2), 0);
+	assert_int_equal(wc_Sha256Final(&t2, th), 0);
+	prf(ms, sizeof(ms), "client finished", th, 32, NULL, 0, cvd, 12);
+	uint8_t fin[12 + 12] = {20, 0, 0, 12, 0, 3, 0, 0, 0, 0, 0, 12};
+	memcpy(fin + 12, cvd, 12);
+	wc_Sha256Update(&t, fin, sizeof(fin));
+	assert_int_equal(wc_Sha256Final(&t, th), 0);
+	prf(ms, sizeof(ms), "server finished", th, 32, NULL, 0, svd, 12);
+
+	uint8_t dg[256];
+	size_t n = 0;
+	const uint8_t r0[] = {22, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, sizeof(cke)};
+	memcpy(dg, r0, sizeof(r0));
+	memcpy(dg + 13, cke, sizeof(cke));
+	n = 13 + sizeof(cke);
+	const uint8_t ccs[] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 1};
+	memcpy(dg + n, ccs, sizeof(ccs));
+	n += sizeof(ccs);
+	/* the Finished as tls12_cid, to our CID */
+	n += ref_record(cipher, kb, kb + 32, 0, our_cid, sizeof(our_cid), fin, sizeof(fin), 22, 0,
+			dg + n);
+	uint8_t out[EMSE_HS12_OUT_MAX];
+	size_t on;
+	enum emse_hs_fail why;
+	assert_int_equal(emse_hs12_input(&h, &rc, psk, sizeof(psk), dg, n, out, &on, &why),
+			 EMSE_HS12_DONE);
+	assert_true(h.rec.flags & EMSE_REC_F_CID);
+	assert_int_equal(emse_rec_peer_cid_len(&h.rec), peer_len);
+	assert_false(h.rec.flags & EMSE_REC_F_HANDSHAKE);
+
+	/* our Finished: after the CCS, to the client's CID, or plain when it has none */
+	assert_int_equal(out[0], 20);
+	struct emse_record_state cl;
+	memset(&cl, 0, sizeof(cl));
+	memcpy(cl.rkey, kb + 16, 16);
+	memcpy(cl.rsalt, kb + 36, 4);
+	memcpy(cl.wkey, kb, 16);
+	memcpy(cl.wsalt, kb + 32, 4);
+	cl.repoch = cl.wepoch = 1;
+	cl.wseq = 1;
+	cl.cipher = cipher;
+	cl.flags = peer_len ? EMSE_REC_F_CID : 0;
+	uint8_t plain[64], type;
+	size_t used, pl;
+	enum emse_rec_drop drop;
+	assert_int_equal(out[14], peer_len ? 25 : 22);
+	if (peer_len)
+		assert_memory_equal(out + 14 + 11, ext + 5, peer_len);
+	cl.flags |= EMSE_REC_F_HANDSHAKE;
+	assert_int_equal(emse_record_open_cid(&rc, &cl, out + 14, on - 14, peer_len, &used, plain,
+					      &pl, &type, &drop),
+			 EMSE_REC_HANDSHAKE);
+	assert_int_equal(pl, 24);
+	assert_int_equal(plain[0], 20);
+	assert_memory_equal(plain + 12, svd, 12);
+
+	/* the session: the client's records carry our CID */
+	n = ref_record(cipher, kb, kb + 32, 1, our_cid, sizeof(our_cid),
+		       (const uint8_t *)"reading", 7, 23, 2, dg);
+	assert_int_equal(emse_record_open_cid(&rc, &h.rec, dg, n, sizeof(our_cid), &used, plain,
+					      &pl, &type, &drop),
+			 EMSE_REC_DATA);
+	assert_memory_equal(plain, "reading", 7);
+	emse_hs12_wipe(&h);
+	emse_record_ctx_fini(&rc);
+}
+
+static void test_handshake_zero_length_client_cid_ccm8(void **state)
+{
+	(void)state;
+	handshake(EMSE_REC_AES128_CCM8, 0);
+}
+
+static void test_handshake_client_cid_gcm(void **state)
+{
+	(void)state;
+	handshake(EMSE_REC_AES128_GCM, 3);
+	handshake(EMSE_REC_AES128_CCM8, 3);
+	handshake(EMSE_REC_AES128_GCM, 0);
+}
+
+/* An offer answered without our CID (listener cid = off): no extension, no CID session. */
+static void test_offer_left_unanswered(void **state)
+{
+	(void)state;
+	uint8_t chb[256];
+	const uint8_t zero[] = {0x00, 0x36, 0x00, 0x01, 0x00};
+	struct emse_hs12_hello hello;
+	assert_int_equal(hello_of(zero, sizeof(zero), chb, &hello), EMSE_HS12_OK);
+	static struct emse_hs12 h;
+	assert_int_equal(emse_hs12_start(&h, &hello, ""), 0);
+	wc_Sha256 t;
+	assert_int_equal(wc_InitSha256(&t), 0);
+	const uint8_t *cx;
+	uint8_t sr[32];
+	flight_messages(h.flight, h.flight_len, &t, &cx, sr);
+	assert_null(cx);
+	assert_int_equal(h.rec.flags, 0);
+	wc_Sha256Free(&t);
+	emse_hs12_wipe(&h);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_extension_parsed),
+		cmocka_unit_test(test_handshake_zero_length_client_cid_ccm8),
+		cmocka_unit_test(test_handshake_client_cid_gcm),
+		cmocka_unit_test(test_offer_left_unanswered),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
