@@ -1552,7 +1552,8 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 
 	snprintf(name, sizeof(name), "emse_mbuf_%u", id);
 	/* The port DMAs into these: on its NUMA socket (unknown for virtual ports: the worker's) */
-	int port_socket = rte_eth_dev_socket_id(c->port_id);
+	int port_socket = rte_eth_dev_is_valid_port(c->port_id) ? rte_eth_dev_socket_id(c->port_id)
+								   : -1;
 	w->mp = rte_pktmbuf_pool_create(name, c->mbufs, 256, 0, RTE_MBUF_DEFAULT_BUF_SIZE,
 					port_socket >= 0 ? port_socket : socket);
 	snprintf(name, sizeof(name), "emse_steer_%u", id);
