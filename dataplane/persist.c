@@ -37,6 +37,7 @@ static const char *const drop_names[EMSE_PERSIST_D__COUNT] = {
 	[EMSE_PERSIST_D_LISTENER] = "no_listener",
 	[EMSE_PERSIST_D_FULL] = "table_full",
 	[EMSE_PERSIST_D_DUPLICATE] = "duplicate",
+	[EMSE_PERSIST_D_CID] = "cid",
 };
 
 const char *emse_persist_refuse_name(enum emse_persist_refuse r)
@@ -114,6 +115,12 @@ static size_t collect(const struct emse_worker *w, uint8_t *buf, size_t cap, uin
 		e.listener = s->listener;
 		e.idle_deadline = unix_of_tsc(w->rt, s->deadline) + 1;
 		e.rec = s->u.rec;
+		if (s->u.rec.flags & EMSE_REC_F_CID) {
+			/* the CID the client's records carry: this worker and slot, its check bits */
+			e.cid_len = w->rt->cfg->listeners[s->listener].cid_length;
+			emse_cid_encode(w->rt->cid, e.cid_len, w->id, i, s->u.rec.cid_check, e.cid);
+			memcpy(e.peer_cid, s->peer_cid, sizeof(e.peer_cid));
+		}
 		e.has_id = s->id_ref && emse_idarena_get(&w->ids, s->id_ref, &e.id) == 0;
 		size_t n = emse_persist_entry_encode(&e, buf + off, cap - off);
 		if (!n)
@@ -295,25 +302,35 @@ int emse_persist_telemetry_register(void)
 					  "sessions saved, restored, dropped; files refused");
 }
 
-/* Puts one entry into the owning worker's table as an established compact session. */
+/* Puts one entry into the owning worker's table as an established compact session (a CID
+ * session: into the worker and slot of its CID; pos: each worker's free-slot index). */
 static int restore_one(struct emse_runtime *rt, struct emse_persist_entry *e, uint64_t now_unix,
-		       uint64_t now_tsc)
+		       uint64_t now_tsc, uint32_t *const *pos)
 {
 	const struct emse_config *c = rt->cfg;
 	if (e->listener >= c->n_listeners || c->listeners[e->listener].port != e->flow.local_port ||
 	    !emse_addr_eq(&c->listeners[e->listener].addr, &e->flow.local))
 		return EMSE_PERSIST_D_LISTENER;
 	memcpy(e->flow.local_mac, rt->iface.mac, 6);
-	struct emse_worker *w = rt->workers[emse_flow_owner(&e->flow, rt->n_workers)];
+	bool cid = e->rec.flags & EMSE_REC_F_CID;
+	unsigned wk = emse_flow_owner(&e->flow, rt->n_workers);
+	uint32_t slot = 0;
+	/* a CID session goes back to the worker and slot its CID names: the client keeps sending it */
+	const struct emse_listener_conf *l = &c->listeners[e->listener];
+	if (cid && emse_persist_cid_place(rt->cid, l->cid ? l->cid_length : 0, rt->n_workers,
+					  c->max_sessions, e, &wk, &slot) >= 0)
+		return EMSE_PERSIST_D_CID;
+	struct emse_worker *w = rt->workers[wk];
 	struct emse_sessions *t = &w->sessions;
 	struct emse_session_key k;
 	emse_session_key_of(&e->flow, e->listener, &k);
 	if (emse_session_find(t, &k))
 		return EMSE_PERSIST_D_DUPLICATE;
 	bool src_full;
-	struct emse_session *s = emse_session_new(t, &k, 0, &src_full);
+	struct emse_session *s = cid ? emse_session_new_at(t, &k, 0, slot, pos[wk], &src_full)
+				     : emse_session_new(t, &k, 0, &src_full);
 	if (!s)
-		return EMSE_PERSIST_D_FULL;
+		return cid && !src_full && t->n_free ? EMSE_PERSIST_D_CID : EMSE_PERSIST_D_FULL;
 	uint32_t ref = 0;
 	if (e->has_id && !(ref = emse_idarena_put(&w->ids, &e->id))) {
 		emse_session_release(t, s);
@@ -324,9 +341,13 @@ static int restore_one(struct emse_runtime *rt, struct emse_persist_entry *e, ui
 	s->listener = e->listener;
 	s->id_ref = ref;
 	s->u.rec = e->rec;
-	s->u.rec.flags = 0;
+	s->u.rec.flags = (uint8_t)(e->rec.flags & (EMSE_REC_F_CID | EMSE_REC_F_PEER_CID));
 	s->u.rec.flight = 0;
 	s->u.rec.kslot = 0;
+	if (cid) {
+		memcpy(s->peer_cid, e->peer_cid, sizeof(s->peer_cid));
+		w->stats.cid_sessions++;
+	}
 	s->state = EMSE_S_ESTABLISHED;
 	s->deadline = now_tsc + (e->idle_deadline - now_unix) * rt->hz;
 	emse_list_push(t, &t->est, s);
@@ -362,17 +383,30 @@ void emse_persist_load(struct emse_runtime *rt)
 		return;
 	}
 	struct emse_persist_entry e;
-	size_t off = 0;
 	uint64_t restored = 0;
-	while (emse_persist_next(&f, &off, &e) == 1) {
-		int why = emse_persist_admit(&e, now, c->persist_max_age_s);
-		if (why < 0)
-			why = restore_one(rt, &e, now, now_tsc);
-		if (why < 0)
-			restored++;
-		else
-			emse_persist_stats.dropped[why]++;
+	/* CID sessions first, each into the slot its CID names, before the others take free slots;
+	 * the slots are found through an index of each worker's free stack (NULL without memory:
+	 * found by a scan) */
+	uint32_t *pos[EMSE_MAX_WORKERS] = {NULL};
+	for (unsigned i = 0; rt->cid && i < rt->n_workers; i++)
+		if ((pos[i] = malloc(sizeof(uint32_t) * rt->workers[i]->sessions.max)))
+			emse_sessions_free_pos(&rt->workers[i]->sessions, pos[i]);
+	for (int pass = 0; pass < 2; pass++) {
+		size_t off = 0;
+		while (emse_persist_next(&f, &off, &e) == 1) {
+			if ((e.rec.flags & EMSE_REC_F_CID) ? pass : !pass)
+				continue;
+			int why = emse_persist_admit(&e, now, c->persist_max_age_s);
+			if (why < 0)
+				why = restore_one(rt, &e, now, now_tsc, pos);
+			if (why < 0)
+				restored++;
+			else
+				emse_persist_stats.dropped[why]++;
+		}
 	}
+	for (unsigned i = 0; i < rt->n_workers; i++)
+		free(pos[i]);
 	e2m_wipe(&e, sizeof(e));
 	emse_persist_file_free(&f);
 	emse_persist_stats.sessions_restored += restored;

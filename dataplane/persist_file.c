@@ -52,14 +52,26 @@ static uint8_t *put(uint8_t *p, const void *src, size_t n)
 }
 
 /* Fixed part: length 2; flow 2 + 4 + 32 + 6; listener 1; idle deadline 8; record state 72;
- * CID hook 2; identity key_id 4 + length 1. */
+ * CID lengths 2; identity key_id 4 + length 1. */
 #define FIXED (2 + 2 + 4 + 32 + 6 + 1 + 8 + 72 + 2 + 4 + 1)
-_Static_assert(FIXED + E2M_APP_ID_MAX <= EMSE_PERSIST_ENTRY_MAX, "entry bound");
+#define CID_MAX_BYTES (EMSE_CID_MAX + EMSE_REC_PEER_CID_MAX + 2)
+_Static_assert(FIXED + CID_MAX_BYTES + E2M_APP_ID_MAX <= EMSE_PERSIST_ENTRY_MAX, "entry bound");
+
+/* The CID part's length: both CIDs and the check bits, or nothing without CIDs. */
+static size_t cid_bytes(unsigned rcl, unsigned wcl)
+{
+	return rcl ? rcl + wcl + 2 : 0;
+}
 
 size_t emse_persist_entry_encode(const struct emse_persist_entry *e, uint8_t *out, size_t cap)
 {
 	size_t idl = e->has_id ? e->id.app_id_len : 0;
-	size_t len = FIXED + idl;
+	/* RFC 9146: our CID (read in the client's records) and the client's (written in ours) */
+	bool cid = e->rec.flags & EMSE_REC_F_CID;
+	unsigned rcl = cid ? e->cid_len : 0, wcl = cid ? emse_rec_peer_cid_len(&e->rec) : 0;
+	if (cid && (rcl < EMSE_CID_MIN || rcl > EMSE_CID_MAX || wcl > EMSE_REC_PEER_CID_MAX))
+		return 0;
+	size_t len = FIXED + cid_bytes(rcl, wcl) + idl;
 	if (cap < len || idl > E2M_APP_ID_MAX)
 		return 0;
 	const struct emse_flow *f = &e->flow;
@@ -87,10 +99,13 @@ size_t emse_persist_entry_encode(const struct emse_persist_entry *e, uint8_t *ou
 	p = put64(p, r->wseq);
 	p = put64(p, r->rnext);
 	p = put64(p, r->window);
-	/* CID HOOK (branch cid): read CID length, write CID length, then their bytes; v1 has none.
-	 * The lead's merge writes the session's CIDs here and adds their bytes to len. */
-	*p++ = 0;
-	*p++ = 0;
+	*p++ = (uint8_t)rcl;
+	*p++ = (uint8_t)wcl;
+	if (rcl) {
+		p = put(p, e->cid, rcl);
+		p = put(p, e->peer_cid, wcl);
+		p = put16(p, e->rec.cid_check);
+	}
 	uint32_t kid = e->has_id ? e->id.key_id : 0;
 	p = put(p, &kid, 4);
 	*p++ = (uint8_t)idl;
@@ -145,14 +160,26 @@ int emse_persist_entry_decode(const uint8_t *in, size_t len, size_t *used,
 	p += 24;
 	if (r->wseq > EMSE_REC_SEQ_MAX || r->rnext > EMSE_REC_SEQ_MAX + 1)
 		return -1;
-	/* CID HOOK (branch cid): v1 files hold no CID */
-	if (p[0] || p[1])
-		return -1;
+	/* RFC 9146 (files written before CIDs have 0 and 0 here) */
+	unsigned rcl = p[0], wcl = p[1];
 	p += 2;
+	if ((rcl && (rcl < EMSE_CID_MIN || rcl > EMSE_CID_MAX || wcl > EMSE_REC_PEER_CID_MAX)) ||
+	    (!rcl && wcl) || n < FIXED + cid_bytes(rcl, wcl))
+		return -1;
+	if (rcl) {
+		e->cid_len = (uint8_t)rcl;
+		memcpy(e->cid, p, rcl);
+		memcpy(e->peer_cid, p + rcl, wcl);
+		p += rcl + wcl;
+		r->cid_check = get16(p);
+		p += 2;
+		r->flags = (uint8_t)(EMSE_REC_F_CID | wcl << EMSE_REC_PEER_CID_SHIFT);
+	}
 	memcpy(&e->id.key_id, p, 4);
 	p += 4;
 	size_t idl = *p++;
-	if (idl > E2M_APP_ID_MAX || n != FIXED + idl || (!idl && e->id.key_id))
+	if (idl > E2M_APP_ID_MAX || n != FIXED + cid_bytes(rcl, wcl) + idl ||
+	    (!idl && e->id.key_id))
 		return -1; /* no identity is written as key id 0 and no app id */
 	e->has_id = idl > 0;
 	e->id.app_id_len = (uint8_t)idl;
@@ -160,6 +187,19 @@ int emse_persist_entry_decode(const uint8_t *in, size_t len, size_t *used,
 	e->id.app_id[idl] = '\0';
 	*used = n;
 	return 0;
+}
+
+int emse_persist_cid_place(const struct emse_cid_codec *c, unsigned cid_length,
+			   unsigned n_workers, uint32_t max_sessions,
+			   const struct emse_persist_entry *e, unsigned *worker, uint32_t *slot)
+{
+	uint32_t check;
+	/* another key, node_id or length decodes to junk: its zero bits or check bits differ */
+	if (!c || !cid_length || cid_length != e->cid_len ||
+	    emse_cid_decode(c, e->cid_len, e->cid, worker, slot, &check) != 0 ||
+	    *worker >= n_workers || *slot >= max_sessions || check != e->rec.cid_check)
+		return EMSE_PERSIST_D_CID;
+	return -1;
 }
 
 int emse_persist_admit(struct emse_persist_entry *e, uint64_t now, uint32_t max_age_s)

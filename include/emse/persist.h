@@ -23,6 +23,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "emse/cid.h"
 #include "emse/e2m.h"
 #include "emse/net.h"
 #include "emse/record.h"
@@ -34,9 +35,9 @@
 #define EMSE_PERSIST_TAG 16
 #define EMSE_PERSIST_KEY_LEN 32
 #define EMSE_PERSIST_REC_V1 1
-/* Largest encoded entry: fixed part, the CID hook's two lengths (no CID bytes in v1) and the
- * longest identity. */
-#define EMSE_PERSIST_ENTRY_MAX 256
+/* Largest encoded entry: fixed part, the two CID lengths, the longest CIDs with their check bits
+ * and the longest identity. */
+#define EMSE_PERSIST_ENTRY_MAX 288
 
 /* The nonce margin (docs/persist.md): one port at 100 Gb/s carries at most ~125 M of the
  * smallest DTLS records (~100 B on the wire with preamble and gap) a second, below 2^27; so no
@@ -57,10 +58,17 @@ struct emse_persist_entry {
 	struct emse_flow flow;      /* local_mac is not trusted on load: the port's MAC is used */
 	uint8_t listener;
 	uint64_t idle_deadline;     /* unix s: when the session would have ended idle */
-	struct emse_record_state rec; /* flags, flight and kslot are not saved (held flights and
-				       * key-cache slots belong to the old process) */
-	/* CID HOOK (branch cid): the Connection ID state of the record layer goes here and into
-	 * the two length octets the v1 encoder writes as 0 (read CID, write CID). */
+	struct emse_record_state rec; /* flight and kslot are not saved (held flights and key-cache
+				       * slots belong to the old process); of flags only the RFC 9146
+				       * bits (EMSE_REC_F_CID, the peer CID's length), with cid_check */
+	/* RFC 9146, with EMSE_REC_F_CID: our CID as the client knows it (cid_len octets, 4..16: it
+	 * names the worker and slot the session must get back, under the same [cluster] key and
+	 * node_id) and the client's CID (emse_rec_peer_cid_len(&rec) octets). The entry holds them
+	 * after the two length octets (read CID, write CID; 0 and 0 without CIDs, as v1 wrote), then
+	 * cid_check (2). */
+	uint8_t cid_len;
+	uint8_t cid[EMSE_CID_MAX];
+	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX];
 	bool has_id;
 	struct e2m_identity id;
 };
@@ -87,6 +95,8 @@ enum emse_persist_drop {
 	EMSE_PERSIST_D_LISTENER,   /* no listener with that index, address and port any more */
 	EMSE_PERSIST_D_FULL,       /* the owning worker's table (or identity arena) is full */
 	EMSE_PERSIST_D_DUPLICATE,  /* the same flow twice */
+	EMSE_PERSIST_D_CID,        /* its CID names no free slot of ours any more (other CID key,
+				    * node_id, cid_length or worker count; CIDs off; slot taken) */
 	EMSE_PERSIST_D__COUNT
 };
 const char *emse_persist_drop_name(enum emse_persist_drop d);
@@ -139,6 +149,13 @@ enum emse_persist_refuse emse_persist_read(const char *path, const uint8_t key[E
 void emse_persist_file_free(struct emse_persist_file *f);
 /* The next entry at *off; 1 and *e, 0 at the end, -1 malformed. */
 int emse_persist_next(const struct emse_persist_file *f, size_t *off, struct emse_persist_entry *e);
+
+/* Where a restored CID session (EMSE_REC_F_CID) goes: the worker and slot its CID names under
+ * today's codec c (NULL: no listener has CIDs), which must also give back the saved check bits;
+ * cid_length is its listener's (0: cid = off). -1 and *worker, *slot, or EMSE_PERSIST_D_CID. */
+int emse_persist_cid_place(const struct emse_cid_codec *c, unsigned cid_length,
+			   unsigned n_workers, uint32_t max_sessions,
+			   const struct emse_persist_entry *e, unsigned *worker, uint32_t *slot);
 
 /* Whether e may continue at now under max_age_s; applies the write-sequence margin to e->rec.
  * Returns -1 (restore it) or the drop reason. */

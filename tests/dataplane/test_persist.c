@@ -12,6 +12,7 @@
 #include <unistd.h>
 #include <cmocka.h>
 
+#include "emse/cid.h"
 #include "emse/persist.h"
 #include "emse/record.h"
 
@@ -376,6 +377,122 @@ static void nonce_margin(uint8_t cipher)
 	emse_record_ctx_fini(&c);
 }
 
+/* RFC 9146: a CID session's state (our CID, which names its worker and slot; the client's CID and
+ * its length; the check bits) is saved and read back; under the same CID key it is placed in the
+ * worker and slot its CID names, under another key, node_id or cid_length, with CIDs off, with
+ * fewer workers or with other check bits it is dropped as "cid". */
+static void cid_entry(struct emse_persist_entry *e, const struct emse_cid_codec *c, unsigned len,
+		      unsigned worker, uint32_t slot, uint32_t check, const uint8_t *peer,
+		      unsigned peer_len)
+{
+	check &= emse_cid_check_mask(c, len);
+	e->rec.flags = (uint8_t)(EMSE_REC_F_CID | peer_len << EMSE_REC_PEER_CID_SHIFT);
+	e->rec.cid_check = (uint16_t)check;
+	e->cid_len = (uint8_t)len;
+	emse_cid_encode(c, len, worker, slot, check, e->cid);
+	memcpy(e->peer_cid, peer, peer_len);
+}
+
+static void assert_same_cid(const struct emse_persist_entry *a, const struct emse_persist_entry *b)
+{
+	assert_same(a, b);
+	const uint8_t bits = EMSE_REC_F_CID | EMSE_REC_F_PEER_CID;
+	assert_int_equal(b->rec.flags & bits, a->rec.flags & bits);
+	if (!(a->rec.flags & EMSE_REC_F_CID))
+		return;
+	assert_int_equal(b->rec.cid_check, a->rec.cid_check);
+	assert_int_equal(b->cid_len, a->cid_len);
+	assert_memory_equal(b->cid, a->cid, a->cid_len);
+	assert_int_equal(emse_rec_peer_cid_len(&b->rec), emse_rec_peer_cid_len(&a->rec));
+	if (emse_rec_peer_cid_len(&a->rec))
+		assert_memory_equal(b->peer_cid, a->peer_cid, emse_rec_peer_cid_len(&a->rec));
+}
+
+static void test_cid_session_round_trip(void **state)
+{
+	(void)state;
+	uint8_t ck[EMSE_CID_KEY_LEN], ck2[EMSE_CID_KEY_LEN];
+	for (int k = 0; k < EMSE_CID_KEY_LEN; k++) {
+		ck[k] = (uint8_t)(0x30 + k);
+		ck2[k] = (uint8_t)(0x30 + k + (k == 5));
+	}
+	const uint32_t MAXS = 4096;
+	struct emse_cid_codec c, c_key, c_node;
+	assert_int_equal(emse_cid_codec_init(&c, ck, 9, MAXS), 0);
+	assert_int_equal(emse_cid_codec_init(&c_key, ck2, 9, MAXS), 0);
+	assert_int_equal(emse_cid_codec_init(&c_node, ck, 10, MAXS), 0);
+	/* a 3-octet client CID; a zero-length one (our CID only) with the longest CID of ours and
+	 * the longest identity; a session without CIDs */
+	struct emse_persist_entry in[3] = { sample(1), sample(2), sample(0) };
+	cid_entry(&in[0], &c, 8, 3, 77, 0xbeef, (const uint8_t *)"\xc1\xd2\xe3", 3);
+	cid_entry(&in[1], &c, 16, 0, MAXS - 1, 0x1234, NULL, 0);
+	in[1].has_id = true;
+	in[1].id.app_id_len = E2M_APP_ID_MAX;
+	memset(in[1].id.app_id, 'a', E2M_APP_ID_MAX);
+	in[1].id.app_id[E2M_APP_ID_MAX] = '\0';
+	uint8_t buf[3 * EMSE_PERSIST_ENTRY_MAX];
+	size_t off = 0, used;
+	for (int i = 0; i < 3; i++) {
+		size_t n = emse_persist_entry_encode(&in[i], buf + off, sizeof(buf) - off);
+		assert_true(n > 0 && n <= EMSE_PERSIST_ENTRY_MAX);
+		off += n;
+	}
+	struct emse_persist_part part = { buf, off };
+	char err[256];
+	assert_true(emse_persist_write(path, KEY, T0, 3, &part, 1, err, sizeof(err)) > 0);
+	struct emse_persist_file f;
+	assert_int_equal(emse_persist_read(path, KEY, T0 + 1, 60, &f), EMSE_PERSIST_OK);
+	struct emse_persist_entry out[3];
+	size_t foff = 0;
+	for (int i = 0; i < 3; i++) {
+		assert_int_equal(emse_persist_next(&f, &foff, &out[i]), 1);
+		assert_same_cid(&in[i], &out[i]);
+	}
+	emse_persist_file_free(&f);
+	assert_int_equal(out[2].rec.flags & EMSE_REC_F_CID, 0);
+
+	/* back to the worker and slot the CID names, with its check bits */
+	unsigned w;
+	uint32_t s;
+	assert_int_equal(emse_persist_cid_place(&c, 8, 4, MAXS, &out[0], &w, &s), -1);
+	assert_int_equal(w, 3);
+	assert_int_equal(s, 77);
+	assert_int_equal(emse_persist_cid_place(&c, 16, 1, MAXS, &out[1], &w, &s), -1);
+	assert_int_equal(w, 0);
+	assert_int_equal(s, MAXS - 1);
+	/* or nowhere */
+	const int D = EMSE_PERSIST_D_CID;
+	assert_int_equal(emse_persist_cid_place(&c_key, 8, 4, MAXS, &out[0], &w, &s), D);
+	assert_int_equal(emse_persist_cid_place(&c_node, 8, 4, MAXS, &out[0], &w, &s), D);
+	assert_int_equal(emse_persist_cid_place(NULL, 8, 4, MAXS, &out[0], &w, &s), D);
+	assert_int_equal(emse_persist_cid_place(&c, 0, 4, MAXS, &out[0], &w, &s), D);
+	assert_int_equal(emse_persist_cid_place(&c, 10, 4, MAXS, &out[0], &w, &s), D);
+	assert_int_equal(emse_persist_cid_place(&c, 8, 3, MAXS, &out[0], &w, &s), D);
+	assert_int_equal(emse_persist_cid_place(&c, 8, 4, 77, &out[0], &w, &s), D);
+	out[0].rec.cid_check ^= 1;
+	assert_int_equal(emse_persist_cid_place(&c, 8, 4, MAXS, &out[0], &w, &s), D);
+	assert_string_equal(emse_persist_drop_name(EMSE_PERSIST_D_CID), "cid");
+
+	/* strict: a CID shorter than 4 octets, a client CID without ours, one longer than 4 */
+	struct emse_persist_entry d;
+	size_t n0 = emse_persist_entry_encode(&in[0], buf, sizeof(buf));
+	const size_t lens = 2 + 2 + 4 + 32 + 6 + 1 + 8 + 72; /* offset of the two CID lengths */
+	assert_int_equal(buf[lens], 8);
+	assert_int_equal(buf[lens + 1], 3);
+	assert_int_equal(emse_persist_entry_decode(buf, n0, &used, &d), 0);
+	buf[lens] = 3;
+	assert_int_equal(emse_persist_entry_decode(buf, n0, &used, &d), -1);
+	buf[lens] = 8;
+	buf[lens + 1] = 5;
+	assert_int_equal(emse_persist_entry_decode(buf, n0, &used, &d), -1);
+	size_t n2 = emse_persist_entry_encode(&in[2], buf, sizeof(buf));
+	buf[lens + 1] = 2;
+	assert_int_equal(emse_persist_entry_decode(buf, n2, &used, &d), -1);
+	emse_cid_codec_wipe(&c);
+	emse_cid_codec_wipe(&c_key);
+	emse_cid_codec_wipe(&c_node);
+}
+
 static void test_nonce_margin_gcm(void **state)
 {
 	(void)state;
@@ -399,6 +516,7 @@ int main(void)
 		cmocka_unit_test(test_key_file),
 		cmocka_unit_test(test_nonce_margin_gcm),
 		cmocka_unit_test(test_nonce_margin_ccm8),
+		cmocka_unit_test(test_cid_session_round_trip),
 	};
 	int rc = cmocka_run_group_tests(tests, NULL, NULL);
 	unlink(path);
