@@ -37,7 +37,7 @@ static const char *const drop_names[EMSE_PERSIST_D__COUNT] = {
 	[EMSE_PERSIST_D_LISTENER] = "no_listener",
 	[EMSE_PERSIST_D_FULL] = "table_full",
 	[EMSE_PERSIST_D_DUPLICATE] = "duplicate",
-	[EMSE_PERSIST_D_CID] = "cid",
+	[EMSE_PERSIST_D_CID] = "cid_mismatch",
 };
 
 const char *emse_persist_refuse_name(enum emse_persist_refuse r)

@@ -380,7 +380,7 @@ static void nonce_margin(uint8_t cipher)
 /* RFC 9146: a CID session's state (our CID, which names its worker and slot; the client's CID and
  * its length; the check bits) is saved and read back; under the same CID key it is placed in the
  * worker and slot its CID names, under another key, node_id or cid_length, with CIDs off, with
- * fewer workers or with other check bits it is dropped as "cid". */
+ * fewer workers or with other check bits it is dropped as "cid_mismatch". */
 static void cid_entry(struct emse_persist_entry *e, const struct emse_cid_codec *c, unsigned len,
 		      unsigned worker, uint32_t slot, uint32_t check, const uint8_t *peer,
 		      unsigned peer_len)
@@ -471,7 +471,7 @@ static void test_cid_session_round_trip(void **state)
 	assert_int_equal(emse_persist_cid_place(&c, 8, 4, 77, &out[0], &w, &s), D);
 	out[0].rec.cid_check ^= 1;
 	assert_int_equal(emse_persist_cid_place(&c, 8, 4, MAXS, &out[0], &w, &s), D);
-	assert_string_equal(emse_persist_drop_name(EMSE_PERSIST_D_CID), "cid");
+	assert_string_equal(emse_persist_drop_name(EMSE_PERSIST_D_CID), "cid_mismatch");
 
 	/* strict: a CID shorter than 4 octets, a client CID without ours, one longer than 4 */
 	struct emse_persist_entry d;

@@ -23,6 +23,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		CHECK(used > 0 && used <= size - off && used <= EMSE_PERSIST_ENTRY_MAX);
 		CHECK(e.rec.wseq <= EMSE_REC_SEQ_MAX);
 		CHECK(!e.has_id || (e.id.app_id_len >= 1 && e.id.app_id_len <= E2M_APP_ID_MAX));
+		CHECK(!(e.rec.flags & EMSE_REC_F_CID) ||
+		      (e.cid_len >= EMSE_CID_MIN && e.cid_len <= EMSE_CID_MAX &&
+		       emse_rec_peer_cid_len(&e.rec) <= EMSE_REC_PEER_CID_MAX));
 		uint8_t again[EMSE_PERSIST_ENTRY_MAX];
 		size_t n = emse_persist_entry_encode(&e, again, sizeof(again));
 		CHECK(n == used && !memcmp(again, b + off, n));
