@@ -134,18 +134,54 @@ static void prf(const uint8_t *secret, size_t sl, const char *label, const uint8
 	assert_int_equal(emse_tls12_prf(secret, sl, label, a, al, b, bl, out, n), 0);
 }
 
+/* The ClientHello with the connection_id extension ext (a client CID of peer_len octets), for
+ * cipher. */
+static void cid_hello(uint8_t cipher, const uint8_t *ext, unsigned peer_len, uint8_t *chb,
+		      struct emse_hs12_hello *hello)
+{
+	assert_int_equal(hello_of(ext, 5 + peer_len, chb, hello), EMSE_HS12_OK);
+	hello->cipher = cipher;
+	if (cipher == EMSE_REC_AES128_GCM) {
+		hello->suite[0] = 0x00;
+		hello->suite[1] = 0xa8;
+	}
+}
+
+/* The client's first application record (sequence 1, pad zero octets of padding), to our CID
+ * under the key block kb, opens on the session st. */
+static void client_record_opens(struct emse_record_ctx *rc, struct emse_record_state *st,
+				uint8_t cipher, const uint8_t *kb, const char *msg, unsigned pad)
+{
+	uint8_t dg[256], plain[64], type;
+	size_t used, pl, ml = strlen(msg);
+	enum emse_rec_drop drop;
+	size_t n = ref_record(cipher, kb, kb + 32, 1, our_cid, sizeof(our_cid), (const uint8_t *)msg,
+			      ml, 23, pad, dg);
+	assert_int_equal(emse_record_open_cid(rc, st, dg, n, sizeof(our_cid), &used, plain, &pl,
+					      &type, &drop),
+			 EMSE_REC_DATA);
+	assert_int_equal(pl, ml);
+	assert_memory_equal(plain, msg, ml);
+}
+
+/* The client's ChangeCipherSpec (epoch-0 record sequence rseq) and its Finished fin as the first
+ * tls12_cid record of epoch 1, to our CID, into dg; returns their length. */
+static size_t ccs_finished(uint8_t *dg, uint8_t rseq, uint8_t cipher, const uint8_t *kb,
+			   const uint8_t fin[24])
+{
+	const uint8_t ccs[] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, rseq, 0, 1, 1};
+	memcpy(dg, ccs, sizeof(ccs));
+	return sizeof(ccs) + ref_record(cipher, kb, kb + 32, 0, our_cid, sizeof(our_cid), fin, 24,
+					22, 0, dg + sizeof(ccs));
+}
+
 /* Runs a whole handshake with a client CID of peer_len (0 or 3) octets. */
 static void handshake(uint8_t cipher, unsigned peer_len)
 {
 	uint8_t chb[256], ext[16] = {0x00, 0x36, 0x00, (uint8_t)(1 + peer_len), (uint8_t)peer_len,
 				      0x11, 0x22, 0x33};
 	struct emse_hs12_hello hello;
-	assert_int_equal(hello_of(ext, 5 + peer_len, chb, &hello), EMSE_HS12_OK);
-	hello.cipher = cipher;
-	if (cipher == EMSE_REC_AES128_GCM) {
-		hello.suite[0] = 0x00;
-		hello.suite[1] = 0xa8;
-	}
+	cid_hello(cipher, ext, peer_len, chb, &hello);
 	static struct emse_hs12 h;
 	struct emse_record_ctx rc;
 	assert_int_equal(emse_record_ctx_init(&rc, 4), 0);
@@ -188,12 +224,7 @@ static void handshake(uint8_t cipher, unsigned peer_len)
 	memcpy(dg, r0, sizeof(r0));
 	memcpy(dg + 13, cke, sizeof(cke));
 	n = 13 + sizeof(cke);
-	const uint8_t ccs[] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 1};
-	memcpy(dg + n, ccs, sizeof(ccs));
-	n += sizeof(ccs);
-	/* the Finished as tls12_cid, to our CID */
-	n += ref_record(cipher, kb, kb + 32, 0, our_cid, sizeof(our_cid), fin, sizeof(fin), 22, 0,
-			dg + n);
+	n += ccs_finished(dg + n, 3, cipher, kb, fin);
 	uint8_t out[EMSE_HS12_OUT_MAX];
 	size_t on;
 	enum emse_hs_fail why;
@@ -230,12 +261,7 @@ static void handshake(uint8_t cipher, unsigned peer_len)
 	assert_memory_equal(plain + 12, svd, 12);
 
 	/* the session: the client's records carry our CID */
-	n = ref_record(cipher, kb, kb + 32, 1, our_cid, sizeof(our_cid),
-		       (const uint8_t *)"reading", 7, 23, 2, dg);
-	assert_int_equal(emse_record_open_cid(&rc, &h.rec, dg, n, sizeof(our_cid), &used, plain,
-					      &pl, &type, &drop),
-			 EMSE_REC_DATA);
-	assert_memory_equal(plain, "reading", 7);
+	client_record_opens(&rc, &h.rec, cipher, kb, "reading", 2);
 	emse_hs12_wipe(&h);
 	emse_record_ctx_fini(&rc);
 }
@@ -286,12 +312,7 @@ static void resume_with_cid(uint8_t cipher, unsigned peer_len)
 	uint8_t sid[32];
 	memset(sid, 0x5e, sizeof(sid));
 	struct emse_hs12_hello hello;
-	assert_int_equal(hello_of(ext, 5 + peer_len, chb, &hello), EMSE_HS12_OK);
-	hello.cipher = cipher;
-	if (cipher == EMSE_REC_AES128_GCM) {
-		hello.suite[0] = 0x00;
-		hello.suite[1] = 0xa8;
-	}
+	cid_hello(cipher, ext, peer_len, chb, &hello);
 	static struct emse_hs12 h;
 	struct emse_record_ctx rc;
 	assert_int_equal(emse_record_ctx_init(&rc, 4), 0);
@@ -315,12 +336,7 @@ static void resume_with_cid(uint8_t cipher, unsigned peer_len)
 	/* the abbreviated handshake, from a master secret the cache held */
 	uint8_t ms[EMSE_HS12_MS_LEN];
 	memset(ms, 0x4d, sizeof(ms));
-	assert_int_equal(hello_of(ext, 5 + peer_len, chb, &hello), EMSE_HS12_OK);
-	hello.cipher = cipher;
-	if (cipher == EMSE_REC_AES128_GCM) {
-		hello.suite[0] = 0x00;
-		hello.suite[1] = 0xa8;
-	}
+	cid_hello(cipher, ext, peer_len, chb, &hello);
 	assert_int_equal(emse_hs12_resume(&h, &rc, &hello, sid, ms, our_cid, sizeof(our_cid)), 0);
 	assert_true(h.flight_len <= EMSE_HS12_FLIGHT_MAX);
 	const uint8_t *f = h.flight;
@@ -392,11 +408,7 @@ static void resume_with_cid(uint8_t cipher, unsigned peer_len)
 	/* the client's ChangeCipherSpec and Finished (tls12_cid, to our CID) end it */
 	uint8_t fin[12 + 12] = {20, 0, 0, 12, 0, 2, 0, 0, 0, 0, 0, 12}, dg[256];
 	memcpy(fin + 12, cvd, 12);
-	const uint8_t ccs[] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 2, 0, 1, 1};
-	memcpy(dg, ccs, sizeof(ccs));
-	size_t n = sizeof(ccs);
-	n += ref_record(cipher, kb, kb + 32, 0, our_cid, sizeof(our_cid), fin, sizeof(fin), 22, 0,
-			dg + n);
+	size_t n = ccs_finished(dg, 2, cipher, kb, fin);
 	uint8_t out[EMSE_HS12_OUT_MAX];
 	size_t on;
 	enum emse_hs_fail why;
@@ -406,12 +418,7 @@ static void resume_with_cid(uint8_t cipher, unsigned peer_len)
 	assert_true(h.rec.flags & EMSE_REC_F_CID);
 	assert_int_equal(emse_rec_peer_cid_len(&h.rec), peer_len);
 	assert_false(h.rec.flags & EMSE_REC_F_HANDSHAKE);
-	n = ref_record(cipher, kb, kb + 32, 1, our_cid, sizeof(our_cid),
-		       (const uint8_t *)"resumed", 7, 23, 0, dg);
-	assert_int_equal(emse_record_open_cid(&rc, &h.rec, dg, n, sizeof(our_cid), &used, plain,
-					      &pl, &type, &drop),
-			 EMSE_REC_DATA);
-	assert_memory_equal(plain, "resumed", 7);
+	client_record_opens(&rc, &h.rec, cipher, kb, "resumed", 0);
 	wc_Sha256Free(&t);
 	emse_hs12_wipe(&h);
 	emse_record_ctx_fini(&rc);
