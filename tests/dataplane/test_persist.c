@@ -390,7 +390,8 @@ static void cid_entry(struct emse_persist_entry *e, const struct emse_cid_codec 
 	e->rec.cid_check = (uint16_t)check;
 	e->cid_len = (uint8_t)len;
 	emse_cid_encode(c, len, worker, slot, check, e->cid);
-	memcpy(e->peer_cid, peer, peer_len);
+	if (peer_len)
+		memcpy(e->peer_cid, peer, peer_len);
 }
 
 static void assert_same_cid(const struct emse_persist_entry *a, const struct emse_persist_entry *b)
