@@ -223,6 +223,10 @@ FUZZ_USES_aesccm := record crypto
 FUZZ_LIBS += hs12
 FUZZ_SRC_hs12 := dataplane/hs12.c
 FUZZ_USES_hs12 := hs12 record parsers crypto
+# the session file's entries (tests/fuzz/fuzz_persist_entry.c)
+FUZZ_LIBS += persist
+FUZZ_SRC_persist := dataplane/persist_file.c
+FUZZ_USES_persist_entry := persist cid crypto
 # emse-bench's own client handshake and tls12_cid records (tests/fuzz/fuzz_hs_client.c)
 FUZZ_LIBS += genhs
 FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c

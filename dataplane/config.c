@@ -20,6 +20,8 @@ void emse_config_defaults(struct emse_config *c)
 	c->handshake_timeout_ms = 10000;
 	c->parked_timeout_ms = 3000;
 	c->idle_timeout_s = 600;
+	c->persist_max_age_s = 3600;
+	c->resume_lifetime_s = 3600;
 	c->cookie_rotate_s = 60;
 	c->mbufs = 16383;
 	c->flights_held = 16384;
@@ -124,6 +126,10 @@ static int set_emse(struct parser *p, struct emse_config *c, const char *k, cons
 		return parse_u32(p, k, v, 100, 600000, &c->handshake_timeout_ms);
 	if (!strcmp(k, "parked_timeout_ms"))
 		return parse_u32(p, k, v, 10, 600000, &c->parked_timeout_ms);
+	if (!strcmp(k, "resume_max"))
+		return parse_u32(p, k, v, 0, 1u << 24, &c->resume_max);
+	if (!strcmp(k, "resume_lifetime_s"))
+		return parse_u32(p, k, v, 1, 86400, &c->resume_lifetime_s);
 	if (!strcmp(k, "idle_timeout_s"))
 		return parse_u32(p, k, v, 1, 30 * 86400, &c->idle_timeout_s);
 	if (!strcmp(k, "cookie_rotate_s"))
@@ -355,6 +361,17 @@ static int set_telemetry(struct parser *p, struct emse_config *c, const char *k,
 	return fail(p, k, "unknown setting");
 }
 
+static int set_persist(struct parser *p, struct emse_config *c, const char *k, const char *v)
+{
+	if (!strcmp(k, "file"))
+		return parse_str(p, k, v, c->persist_file, sizeof(c->persist_file));
+	if (!strcmp(k, "key_file"))
+		return parse_str(p, k, v, c->persist_key_file, sizeof(c->persist_key_file));
+	if (!strcmp(k, "max_age_s")) /* bound: the nonce margin (persist.h) stays below 2^47 */
+		return parse_u32(p, k, v, 1, 1u << 20, &c->persist_max_age_s);
+	return fail(p, k, "unknown setting");
+}
+
 /* peer = <node_id> <address> <cluster port> */
 static int parse_peer(struct parser *p, struct emse_config *c, const char *k, const char *v)
 {
@@ -494,6 +511,10 @@ static int validate(struct parser *p, struct emse_config *c)
 			}
 		}
 	}
+	if (c->persist_file[0] && !c->persist_key_file[0]) {
+		strcpy(p->section, "persist");
+		return fail(p, "key_file", "file = ... needs a key_file (32 bytes or 64 hex digits)");
+	}
 	if (c->translate_emse != !!c->imsi_map[0]) {
 		strcpy(p->section, "keys");
 		return fail(p, c->translate_emse ? "imsi_map" : "translate",
@@ -574,7 +595,8 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 				cur->cid_length = 8;
 			} else if (strcmp(name, "emse") && strcmp(name, "port") &&
 				   strcmp(name, "keys") && strcmp(name, "emks") &&
-				   strcmp(name, "telemetry") && strcmp(name, "cluster")) {
+				   strcmp(name, "telemetry") && strcmp(name, "persist") &&
+				   strcmp(name, "cluster")) {
 				fail(&p, name, "unknown section");
 				goto out;
 			}
@@ -600,6 +622,8 @@ int emse_config_load(const char *path, struct emse_config *c, char *err, size_t 
 			r = set_keys(&p, c, k, v);
 		else if (!strcmp(p.section, "emks"))
 			r = set_emks(&p, c, k, v);
+		else if (!strcmp(p.section, "persist"))
+			r = set_persist(&p, c, k, v);
 		else if (!strcmp(p.section, "cluster"))
 			r = set_cluster(&p, c, k, v);
 		else

@@ -173,20 +173,20 @@ static uint8_t *put_message(struct emse_hs12 *h, uint8_t *p, uint8_t type, uint1
 	return m + DTLS_HS_HDR + blen;
 }
 
-int emse_hs12_start(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint)
+/* What a full and an abbreviated handshake share: the randoms, the transcript from the ClientHello,
+ * the record and message sequence numbers, the suite; and the ServerHello, the one place our
+ * session id and our CID (RFC 9146, when offered and cid_len is 4..16) are written. Returns where
+ * the next message goes. */
+static uint8_t *begin(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const uint8_t *sid,
+		      const uint8_t *cid, unsigned cid_len)
 {
-	return emse_hs12_start_cid(h, hello, hint, NULL, 0);
-}
-
-int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
-			const uint8_t *cid, unsigned cid_len)
-{
-	size_t hl = strlen(hint);
 	memset(h, 0, sizeof(*h));
-	if (hl > EMSE_HS12_HINT_MAX || emse_random(h->server_random, 32) != 0)
-		return -1;
-	if (wc_InitSha256(&h->transcript) != 0)
-		return -1;
+	if (emse_random(h->server_random, 32) != 0 || wc_InitSha256(&h->transcript) != 0)
+		return NULL;
+	if (sid) {
+		memcpy(h->sid, sid, sizeof(h->sid));
+		h->sid_len = sizeof(h->sid);
+	}
 	memcpy(h->client_random, hello->random, 32);
 	wc_Sha256Update(&h->transcript, hello->msg, (word32)hello->msg_len);
 	h->ch_msg_seq = hello->message_seq;
@@ -198,7 +198,6 @@ int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello
 	h->rec.cipher = hello->cipher;
 	memcpy(h->rec.suite, hello->suite, 2);
 
-	uint16_t mseq = hello->message_seq;
 	int use_cid = hello->cid_offered && cid_len >= 4 && cid_len <= sizeof(h->cid);
 	if (use_cid) {
 		h->cid_len = (uint8_t)cid_len;
@@ -207,12 +206,14 @@ int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello
 		h->rec.flags = (uint8_t)(EMSE_REC_F_CID |
 					 hello->peer_cid_len << EMSE_REC_PEER_CID_SHIFT);
 	}
-	uint8_t sh[2 + 32 + 1 + 2 + 1 + 2 + 5 + 4 + 5 + 16], *q = sh;
+	uint8_t sh[2 + 32 + 1 + 32 + 2 + 1 + 2 + 5 + 4 + 5 + 16], *q = sh;
 	*q++ = 0xfe;
 	*q++ = 0xfd;
 	memcpy(q, h->server_random, 32);
 	q += 32;
-	*q++ = 0; /* empty session id: nothing to resume */
+	*q++ = h->sid_len; /* empty: nothing to resume */
+	memcpy(q, h->sid, h->sid_len);
+	q += h->sid_len;
 	*q++ = hello->suite[0];
 	*q++ = hello->suite[1];
 	*q++ = 0; /* null compression */
@@ -238,7 +239,38 @@ int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello
 			q += 5 + cid_len;
 		}
 	}
-	uint8_t *p = put_message(h, h->flight, HS_SERVER_HELLO, mseq++, sh, (size_t)(q - sh));
+	h->tx_msg_seq = (uint16_t)(hello->message_seq + 1);
+	return put_message(h, h->flight, HS_SERVER_HELLO, hello->message_seq, sh, (size_t)(q - sh));
+}
+
+int emse_hs12_start(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint)
+{
+	return emse_hs12_start_sid_cid(h, hello, hint, NULL, NULL, 0);
+}
+
+int emse_hs12_start_sid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
+			const uint8_t *sid)
+{
+	return emse_hs12_start_sid_cid(h, hello, hint, sid, NULL, 0);
+}
+
+int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
+			const uint8_t *cid, unsigned cid_len)
+{
+	return emse_hs12_start_sid_cid(h, hello, hint, NULL, cid, cid_len);
+}
+
+int emse_hs12_start_sid_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello,
+			    const char *hint, const uint8_t *sid, const uint8_t *cid,
+			    unsigned cid_len)
+{
+	size_t hl = strlen(hint);
+	if (hl > EMSE_HS12_HINT_MAX)
+		return -1;
+	uint8_t *p = begin(h, hello, sid, cid, cid_len);
+	if (!p)
+		return -1;
+	uint16_t mseq = h->tx_msg_seq;
 	if (hl) {
 		uint8_t ske[2 + EMSE_HS12_HINT_MAX];
 		put16(ske, (uint32_t)hl);
@@ -257,8 +289,16 @@ const uint8_t *emse_hs12_flight(struct emse_hs12 *h, size_t *len)
 	/* RFC 6347 4.2.4: a retransmitted record gets a new sequence number (else the client's
 	 * replay window could drop it as a copy of one it already has). */
 	for (size_t off = 0; off + DTLS_RECORD_HDR <= h->flight_len;) {
-		put48(h->flight + off + 5, h->tx_seq++);
-		off += DTLS_RECORD_HDR + be16(h->flight + off + 11);
+		/* a resumption's Finished (epoch 1) is sealed over its sequence number: resent as is */
+		if (be16(h->flight + off + 3) == 0)
+			put48(h->flight + off + 5, h->tx_seq++);
+		/* a tls12_cid Finished has the client's CID before its length */
+		size_t hl = DTLS_RECORD_HDR + (h->flight[off] == EMSE_REC_CT_CID
+						       ? emse_rec_peer_cid_len(&h->rec)
+						       : 0);
+		if (off + hl > h->flight_len)
+			break;
+		off += hl + be16(h->flight + off + hl - 2);
 	}
 	*len = h->flight_len;
 	return h->flight;
@@ -287,6 +327,21 @@ static void put_finished_header(uint8_t *m, uint16_t mseq)
 	put16(m + 4, mseq);
 	put24(m + 6, 0);
 	put24(m + 9, FINISHED_LEN);
+}
+
+/* The epoch-1 record state from the key block: client_write_key, server_write_key,
+ * client_write_IV, server_write_IV. */
+static void set_keys(struct emse_hs12 *h, const uint8_t kb[40])
+{
+	memcpy(h->rec.rkey, kb, 16);
+	memcpy(h->rec.wkey, kb + 16, 16);
+	memcpy(h->rec.rsalt, kb + 32, 4);
+	memcpy(h->rec.wsalt, kb + 36, 4);
+	h->rec.repoch = h->rec.wepoch = 1;
+	h->rec.rnext = h->rec.window = h->rec.wseq = 0;
+	/* the CID state begin() set stays */
+	h->rec.flags = (uint8_t)((h->rec.flags & (EMSE_REC_F_CID | EMSE_REC_F_PEER_CID)) |
+				 EMSE_REC_F_HANDSHAKE);
 }
 
 /* Once the ClientKeyExchange is in the transcript, everything else follows from the PSK (RFC 4279
@@ -334,15 +389,9 @@ static int derive_keys(struct emse_hs12 *h, const uint8_t *psk, size_t psk_len)
 		goto out;
 	emse_tls12_prf_keyed(&k, "server finished", th, sizeof(th), NULL, 0, h->server_vd,
 			     FINISHED_LEN);
-	/* client_write_key, server_write_key, client_write_IV, server_write_IV */
-	memcpy(h->rec.rkey, kb, 16);
-	memcpy(h->rec.wkey, kb + 16, 16);
-	memcpy(h->rec.rsalt, kb + 32, 4);
-	memcpy(h->rec.wsalt, kb + 36, 4);
-	h->rec.repoch = h->rec.wepoch = 1;
-	h->rec.rnext = h->rec.window = h->rec.wseq = 0;
-	h->rec.flags = (uint8_t)((h->rec.flags & (EMSE_REC_F_CID | EMSE_REC_F_PEER_CID)) |
-				 EMSE_REC_F_HANDSHAKE);
+	set_keys(h, kb);
+	if (h->sid_len) /* for the resumption cache (the worker stores it, extra_give wipes it) */
+		memcpy(h->ms, ms, sizeof(ms));
 	wc_Sha256Free(&h->transcript);
 	explicit_bzero(&h->transcript, sizeof(h->transcript));
 out:
@@ -352,6 +401,54 @@ out:
 	explicit_bzero(ms, sizeof(ms));
 	explicit_bzero(kb, sizeof(kb));
 	explicit_bzero(th, sizeof(th));
+	return r;
+}
+
+int emse_hs12_resume(struct emse_hs12 *h, struct emse_record_ctx *rc,
+		     const struct emse_hs12_hello *hello, const uint8_t *sid, const uint8_t *ms,
+		     const uint8_t *cid, unsigned cid_len)
+{
+	uint8_t *p = begin(h, hello, sid, cid, cid_len);
+	if (!p)
+		return -1;
+	h->resumed = 1;
+	uint8_t kb[40], th[WC_SHA256_DIGEST_SIZE], fin[DTLS_HS_HDR + FINISHED_LEN];
+	struct emse_hmac256 k;
+	int r = -1;
+	/* RFC 5246 7.3 and 7.4.9: new randoms, the cached master secret; the server's Finished
+	 * covers ClientHello + ServerHello, the client's those and our Finished */
+	emse_hmac256_key(&k, ms, EMSE_HS12_MS_LEN);
+	emse_tls12_prf_keyed(&k, "key expansion", h->server_random, 32, h->client_random, 32, kb,
+			     sizeof(kb));
+	set_keys(h, kb);
+	if (wc_Sha256GetHash(&h->transcript, th) != 0)
+		goto out;
+	emse_tls12_prf_keyed(&k, "server finished", th, sizeof(th), NULL, 0, h->server_vd,
+			     FINISHED_LEN);
+	put_finished_header(fin, h->tx_msg_seq);
+	memcpy(fin + DTLS_HS_HDR, h->server_vd, FINISHED_LEN);
+	if (wc_Sha256Update(&h->transcript, fin, sizeof(fin)) != 0 ||
+	    wc_Sha256GetHash(&h->transcript, th) != 0)
+		goto out;
+	emse_tls12_prf_keyed(&k, "client finished", th, sizeof(th), NULL, 0, h->client_vd,
+			     FINISHED_LEN);
+	put_record0(h, p, DTLS_CT_CCS, 1)[0] = 1;
+	p += DTLS_RECORD_HDR + 1;
+	size_t sealed;
+	/* to the client's CID, if it has one (RFC 9146: from epoch 1 on) */
+	if (emse_record_seal_cid(rc, &h->rec, DTLS_CT_HANDSHAKE, h->peer_cid, fin, sizeof(fin), p,
+				 (size_t)(h->flight + sizeof(h->flight) - p), &sealed) != 0)
+		goto out;
+	h->flight_len = (uint16_t)(p + sealed - h->flight);
+	h->phase = EMSE_HS12_WAIT_CCS;
+	r = 0;
+out:
+	wc_Sha256Free(&h->transcript);
+	explicit_bzero(&h->transcript, sizeof(h->transcript));
+	emse_hmac256_wipe(&k);
+	explicit_bzero(kb, sizeof(kb));
+	explicit_bzero(th, sizeof(th));
+	explicit_bzero(fin, sizeof(fin));
 	return r;
 }
 
@@ -393,6 +490,11 @@ static enum emse_hs12_rc on_finished(struct emse_hs12 *h, struct emse_record_ctx
 	EMSE_CT_PUBLIC(bad);
 	if (bad)
 		return fatal(h, ALERT_DECRYPT_ERROR, EMSE_HS_FAIL_BAD_FINISHED, out, out_len, why);
+	if (h->resumed) { /* the client's Finished is the last message of an abbreviated one */
+		h->rec.flags &= (uint8_t)~EMSE_REC_F_HANDSHAKE;
+		h->phase = 0;
+		return EMSE_HS12_DONE;
+	}
 	put_finished_header(msg, h->tx_msg_seq);
 	memcpy(msg + DTLS_HS_HDR, h->server_vd, FINISHED_LEN);
 	/* ChangeCipherSpec (epoch 0), then Finished as the first record of epoch 1 */
@@ -477,7 +579,8 @@ enum emse_hs12_rc emse_hs12_input(struct emse_hs12 *h, struct emse_record_ctx *r
 			uint32_t mlen = be24(m + 1);
 			uint16_t mseq = be16(m + 4);
 			if (m[0] == DTLS_HS_CLIENT_HELLO) {
-				if (mseq == h->ch_msg_seq && h->phase == EMSE_HS12_WAIT_CKE)
+				if (mseq == h->ch_msg_seq &&
+				    (h->phase == EMSE_HS12_WAIT_CKE || h->resumed))
 					result = EMSE_HS12_RESEND;
 				continue;
 			}

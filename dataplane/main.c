@@ -18,6 +18,7 @@
 #include "emse/config.h"
 #include "emse/control_plane.h"
 #include "emse/dtls.h"
+#include "emse/persist.h"
 #include "emse/port.h"
 #include "emse/rng.h"
 #include "emse/telemetry.h"
@@ -25,10 +26,18 @@
 
 static struct emse_runtime rt;
 
+static volatile sig_atomic_t stop_signal;
+
 static void on_signal(int sig)
 {
-	(void)sig;
+	stop_signal = sig;
 	rt.stop = true;
+}
+
+static void on_save_signal(int sig)
+{
+	(void)sig;
+	emse_persist_request();
 }
 
 static void usage(FILE *f)
@@ -167,6 +176,9 @@ int main(int argc, char **argv)
 			   "forwarding between nodes is not in the worker yet (docs/cluster.md)");
 
 	rt.cfg = &cfg;
+	/* the persist key file, before anything is allocated, and with --check too */
+	if (emse_persist_setup(&rt, err, sizeof(err)) != 0)
+		return die(2, "config", err);
 	rt.iface = cfg.iface;
 	rt.hz = rte_get_tsc_hz();
 	rt.tsc0 = rte_rdtsc();
@@ -252,13 +264,17 @@ int main(int argc, char **argv)
 	}
 	if (emse_port_start(&rt, err, sizeof(err)) != 0)
 		return die(2, "port", err);
+	emse_persist_load(&rt); /* the port's MAC is known, the workers are not running yet */
 	if (emse_telemetry_register(&rt) != 0)
 		fprintf(stderr, "emse: telemetry: could not register /emse commands\n");
+	if (emse_persist_telemetry_register() != 0)
+		fprintf(stderr, "emse: telemetry: could not register /emse/persist commands\n");
 	if (cfg.prometheus[0] && emse_prometheus_open(cfg.prometheus) != 0)
 		return die(2, "[telemetry] prometheus", "cannot listen there (address:port)");
 
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
+	signal(SIGUSR2, on_save_signal);
 	signal(SIGPIPE, SIG_IGN); /* a scraper or EMKS that hangs up is an error return, not our end */
 
 	unsigned i = 0, lcore;
@@ -278,6 +294,10 @@ int main(int argc, char **argv)
 		       a, cfg.listeners[l].port, cfg.listeners[l].emse_id,
 		       cfg.listeners[l].mode == EMSE_APP_ECHO ? "echo" : "forward");
 	}
+	if (cfg.resume_max) /* apart from the per-session budget (docs/persist.md) */
+		printf("emse: resumption cache: %u entries of %zu B per worker (%.1f MiB each)\n",
+		       cfg.resume_max, emse_resume_bytes(1),
+		       (double)emse_resume_bytes(cfg.resume_max) / 1048576.0);
 	printf("emse: running: %u workers, port %u mac %s\n", rt.n_workers, cfg.port_id, mac);
 	fflush(stdout);
 
@@ -287,6 +307,7 @@ int main(int argc, char **argv)
 			rt.stop = true;
 		unsigned work = emse_control_run_once(rt.control, emse_control_now_ms());
 		emse_prometheus_serve(&rt);
+		emse_persist_poll(&rt);
 		if (!work)
 			usleep(100);
 	}
@@ -295,8 +316,14 @@ int main(int argc, char **argv)
 	 * port while polling). */
 	rte_eal_mp_wait_lcore();
 	struct emse_worker_stats sum;
-	for (i = 0; i < rt.n_workers; i++)
+	/* SIGTERM with [persist] file: saved from the stopped workers' tables, so nothing they
+	 * received is missing from the file (docs/persist.md: the replay window). */
+	bool saved = stop_signal == SIGTERM && !rt.replay && emse_persist_save_stopped(&rt) == 0;
+	for (i = 0; i < rt.n_workers; i++) {
+		rt.workers[i]->quiet_drain = saved;
 		emse_worker_drain(rt.workers[i]);
+	}
+	emse_persist_fini(&rt);
 	emse_stats_total(&rt, &sum);
 	emse_port_stop(&rt);
 	for (i = 0; i < rt.n_workers; i++)

@@ -164,6 +164,36 @@ struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse
 	return s;
 }
 
+void emse_sessions_free_pos(const struct emse_sessions *t, uint32_t *pos)
+{
+	for (uint32_t j = 0; j < t->n_free; j++)
+		pos[t->free_stack[j]] = j;
+}
+
+struct emse_session *emse_session_new_at(struct emse_sessions *t, const struct emse_session_key *k,
+					 uint64_t deadline, uint32_t i, uint32_t *pos,
+					 bool *per_source_full)
+{
+	*per_source_full = false;
+	if (i >= t->max)
+		return NULL;
+	uint32_t j = pos ? pos[i] : t->max - 1 - i;
+	if (j >= t->n_free || t->free_stack[j] != i)
+		for (j = 0; j < t->n_free && t->free_stack[j] != i; j++)
+			;
+	if (j == t->n_free)
+		return NULL; /* taken */
+	/* to the top, where emse_session_new takes it; the one there takes its place */
+	uint32_t top = t->free_stack[t->n_free - 1];
+	t->free_stack[j] = top;
+	t->free_stack[t->n_free - 1] = i;
+	if (pos) {
+		pos[top] = j;
+		pos[i] = t->n_free - 1;
+	}
+	return emse_session_new(t, k, deadline, per_source_full);
+}
+
 /* The 5-tuple index entry of k, and its source's count, go. */
 static void unindex(struct emse_sessions *t, const struct emse_session_key *k)
 {

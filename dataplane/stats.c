@@ -115,6 +115,8 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	G(sessions); G(half_open); G(parked); G(established);
 	C(busy_cycles); C(total_cycles); C(loops); C(idle_loops); C(cpu_ns); C(busy_ns);
 	C(port_rx_cycles); C(port_tx_cycles);
+	C(resume_offered); C(resume_accepted); C(resume_misses); C(resume_evictions);
+	C(resume_stored);
 	C(cid_offered); C(cid_negotiated); G(cid_sessions); C(cid_unknown); C(cid_addr_changes);
 	C(cid_addr_refused);
 	C(rx_csum_hw_good); C(rx_csum_hw_bad); C(rx_csum_sw); C(tx_csum_hw); C(tx_csum_sw);

@@ -13,6 +13,7 @@
 #include <rte_telemetry.h>
 
 #include "emse/control_plane.h"
+#include "emse/persist.h"
 #include "emse/telemetry.h"
 #include "emse/worker.h"
 
@@ -27,7 +28,7 @@ void emse_stats_total(const struct emse_runtime *rt, struct emse_worker_stats *s
 			emse_stats_add(sum, &rt->workers[i]->stats);
 }
 
-static void emit_dict(void *ctx, const char *name, const char *lk, const char *lv, uint64_t v,
+void emse_tel_emit_dict(void *ctx, const char *name, const char *lk, const char *lv, uint64_t v,
 		      int counter)
 {
 	char key[RTE_TEL_MAX_STRING_LEN];
@@ -58,7 +59,7 @@ static int cmd_stats(const char *cmd, const char *params, struct rte_tel_data *d
 	(void)cmd, (void)params;
 	emse_stats_total(g_rt, &sum);
 	rte_tel_data_start_dict(d);
-	emse_stats_walk(&sum, emit_dict, d);
+	emse_stats_walk(&sum, emse_tel_emit_dict, d);
 	add_derived(d, &sum, g_rt->n_workers);
 	return 0;
 }
@@ -74,7 +75,7 @@ static int cmd_worker(const char *cmd, const char *params, struct rte_tel_data *
 		return -1;
 	const struct emse_worker_stats *s = &g_rt->workers[id]->stats;
 	rte_tel_data_start_dict(d);
-	emse_stats_walk(s, emit_dict, d);
+	emse_stats_walk(s, emse_tel_emit_dict, d);
 	add_derived(d, s, 1);
 	return 0;
 }
@@ -87,7 +88,7 @@ static int cmd_control(const char *cmd, const char *params, struct rte_tel_data 
 	(void)cmd, (void)params;
 	emse_control_stats_snapshot(g_rt->control, &cs);
 	rte_tel_data_start_dict(d);
-	emse_control_stats_walk(&cs, emit_dict, d);
+	emse_control_stats_walk(&cs, emse_tel_emit_dict, d);
 	return 0;
 }
 
@@ -215,6 +216,7 @@ void emse_prometheus_serve(const struct emse_runtime *rt)
 	static struct emse_control_stats cs;
 	emse_control_stats(rt->control, &cs);
 	emse_control_stats_walk(&cs, prom_emit_plain, &b);
+	emse_persist_stats_walk(&emse_persist_stats, prom_emit_plain, &b);
 	char hdr[160];
 	int hl = snprintf(hdr, sizeof(hdr),
 			  "HTTP/1.0 200 OK\r\nContent-Type: text/plain; version=0.0.4\r\n"

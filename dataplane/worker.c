@@ -20,6 +20,7 @@
 #include "emse/control_plane.h"
 #include "emse/dtls_peek.h"
 #include "emse/keycache.h"
+#include "emse/persist.h"
 #include "emse/offload.h"
 #include "emse/proxy_v2.h"
 #include "emse/rng.h"
@@ -260,7 +261,11 @@ static void established(struct emse_worker *w, struct emse_session *s)
 	const struct emse_record_state *native = NULL;
 	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX] = {0};
 	if (s->u.hs.native) {
-		native = &s->u.hs.x->n.rec; /* hs12.c ends in the compact state itself */
+		const struct emse_hs12 *h = &s->u.hs.x->n;
+		native = &h->rec; /* hs12.c ends in the compact state itself */
+		if (h->sid_len && !h->resumed) /* resumable from now on; extra_give wipes h->ms */
+			emse_resume_put(&w->resume, &w->ids, h->sid, h->ms, h->rec.suite, h->rec.cipher,
+					h->ems, &s->u.hs.x->id, unix_now(w));
 		rec = *native;
 		memcpy(peer_cid, s->u.hs.x->n.peer_cid, sizeof(peer_cid));
 		rc = 0;
@@ -276,7 +281,7 @@ static void established(struct emse_worker *w, struct emse_session *s)
 			len[i] = w->flight_len[i];
 			off += len[i];
 		}
-		if (emse_record_flight_hold(&w->rc, &rec, dg, len, w->flight_n) != 0)
+		if (w->flight_n && emse_record_flight_hold(&w->rc, &rec, dg, len, w->flight_n) != 0)
 			w->stats.flight_not_held++;
 		emse_dtls_pool_put(&w->pool, ssl, 0, 0);
 		e2m_wipe(&s->u, sizeof(s->u));
@@ -319,11 +324,13 @@ static bool feed_native(struct emse_worker *w, struct emse_session *s, const uin
 		return true;
 	}
 	case EMSE_HS12_DONE:
-		send_datagram(w, &s->flow, out, n);
-		/* our last flight, for a client that repeats its Finished (record.c) */
+		/* our last flight, for a client that repeats its Finished (record.c); none after an
+		 * abbreviated handshake, where the client's Finished is the last message */
+		if (n)
+			send_datagram(w, &s->flow, out, n);
 		memcpy(w->flight, out, n);
 		w->flight_len[0] = (uint16_t)n;
-		w->flight_n = 1;
+		w->flight_n = n ? 1 : 0;
 		established(w, s);
 		return true;
 	case EMSE_HS12_FATAL:
@@ -519,6 +526,40 @@ static void on_key_completion(struct emse_worker *w, const struct emse_key_compl
 
 /* ---- datagrams -------------------------------------------------------------------------------- */
 
+/* Session resumption (RFC 5246 7.3): a ClientHello naming a session of the cache, offering its suite
+ * and its extended-master-secret state (RFC 7627 5.3: a different one means a full handshake),
+ * starts an abbreviated handshake with no key fetch: the identity comes from the cache. The cookie
+ * exchange came first, as for a full handshake (docs/persist.md). True if it started. */
+static bool resumable(struct emse_worker *w, const struct dtls_client_hello *ch,
+		      struct emse_hs12_hello *hello, struct emse_session *s, const uint8_t *cid,
+		      unsigned cid_len)
+{
+	if (!ch->session_id_len)
+		return false;
+	struct emse_resume *c = &w->resume;
+	c->st.offered++;
+	const struct emse_resume_entry *e =
+		emse_resume_find(c, &w->ids, ch->session_id, ch->session_id_len, unix_now(w));
+	bool offered = false;
+	for (size_t i = 0; e && i + 1 < ch->suites_len; i += 2)
+		offered |= ch->suites[i] == e->suite[0] && ch->suites[i + 1] == e->suite[1];
+	struct emse_hs_extra *x = s->u.hs.x;
+	if (!e || !offered || e->ems != hello->ems ||
+	    (e->id_ref && emse_idarena_get(&w->ids, e->id_ref, &x->id) != 0)) {
+		c->st.misses++;
+		return false;
+	}
+	memcpy(hello->suite, e->suite, 2);
+	hello->cipher = e->cipher;
+	if (emse_hs12_resume(&x->n, &w->rc, hello, e->sid, e->ms, cid, cid_len) != 0) {
+		c->st.misses++;
+		return false;
+	}
+	s->u.hs.have_key = 1; /* nothing to fetch: the master secret is the key */
+	c->st.accepted++;
+	return true;
+}
+
 /* hs12.c takes the handshake if it serves what the ClientHello asks for: true if it did (flight 2
  * sent, or the session already failed). */
 static bool start_native(struct emse_worker *w, struct emse_session *s,
@@ -551,7 +592,19 @@ static bool start_native(struct emse_worker *w, struct emse_session *s,
 			w->stats.cid_negotiated++;
 		}
 	}
-	if (emse_hs12_start_cid(h, &hello, c->psk_hint, cid, cid_len) != 0) {
+	/* session resumption and CIDs together: the one ServerHello carries both */
+	uint8_t sid[EMSE_SID_LEN];
+	int rc;
+	if (!w->resume.max) {
+		rc = emse_hs12_start_cid(h, &hello, c->psk_hint, cid, cid_len);
+	} else if (resumable(w, ch, &hello, s, cid, cid_len)) {
+		rc = 0; /* ServerHello, ChangeCipherSpec, Finished: in h->flight */
+	} else {
+		rc = emse_random(sid, sizeof(sid)) == 0
+			     ? emse_hs12_start_sid_cid(h, &hello, c->psk_hint, sid, cid, cid_len)
+			     : -1;
+	}
+	if (rc != 0) {
 		hs_fail(w, s, EMSE_HS_FAIL_PROTOCOL);
 		return true;
 	}
@@ -1265,7 +1318,7 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 static void retransmit_native(struct emse_worker *w, struct emse_session *s)
 {
 	struct emse_hs12 *h = &s->u.hs.x->n;
-	if (h->phase != EMSE_HS12_WAIT_CKE) {
+	if (h->phase != EMSE_HS12_WAIT_CKE && !(h->resumed && h->phase)) {
 		s->u.hs.rtx_at = 0;
 		return;
 	}
@@ -1321,6 +1374,11 @@ void emse_worker_timers(struct emse_worker *w)
 	w->stats.rec_retx = rs->retx;
 	w->stats.flights_evicted = rs->flights_evicted;
 	w->stats.keys_expanded = rs->keys_expanded;
+	w->stats.resume_offered = w->resume.st.offered;
+	w->stats.resume_accepted = w->resume.st.accepted;
+	w->stats.resume_misses = w->resume.st.misses;
+	w->stats.resume_evictions = w->resume.st.evictions;
+	w->stats.resume_stored = w->resume.st.stored;
 	memcpy(w->stats.rec_drop, rs->drops, sizeof(w->stats.rec_drop));
 	struct timespec ts;
 	if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts) == 0)
@@ -1459,6 +1517,8 @@ int emse_worker_main(void *arg)
 
 		if (w->now >= w->next_tick) {
 			emse_worker_timers(w);
+			emse_persist_worker_poll(w);
+			emse_resume_sweep(&w->resume, &w->ids, unix_now(w), 64);
 			w->next_tick = w->now + w->tick_ticks;
 		}
 		emse_worker_flush(w);
@@ -1527,7 +1587,8 @@ struct emse_worker *emse_worker_create(const struct emse_runtime *rt, unsigned i
 		w->free_extra[i] = c->half_open_max - 1 - i;
 	w->n_free_extra = c->half_open_max;
 	/* identities: two chunks per session on average is room enough (a typical one takes one) */
-	if (emse_idarena_init(&w->ids, c->max_sessions * 2, socket) != 0)
+	if (emse_idarena_init(&w->ids, c->max_sessions * 2 + c->resume_max * 2, socket) != 0 ||
+	    emse_resume_init(&w->resume, c->resume_max, c->resume_lifetime_s, socket) != 0)
 		goto fail;
 	if (emse_cookie_init(&w->cookie, 0) != 0 ||
 	    emse_record_ctx_init(&w->rc, c->flights_held) != 0)
@@ -1552,7 +1613,9 @@ void emse_worker_drain(struct emse_worker *w)
 		if (s->state == EMSE_S_FREE)
 			continue;
 		if (emse_session_established(s)) {
-			session_close(w, s, EMSE_CLOSE_SHUTDOWN, true);
+			/* a saved session lives on in the next process: no close_notify */
+			session_close(w, s, EMSE_CLOSE_SHUTDOWN,
+				      !(w->quiet_drain && s->state == EMSE_S_ESTABLISHED));
 		} else {
 			extra_give(w, s);
 			emse_dtls_pool_put(&w->pool, s->u.hs.ssl, 1, 0);
@@ -1592,6 +1655,7 @@ void emse_worker_destroy(struct emse_worker *w)
 	emse_cookie_wipe(&w->cookie);
 	emse_record_ctx_fini(&w->rc);
 	emse_fwd_fini(&w->fwd);
+	emse_resume_fini(&w->resume, &w->ids);
 	emse_idarena_fini(&w->ids);
 	if (w->extras)
 		e2m_wipe(w->extras, sizeof(*w->extras) * w->rt->cfg->half_open_max);

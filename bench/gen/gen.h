@@ -53,11 +53,25 @@ struct gen_config {
 	const char *telemetry, *telemetry_cmd;
 	bool quiet;
 	const char *ready_file;       /* created once the port is up (scripts wait for it) */
+	/* emse's graceful restart (issue 14): with --hold, each held session's flow and key block
+	 * are appended to hold_file; a later run with resume_file continues those sessions with
+	 * --datagrams records each (--blast), no handshake */
+	const char *hold_file, *resume_file;
+	bool resume;                  /* each UE resumes its previous session (RFC 5246 7.3) */
 	/* emse-bench's own handshake client (hs_client.h) instead of wolfSSL's: always with --cid,
 	 * by choice with --native-client; its sessions' records go through record.h (as --blast) */
 	bool native;
 	uint8_t cid;                  /* enum hsc_cid: --cid on|empty (RFC 9146) */
 	uint32_t rebind_every;        /* each UE moves to a new source port every K records */
+};
+
+/* One session written by --hold-file (the generator's own format, read by the same build). */
+struct held {
+	struct emse_flow flow;
+	uint32_t addr_idx;
+	uint16_t port;
+	uint8_t ccm;
+	uint8_t kb[40];              /* the key block: keys and IVs of both directions */
 };
 
 #define DGRAM_WINDOW_MAX 32
@@ -92,6 +106,7 @@ struct gen_counters {
 	uint64_t spoof_sent, spoof_replies;
 	uint64_t reloads;
 	uint64_t echo_verified, echo_bad;
+	uint64_t resumed;             /* --resume: handshakes the server resumed */
 	uint64_t cid_sessions, rebinds;
 };
 
@@ -130,6 +145,10 @@ struct gen {
 	uint8_t spoof_ch[512];       /* a real ClientHello, captured once */
 	uint16_t spoof_len;
 	uint64_t spoof_rng;
+	void *hold_out;              /* FILE *: --hold-file */
+	struct held *held;           /* --resume-file: the sessions to continue */
+	uint32_t n_held, next_held;
+	void **ue_sess;              /* --resume: WOLFSSL_SESSION * of each UE's last full handshake */
 };
 
 extern struct gen G;
@@ -142,6 +161,11 @@ void sess_input(uint32_t idx, const uint8_t *data, uint16_t len, uint64_t now);
 void sess_timers(uint64_t now);
 void sess_abort_all(void);
 void sess_cleanup(void);
+/* --hold-file / --resume-file: open the output, load the sessions; sess_resume_next continues the
+ * next loaded one (0), or -1 when none is left or no slot is free. */
+int sess_hold_open(const char *path);
+int sess_resume_load(const char *path);
+int sess_resume_next(uint64_t now);
 /* Records go through our own record layer (record.h): --blast, or the own handshake client. */
 static inline bool own_records(void)
 {

@@ -49,6 +49,11 @@ static void usage(FILE *f)
 "               [--hold: a finished session is not closed, just forgotten (no close_notify): the\n"
 "                server keeps it; sessions spread round-robin over --ue-addrs; with --max-handshakes N\n"
 "                the server ends up holding N established sessions]\n"
+"               [--resume: each UE resumes the session of its last full handshake (session id,\n"
+"                RFC 5246 7.3) when the server offered one; counted 'resumed']\n"
+"               [--hold-file F: with --hold, each held session's flow and keys appended to F]\n"
+"               [--resume-file F: no handshakes; the sessions of F (--hold-file) continue, each\n"
+"                sending --datagrams records (needs --blast), C at a time; ends when all are done]\n"
 "  output:      [--json FILE] [--cdf FILE] [--label L] [--progress S (1, 0: off)]\n"
 "               [--server-telemetry SOCKET [--telemetry-cmd CMD (/emse/stats)]]\n"
 "               [--ready-file F: created once the port is started, before resolving the server]\n");
@@ -84,7 +89,7 @@ static int parse_args(int argc, char **argv)
 	c->seed = 1;
 	enum { O_KEYS = 256, O_EMSE, O_SYN, O_SEED, O_DUMP, O_SIP, O_SPORT, O_SMAC, O_GIP, O_UENET,
 	       O_UEADDRS, O_PORTID, O_SUITE, O_CONC, O_RATE, O_DUR, O_WARM, O_TMO, O_DRAIN, O_DG,
-	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD,
+	       O_SIZE, O_DGTMO, O_MAXHS, O_NOPOOL, O_JSON, O_CDF, O_LABEL, O_PROG, O_TEL, O_TELCMD, O_ARPTMO, O_SPOOF, O_RELOAD, O_WINDOW, O_BLAST, O_READY, O_VERIFY, O_HOLD, O_HOLDF, O_RESUMEF, O_RESUME,
 	       O_CID, O_NATIVE, O_REBIND };
 	static const struct option opts[] = {
 		{ "keys", 1, 0, O_KEYS }, { "hss", 1, 0, O_KEYS }, { "emse-id", 1, 0, O_EMSE },
@@ -102,6 +107,8 @@ static int parse_args(int argc, char **argv)
 		{ "spoof-rate", 1, 0, O_SPOOF }, { "reload-keys", 1, 0, O_RELOAD },
 		{ "window", 1, 0, O_WINDOW }, { "blast", 0, 0, O_BLAST }, { "verify-all", 0, 0, O_VERIFY },
 		{ "ready-file", 1, 0, O_READY }, { "hold", 0, 0, O_HOLD },
+		{ "hold-file", 1, 0, O_HOLDF }, { "resume-file", 1, 0, O_RESUMEF },
+		{ "resume", 0, 0, O_RESUME },
 		{ "cid", 1, 0, O_CID }, { "native-client", 0, 0, O_NATIVE }, { "rebind-every", 1, 0, O_REBIND }, { "help", 0, 0, 'h' }, { 0, 0, 0, 0 }
 	};
 	int o;
@@ -152,6 +159,9 @@ static int parse_args(int argc, char **argv)
 		case O_VERIFY: c->verify_all = true; break;
 		case O_READY: c->ready_file = optarg; break;
 		case O_HOLD: c->hold = true; break;
+		case O_HOLDF: c->hold_file = optarg; break;
+		case O_RESUMEF: c->resume_file = optarg; break;
+		case O_RESUME: c->resume = true; break;
 		case O_CID:
 			if (!strcmp(optarg, "on"))
 				c->cid = HSC_CID_ON;
@@ -183,8 +193,16 @@ static int parse_args(int argc, char **argv)
 		fprintf(stderr, "--gen-ip / --ue-net: addresses of the server's family\n");
 		return -1;
 	}
+	if ((c->hold_file && !c->hold) || (c->resume_file && !c->blast)) {
+		fprintf(stderr, "--hold-file needs --hold, --resume-file needs --blast\n");
+		return -1;
+	}
 	if (c->blast && (!c->datagrams || !strcmp(c->suite, "cbc"))) {
 		fprintf(stderr, "--blast needs --datagrams N and an AEAD suite (ccm8, gcm)\n");
+		return -1;
+	}
+	if (c->native && (c->resume || c->hold_file)) {
+		fprintf(stderr, "--resume and --hold-file need wolfSSL's client (not --cid / --native-client)\n");
 		return -1;
 	}
 	if (c->native && !strcmp(c->suite, "cbc")) {
@@ -284,7 +302,9 @@ int main(int argc, char **argv)
 	signal(SIGTERM, on_signal);
 	G.hz = rte_get_tsc_hz();
 	int rc = 1;
-	if (port_init() != 0 || sess_init() != 0)
+	if (port_init() != 0 || sess_init() != 0 ||
+	    (G.cfg.hold_file && sess_hold_open(G.cfg.hold_file) != 0) ||
+	    (G.cfg.resume_file && sess_resume_load(G.cfg.resume_file) != 0))
 		goto out;
 	if (G.cfg.ready_file) {
 		FILE *f = fopen(G.cfg.ready_file, "w");
@@ -337,7 +357,14 @@ int main(int argc, char **argv)
 			next_timer = now + hz / 1000;
 		}
 		uint64_t budget = G.cfg.max_handshakes ? G.cfg.max_handshakes - G.all.started : 64;
-		bool may_start = budget > 0;
+		bool may_start = budget > 0 && !G.cfg.resume_file;
+		if (G.cfg.resume_file) {
+			for (unsigned k = 0; G.nactive < G.cfg.concurrency && k < 64; k++)
+				if (sess_resume_next(now) != 0)
+					break;
+			if (G.next_held >= G.n_held && G.nactive == 0)
+				break;
+		}
 		if (budget > 64)
 			budget = 64;
 		if (may_start && G.cfg.rate > 0) {

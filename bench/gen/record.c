@@ -76,7 +76,7 @@ int rec_setup_kb(struct rec_keys *k, int ccm, const uint8_t kb[40], uint64_t seq
 	return rc == 0 ? 0 : -1;
 }
 
-int rec_setup(void *vssl, struct rec_keys *k)
+int rec_derive(void *vssl, uint8_t kb[40], int *ccm_out)
 {
 	WOLFSSL *ssl = vssl;
 	const char *suite = wolfSSL_get_cipher_name(ssl);
@@ -90,18 +90,24 @@ int rec_setup(void *vssl, struct rec_keys *k)
 	}
 	/* key block = PRF(master, "key expansion", server_random || client_random):
 	 * client_write_key, server_write_key, client_write_IV (salt), server_write_IV */
-	uint8_t seed[64], kb[40];
+	uint8_t seed[64];
 	static const char label[] = "key expansion";
 	memcpy(seed, sr, 32);
 	memcpy(seed + 32, cr, 32);
-	int rc = wc_PRF_TLS(kb, sizeof(kb), ms, ms_len, (const byte *)label, sizeof(label) - 1, seed,
+	int rc = wc_PRF_TLS(kb, 40, ms, ms_len, (const byte *)label, sizeof(label) - 1, seed,
 			    sizeof(seed), 1, sha256_mac, NULL, INVALID_DEVID);
 	wolfSSL_FreeArrays(ssl);
-	if (rc != 0)
-		return -1;
+	*ccm_out = ccm;
+	return rc == 0 ? 0 : -1;
+}
+
+int rec_setup(void *ssl, struct rec_keys *k)
+{
+	uint8_t kb[40];
+	int ccm;
 	/* wolfSSL wrote the Finished (sequence 0) and any retransmissions of it in epoch 1: start
 	 * well past them, the server's replay window only moves forward */
-	rc = rec_setup_kb(k, ccm, kb, 16);
+	int rc = rec_derive(ssl, kb, &ccm) == 0 ? rec_setup_kb(k, ccm, kb, 16) : -1;
 	memset(kb, 0, sizeof(kb));
 	return rc;
 }

@@ -36,9 +36,12 @@ struct rec_keys {
 void rec_keep(void *ssl);
 /* After the handshake: derives both directions' keys (AEAD suites only). 0 or -1. */
 int rec_setup(void *ssl, struct rec_keys *k);
+/* The first step of rec_setup, for --hold-file / --resume-file: the key block out of the finished
+ * handshake, for another process to set the keys up again with rec_setup_kb. */
+int rec_derive(void *ssl, uint8_t kb[40], int *ccm);
 /* From a key block (RFC 5246 6.3: client_write_key, server_write_key, client IV, server IV; 40
  * octets) for the AEAD suite (ccm: CCM-8, else GCM); the next sequence number we write is seq.
- * For emse-bench's own handshake client (hs_client.h). 0 or -1. */
+ * For emse-bench's own handshake client (hs_client.h) and --resume-file. 0 or -1. */
 int rec_setup_kb(struct rec_keys *k, int ccm, const uint8_t kb[40], uint64_t seq);
 /* Seals one record of type into out (len + REC_MAX_OVERHEAD bytes); returns its length. A
  * tls12_cid record when the server gave us a CID (cid_w_len > 0). */

@@ -116,6 +116,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 		printf("  %-26s %14llu\n", G.fails.r[i].name, (unsigned long long)G.fails.r[i].count);
 	printf("%-28s %14llu\n", "retransmissions", (unsigned long long)c->retransmits);
 	printf("%-28s %14llu\n", "HelloVerifyRequests", (unsigned long long)c->hvr);
+	if (cf->resume)
+		printf("%-28s %14llu\n", "resumed handshakes", (unsigned long long)c->resumed);
 	if (cf->rate > 0)
 		printf("%-28s %14llu\n", "starts skipped (cap)", (unsigned long long)c->skipped_starts);
 	if (cf->reload_keys > 0)
@@ -194,6 +196,8 @@ int report_final(double secs, void *tel_before, void *tel_after)
 			"ue_addresses", (json_int_t)cf->ue_addrs);
 		if (j)
 			json_object_set_new(j, "generator_busy", json_real(busy));
+		if (j && cf->resume)
+			json_object_set_new(j, "resumed", json_integer((json_int_t)c->resumed));
 		if (j)
 			json_object_set_new(j, "generator_cpu_share", json_real(G.cpu_share));
 		if (j && cf->native) {

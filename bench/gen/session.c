@@ -111,6 +111,8 @@ int sess_init(void)
 		return -1;
 	if (G.cfg.native && !(G.hsc = calloc(n, sizeof(*G.hsc))))
 		return -1;
+	if (G.cfg.resume && !(G.ue_sess = calloc(G.pop.n ? G.pop.n : 1, sizeof(*G.ue_sess))))
+		return -1;
 	for (uint32_t i = 0; i < n; i++)
 		G.free_list[i] = n - 1 - i;
 	G.nfree = n;
@@ -237,12 +239,88 @@ static void fail(uint32_t idx, int code)
 	sess_end(idx, false);
 }
 
+static int fill_window(uint32_t idx, uint64_t now);
+
+static void hold_write(uint32_t idx)
+{
+	struct sess *s = &G.sess[idx];
+	struct held h;
+	memset(&h, 0, sizeof(h));
+	int ccm;
+	if (rec_derive(s->ssl, h.kb, &ccm) != 0)
+		return;
+	h.flow = s->flow;
+	h.addr_idx = s->addr_idx;
+	h.port = s->port;
+	h.ccm = (uint8_t)ccm;
+	fwrite(&h, sizeof(h), 1, G.hold_out);
+	memset(&h, 0, sizeof(h));
+}
+
+int sess_hold_open(const char *path)
+{
+	if (!(G.hold_out = fopen(path, "wb")))
+		perror(path);
+	return G.hold_out ? 0 : -1;
+}
+
+int sess_resume_load(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (!f) {
+		perror(path);
+		return -1;
+	}
+	fseek(f, 0, SEEK_END);
+	long size = ftell(f);
+	rewind(f);
+	G.n_held = (uint32_t)(size / (long)sizeof(struct held));
+	G.held = calloc(G.n_held ? G.n_held : 1, sizeof(*G.held));
+	int ok = G.held && fread(G.held, sizeof(*G.held), G.n_held, f) == G.n_held;
+	fclose(f);
+	return ok ? 0 : -1;
+}
+
+/* A held session continues in S_DATA (--blast records), on its old flow; the server's MAC is
+ * today's (a restarted server may have another). */
+int sess_resume_next(uint64_t now)
+{
+	if (G.next_held >= G.n_held || !G.nfree)
+		return -1;
+	const struct held *h = &G.held[G.next_held++];
+	uint32_t idx = G.free_list[--G.nfree];
+	struct sess *s = &G.sess[idx];
+	memset(s, 0, sizeof(*s));
+	s->flow = h->flow;
+	memcpy(s->flow.local_mac, G.ifc.mac, 6);
+	memcpy(s->flow.peer_mac, G.cfg.server_mac, 6);
+	s->addr_idx = h->addr_idx;
+	s->port = h->port;
+	s->t_start = now;
+	s->give_up = UINT64_MAX;
+	s->state = S_DATA;
+	s->dgrams_left = G.cfg.datagrams;
+	COUNT(started);
+	s->apos = G.nactive;
+	G.active[G.nactive++] = idx;
+	rte_hash_add_key_data(G.flows, &(uint64_t){ flow_key(s->addr_idx, s->port) },
+			      (void *)(uintptr_t)idx);
+	if (rec_setup_kb(&G.recs[idx], h->ccm, h->kb, 16) != 0) {
+		fail(idx, FAIL_REC_SETUP);
+		return 0;
+	}
+	fill_window(idx, now);
+	return 0;
+}
+
 static void close_session(uint32_t idx)
 {
 	struct sess *s = &G.sess[idx];
 	/* close_notify, without waiting for the server's: a UE that is done just goes */
 	if (G.cfg.hold) {
 		/* --hold: the UE goes quiet; the server keeps the session until its idle timeout */
+		if (G.hold_out && s->ssl)
+			hold_write(idx);
 	} else if (own_records() && s->state == S_DATA) {
 		/* wolfSSL's sequence numbers are behind ours: the alert must be our record */
 		static const uint8_t close_notify[2] = { 1, 0 };
@@ -340,6 +418,16 @@ static void handshake_done(uint32_t idx, uint64_t now)
 {
 	struct sess *s = &G.sess[idx];
 	COUNT(handshakes);
+	if (G.cfg.resume && s->ssl && wolfSSL_session_reused(s->ssl)) {
+		COUNT(resumed);
+	} else if (G.cfg.resume && s->ssl && s->ue < G.pop.n) {
+		/* a full handshake: the session the UE resumes next time */
+		WOLFSSL_SESSION *x = wolfSSL_get1_session(s->ssl);
+		if (x) {
+			wolfSSL_SESSION_free(G.ue_sess[s->ue]);
+			G.ue_sess[s->ue] = x;
+		}
+	}
 	if (G.measuring)
 		hist_add(&G.hs_lat, (now - s->t_start) * 1000000000ull / G.hz);
 	if (G.cfg.native && G.hsc[idx].cid_negotiated)
@@ -463,8 +551,10 @@ int sess_start(uint64_t now, uint64_t t_sched)
 	wolfSSL_SetIOReadCtx(s->ssl, s);
 	wolfSSL_SetIOWriteCtx(s->ssl, s);
 	wolfSSL_dtls_set_using_nonblock(s->ssl, 1);
-	if (G.cfg.blast)
+	if (G.cfg.blast || G.hold_out)
 		rec_keep(s->ssl);
+	if (G.cfg.resume && G.ue_sess[s->ue])
+		wolfSSL_set_session(s->ssl, G.ue_sess[s->ue]);
 	handshake_step(idx, now);
 	return 0;
 }
@@ -599,6 +689,18 @@ void sess_abort_all(void)
 
 void sess_cleanup(void)
 {
+	if (G.hold_out)
+		fclose(G.hold_out);
+	G.hold_out = NULL;
+	if (G.held) {
+		memset(G.held, 0, G.n_held * sizeof(*G.held));
+		free(G.held);
+	}
+	G.held = NULL;
+	for (size_t i = 0; G.ue_sess && i < G.pop.n; i++)
+		wolfSSL_SESSION_free(G.ue_sess[i]);
+	free(G.ue_sess);
+	G.ue_sess = NULL;
 	sess_abort_all();
 	for (uint32_t i = 0; i < G.npool; i++)
 		wolfSSL_free(G.ssl_pool[i]);

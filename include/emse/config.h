@@ -81,6 +81,13 @@ struct emse_config {
 	uint32_t emks_max_requests_per_s;
 	/* [telemetry] */
 	char prometheus[64];            /* "127.0.0.1:9464", "" = off */
+	/* [emse] resume_max, resume_lifetime_s: session resumption cache per worker (0: off) */
+	uint32_t resume_max;
+	uint32_t resume_lifetime_s;
+	/* [persist] (docs/persist.md) */
+	char persist_file[EMSE_PATH_MAX];     /* "" = sessions are not saved */
+	char persist_key_file[EMSE_PATH_MAX];
+	uint32_t persist_max_age_s;
 	/* [cluster] */
 	uint8_t node_id;                /* octet 0 of every CID we issue */
 	char cid_key_file[EMSE_PATH_MAX]; /* 32 bytes: the CID permutation key ("" = random) */

@@ -11,12 +11,14 @@
  * it; everything else (CBC picked, DTLS 1.3 offered, renegotiation, extensions that do not parse)
  * goes to wolfSSL as before, so both engines run side by side (config: handshake_engine).
  *
+ * Session resumption by session id (RFC 5246 7.3, docs/persist.md) when the worker gives a session
+ * id (emse_hs12_start_sid) and later a cached master secret (emse_hs12_resume); otherwise the
+ * session id is empty and clients never try.
  * RFC 9146 connection ids: a ClientHello's connection_id extension is parsed here; the worker
  * answers it with our CID (emse_hs12_start_cid, docs/cid.md) when the listener has cid = on.
  *
- * What is deliberately not done: session resumption (we send an empty session id, so clients never
- * try), tickets, max_fragment_length (ignored: our flights are far below any
- * limit); they are extensions a server may leave unanswered. Extended master secret (RFC 7627)
+ * What is deliberately not done: tickets, max_fragment_length (ignored: our flights are far
+ * below any limit); they are extensions a server may leave unanswered. Extended master secret (RFC 7627)
  * and renegotiation_info (RFC 5746, initial handshake) are answered.
  *
  * Retransmission (RFC 6347 4.2.4): our flight 2 is resent, with fresh record sequence numbers, when
@@ -37,10 +39,13 @@
 #include "emse/record.h"
 #include "emse/stats.h"
 
-#define EMSE_HS12_FLIGHT_MAX 160  /* ServerHello (+ a 16-octet CID) + ServerKeyExchange("e2m") +
-                                   * ServerHelloDone */
+/* ServerHello (with a 32-byte session id and a 16-octet CID) + ServerKeyExchange("e2m") +
+ * ServerHelloDone (195 bytes at most), or for a resumption ServerHello + ChangeCipherSpec +
+ * Finished (to a client CID) */
+#define EMSE_HS12_FLIGHT_MAX 256
 #define EMSE_HS12_OUT_MAX 96      /* ChangeCipherSpec + Finished (GCM: 14 + 61), or an alert */
 #define EMSE_HS12_HINT_MAX 16
+#define EMSE_HS12_MS_LEN 48
 
 /* What a ClientHello asks for, once emse_hs12_parse_hello accepted it. Pointers into the
  * datagram: use before it is freed. */
@@ -78,6 +83,13 @@ struct emse_hs12 {
 	uint8_t ems;
 	uint8_t rtx;                   /* our flight 2 timer: 1 s << rtx (RFC 6347 4.2.4.1) */
 	uint8_t flight[EMSE_HS12_FLIGHT_MAX];
+	/* Session resumption: the session id our ServerHello carries (empty when the worker keeps no
+	 * cache), the master secret kept for the cache after a full handshake (the worker stores and
+	 * wipes it), and whether this handshake is an abbreviated one. */
+	uint8_t sid[32];
+	uint8_t sid_len;
+	uint8_t resumed;
+	uint8_t ms[48];
 	uint8_t cid_len;               /* our CID (0: not negotiated), the client's */
 	uint8_t cid[16];
 	uint8_t peer_cid[EMSE_REC_PEER_CID_MAX];
@@ -94,13 +106,30 @@ enum emse_hs12_skip emse_hs12_parse_hello(const struct dtls_client_hello *ch, ui
  * RNG failed or the hint is too long. */
 int emse_hs12_start(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint);
 
+/* The same, with our session id sid (32 octets, NULL: empty) in the ServerHello; with one, the
+ * master secret is kept in h->ms once derived, for the resumption cache. */
+int emse_hs12_start_sid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
+			const uint8_t *sid);
 /* The same, answering the client's connection_id offer (hello->cid_offered) with our CID cid of
  * cid_len (4..16) octets: the session then has EMSE_REC_F_CID and the client's CID (h->rec,
  * h->peer_cid), and the client's Finished is expected as a tls12_cid record. cid_len 0 or no offer:
  * emse_hs12_start. */
 int emse_hs12_start_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello, const char *hint,
 			const uint8_t *cid, unsigned cid_len);
-
+/* Both: a session id (or NULL) and a CID (or cid_len 0) in the one ServerHello. */
+int emse_hs12_start_sid_cid(struct emse_hs12 *h, const struct emse_hs12_hello *hello,
+			    const char *hint, const uint8_t *sid, const uint8_t *cid,
+			    unsigned cid_len);
+/* An abbreviated handshake (RFC 5246 7.3): the ClientHello asked for session sid, whose master
+ * secret ms the cache holds (the caller checked that hello offers the same suite and extended
+ * master secret state, and set them in hello). Builds ServerHello + ChangeCipherSpec + Finished into
+ * h->flight for the caller to send; the client's ChangeCipherSpec and Finished then end it
+ * (EMSE_HS12_DONE with nothing to send). A connection_id offer is answered with cid as in
+ * emse_hs12_start_cid (cid_len 0: not answered); the Finished then goes to the client's CID.
+ * Returns 0 or -1. */
+int emse_hs12_resume(struct emse_hs12 *h, struct emse_record_ctx *rc,
+		     const struct emse_hs12_hello *hello, const uint8_t *sid, const uint8_t *ms,
+		     const uint8_t *cid, unsigned cid_len);
 /* Resends flight 2: fresh record sequence numbers, same messages. Returns h->flight. */
 const uint8_t *emse_hs12_flight(struct emse_hs12 *h, size_t *len);
 

@@ -105,6 +105,15 @@ struct emse_session *emse_session_find(struct emse_sessions *t, const struct ems
  * max_per_source sessions: *per_source_full is set). State is HANDSHAKE, in the hs list. */
 struct emse_session *emse_session_new(struct emse_sessions *t, const struct emse_session_key *k,
 				      uint64_t deadline, bool *per_source_full);
+/* emse_session_new, but in slot i (a session restored with its RFC 9146 CID, which names the
+ * slot: persist.c). NULL also when slot i is not free. Start-up only: the slot is looked for in
+ * the free stack at pos[i] when pos (an index the caller keeps, see emse_sessions_free_pos), else
+ * where emse_sessions_init put it, else by a scan. */
+struct emse_session *emse_session_new_at(struct emse_sessions *t, const struct emse_session_key *k,
+					 uint64_t deadline, uint32_t i, uint32_t *pos,
+					 bool *per_source_full);
+/* pos[slot] = the slot's place in the free stack, for each free slot (pos: t->max entries). */
+void emse_sessions_free_pos(const struct emse_sessions *t, uint32_t *pos);
 /* RFC 9146 6: the session's peer moved to flow f (same listener): the 5-tuple index and the
  * per-source count follow. The new key must be free (the caller ends a session holding it).
  * Returns 0, or -1 (index full: nothing changed). */

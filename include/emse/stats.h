@@ -99,6 +99,8 @@ struct emse_worker_stats {
 	/* of busy_cycles, the port's rx burst calls that returned packets and its tx burst calls:
 	 * what the transport costs (memif copies across cores), apart from emse's own work */
 	uint64_t port_rx_cycles, port_tx_cycles;
+	/* session resumption (resume.h), copied from the worker's cache on the tick */
+	uint64_t resume_offered, resume_accepted, resume_misses, resume_evictions, resume_stored;
 	/* RFC 9146 connection ids (docs/cid.md) */
 	uint64_t cid_offered;       /* ClientHellos hs12.c took that offered connection_id */
 	uint64_t cid_negotiated;    /* of those, answered with our CID (listener cid = on) */

@@ -15,6 +15,9 @@ typedef void (*emse_emit_fn)(void *ctx, const char *name, const char *label_key,
 void emse_stats_add(struct emse_worker_stats *sum, const struct emse_worker_stats *s);
 void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void *ctx);
 void emse_stats_total(const struct emse_runtime *rt, struct emse_worker_stats *sum);
+/* An emse_emit_fn that adds "name" or "name.label" to a DPDK telemetry dict (ctx). */
+void emse_tel_emit_dict(void *ctx, const char *name, const char *label_key, const char *label_val,
+			uint64_t value, int counter);
 
 /* Registers /emse/stats, /emse/worker (param: worker id), /emse/keycache, /emse/control. */
 int emse_telemetry_register(const struct emse_runtime *rt);

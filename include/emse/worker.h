@@ -15,6 +15,7 @@
 #include "emse/forward.h"
 #include "emse/idarena.h"
 #include "emse/record.h"
+#include "emse/resume.h"
 #include "emse/session.h"
 #include "emse/stats.h"
 
@@ -100,6 +101,14 @@ struct emse_worker {
 	bool cid_moved;
 	struct emse_flow cid_prev;
 	uint8_t appbuf[EMSE_APP_MAX];
+	/* A live save (persist.c): the main thread hands over a buffer and bumps persist_req; the
+	 * worker fills it on its tick and sets persist_done = persist_req. */
+	uint32_t persist_req, persist_done;
+	uint8_t *persist_buf;
+	size_t persist_cap, persist_len;
+	uint64_t persist_n;
+	bool quiet_drain;        /* its sessions were saved: drained without close_notify */
+	struct emse_resume resume;  /* session resumption cache ([emse] resume_max) */
 } __attribute__((aligned(64)));
 
 /* Allocates and sets up worker id (queue id) on socket; NULL with a message on failure. */

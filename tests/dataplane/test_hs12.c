@@ -37,6 +37,11 @@ struct srv {
 	int drop_next_flight2; /* lose our flight 2 once */
 	enum emse_hs12_skip skip;
 	struct emse_hs12_hello hello;
+	/* session resumption: our session id (sid_on), and a cached master secret to resume with
+	 * when the ClientHello names sid (resume_ms) */
+	int sid_on, resumed;
+	uint8_t sid[32];
+	const uint8_t *resume_ms;
 };
 
 static char seen_hint[64];
@@ -107,7 +112,14 @@ static void srv_datagram_(struct srv *s, const uint8_t *dg, size_t n)
 			s->fatal = 1;
 			return;
 		}
-		assert_int_equal(emse_hs12_start(&s->h, &s->hello, s->hint), 0);
+		if (s->resume_ms && ch.session_id_len == 32 && !memcmp(ch.session_id, s->sid, 32)) {
+			assert_int_equal(emse_hs12_resume(&s->h, &s->rc, &s->hello, s->sid,
+							  s->resume_ms, NULL, 0), 0);
+			s->resumed = 1;
+		} else {
+			assert_int_equal(emse_hs12_start_sid(&s->h, &s->hello, s->hint,
+							     s->sid_on ? s->sid : NULL), 0);
+		}
 		s->started = 1;
 		if (s->drop_next_flight2) {
 			s->drop_next_flight2 = 0;
@@ -145,7 +157,8 @@ static void srv_datagram_(struct srv *s, const uint8_t *dg, size_t n)
 		break;
 	}
 	case EMSE_HS12_DONE:
-		push_out(s, out, on);
+		if (on) /* nothing after an abbreviated handshake: the client's Finished was last */
+			push_out(s, out, on);
 		s->done = 1;
 		break;
 	case EMSE_HS12_FATAL:
@@ -471,10 +484,92 @@ static void test_prf_vector(void **state)
 	assert_memory_equal(out, expect, sizeof(expect));
 }
 
+/* RFC 5246 7.3 against the wolfSSL client: a full handshake with our session id, the client keeps
+ * the session; a second client offers it and completes an abbreviated handshake with the master
+ * secret the first one left in h.ms (what the worker caches), with no PSK given to the engine;
+ * records then flow. With another master secret the client refuses our Finished. */
+static void resumption(const char *suite, int ems)
+{
+	struct srv *s = srv_new(suite);
+	if (!ems)
+		assert_int_equal(wolfSSL_DisableExtendedMasterSecret(s->cl), WOLFSSL_SUCCESS);
+	s->sid_on = 1;
+	memset(s->sid, 0x5a, sizeof(s->sid));
+	s->sid[0] = 1;
+	assert_int_equal(run(s), 1);
+	assert_true(s->done && !s->resumed);
+	assert_int_equal(s->h.sid_len, 32);
+	uint8_t ms[48], zero[48] = {0};
+	memcpy(ms, s->h.ms, sizeof(ms));
+	assert_memory_not_equal(ms, zero, sizeof(ms)); /* kept for the cache */
+	WOLFSSL_SESSION *sess = wolfSSL_get1_session(s->cl);
+	assert_non_null(sess);
+	for (int wrong = 0; wrong < 2; wrong++) {
+		struct srv *r = srv_new(suite);
+		if (!ems)
+			assert_int_equal(wolfSSL_DisableExtendedMasterSecret(r->cl), WOLFSSL_SUCCESS);
+		memcpy(r->sid, s->sid, sizeof(r->sid));
+		uint8_t other[48];
+		memcpy(other, ms, sizeof(other));
+		other[7] ^= (uint8_t)wrong;
+		r->resume_ms = other;
+		memset(r->psk, 0, sizeof(r->psk)); /* the engine must not need it */
+		assert_int_equal(wolfSSL_set_session(r->cl, sess), WOLFSSL_SUCCESS);
+		int c = run(r);
+		assert_true(r->resumed);
+		assert_int_equal(r->hello.ems, ems);
+		if (!wrong) {
+			assert_int_equal(c, 1);
+			assert_true(r->done);
+			assert_int_equal(wolfSSL_session_reused(r->cl), 1);
+			assert_memory_equal(r->h.rec.suite, s->h.rec.suite, 2);
+			echo(r, "resumed");
+			echo(r, "and again");
+		} else {
+			assert_int_not_equal(c, 1);
+			assert_false(r->done);
+		}
+		srv_free(r);
+	}
+	wolfSSL_SESSION_free(sess);
+	srv_free(s);
+}
+
+static void test_resumption_ccm8(void **state)
+{
+	(void)state;
+	resumption("PSK-AES128-CCM8", 1);
+}
+
+static void test_resumption_gcm_no_ems(void **state)
+{
+	(void)state;
+	resumption("PSK-AES128-GCM-SHA256", 0);
+}
+
+/* Without a session id the ServerHello's is empty (the engine as before this feature). */
+static void test_no_session_id_by_default(void **state)
+{
+	(void)state;
+	struct srv *s = srv_new("PSK-AES128-CCM8");
+	assert_int_equal(run(s), 1);
+	assert_int_equal(s->h.sid_len, 0);
+	WOLFSSL_SESSION *sess = wolfSSL_get1_session(s->cl);
+	unsigned int n = 1;
+	if (sess)
+		wolfSSL_SESSION_get_id(sess, &n);
+	assert_int_equal(n, 0);
+	wolfSSL_SESSION_free(sess);
+	srv_free(s);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ccm8),
+		cmocka_unit_test(test_resumption_ccm8),
+		cmocka_unit_test(test_resumption_gcm_no_ems),
+		cmocka_unit_test(test_no_session_id_by_default),
 		cmocka_unit_test(test_gcm),
 		cmocka_unit_test(test_no_ems),
 		cmocka_unit_test(test_server_preference),

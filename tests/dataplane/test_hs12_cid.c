@@ -99,18 +99,54 @@ static void prf(const uint8_t *secret, size_t sl, const char *label, const uint8
 	assert_int_equal(emse_tls12_prf(secret, sl, label, a, al, b, bl, out, n), 0);
 }
 
+/* The ClientHello with the connection_id extension ext (a client CID of peer_len octets), for
+ * cipher. */
+static void cid_hello(uint8_t cipher, const uint8_t *ext, unsigned peer_len, uint8_t *chb,
+		      struct emse_hs12_hello *hello)
+{
+	assert_int_equal(hello_of(ext, 5 + peer_len, chb, hello), EMSE_HS12_OK);
+	hello->cipher = cipher;
+	if (cipher == EMSE_REC_AES128_GCM) {
+		hello->suite[0] = 0x00;
+		hello->suite[1] = 0xa8;
+	}
+}
+
+/* The client's first application record (sequence 1, pad zero octets of padding), to our CID
+ * under the key block kb, opens on the session st. */
+static void client_record_opens(struct emse_record_ctx *rc, struct emse_record_state *st,
+				uint8_t cipher, const uint8_t *kb, const char *msg, unsigned pad)
+{
+	uint8_t dg[256], plain[64], type;
+	size_t used, pl, ml = strlen(msg);
+	enum emse_rec_drop drop;
+	size_t n = ref_record(cipher, kb, kb + 32, 1, our_cid, sizeof(our_cid), (const uint8_t *)msg,
+			      ml, 23, pad, dg);
+	assert_int_equal(emse_record_open_cid(rc, st, dg, n, sizeof(our_cid), &used, plain, &pl,
+					      &type, &drop),
+			 EMSE_REC_DATA);
+	assert_int_equal(pl, ml);
+	assert_memory_equal(plain, msg, ml);
+}
+
+/* The client's ChangeCipherSpec (epoch-0 record sequence rseq) and its Finished fin as the first
+ * tls12_cid record of epoch 1, to our CID, into dg; returns their length. */
+static size_t ccs_finished(uint8_t *dg, uint8_t rseq, uint8_t cipher, const uint8_t *kb,
+			   const uint8_t fin[24])
+{
+	const uint8_t ccs[] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, rseq, 0, 1, 1};
+	memcpy(dg, ccs, sizeof(ccs));
+	return sizeof(ccs) + ref_record(cipher, kb, kb + 32, 0, our_cid, sizeof(our_cid), fin, 24,
+					22, 0, dg + sizeof(ccs));
+}
+
 /* Runs a whole handshake with a client CID of peer_len (0 or 3) octets. */
 static void handshake(uint8_t cipher, unsigned peer_len)
 {
 	uint8_t chb[256], ext[16] = {0x00, 0x36, 0x00, (uint8_t)(1 + peer_len), (uint8_t)peer_len,
 				      0x11, 0x22, 0x33};
 	struct emse_hs12_hello hello;
-	assert_int_equal(hello_of(ext, 5 + peer_len, chb, &hello), EMSE_HS12_OK);
-	hello.cipher = cipher;
-	if (cipher == EMSE_REC_AES128_GCM) {
-		hello.suite[0] = 0x00;
-		hello.suite[1] = 0xa8;
-	}
+	cid_hello(cipher, ext, peer_len, chb, &hello);
 	static struct emse_hs12 h;
 	struct emse_record_ctx rc;
 	assert_int_equal(emse_record_ctx_init(&rc, 4), 0);
@@ -153,12 +189,7 @@ static void handshake(uint8_t cipher, unsigned peer_len)
 	memcpy(dg, r0, sizeof(r0));
 	memcpy(dg + 13, cke, sizeof(cke));
 	n = 13 + sizeof(cke);
-	const uint8_t ccs[] = {20, 0xfe, 0xfd, 0, 0, 0, 0, 0, 0, 0, 3, 0, 1, 1};
-	memcpy(dg + n, ccs, sizeof(ccs));
-	n += sizeof(ccs);
-	/* the Finished as tls12_cid, to our CID */
-	n += ref_record(cipher, kb, kb + 32, 0, our_cid, sizeof(our_cid), fin, sizeof(fin), 22, 0,
-			dg + n);
+	n += ccs_finished(dg + n, 3, cipher, kb, fin);
 	uint8_t out[EMSE_HS12_OUT_MAX];
 	size_t on;
 	enum emse_hs_fail why;
@@ -195,12 +226,7 @@ static void handshake(uint8_t cipher, unsigned peer_len)
 	assert_memory_equal(plain + 12, svd, 12);
 
 	/* the session: the client's records carry our CID */
-	n = ref_record(cipher, kb, kb + 32, 1, our_cid, sizeof(our_cid),
-		       (const uint8_t *)"reading", 7, 23, 2, dg);
-	assert_int_equal(emse_record_open_cid(&rc, &h.rec, dg, n, sizeof(our_cid), &used, plain,
-					      &pl, &type, &drop),
-			 EMSE_REC_DATA);
-	assert_memory_equal(plain, "reading", 7);
+	client_record_opens(&rc, &h.rec, cipher, kb, "reading", 2);
 	emse_hs12_wipe(&h);
 	emse_record_ctx_fini(&rc);
 }
@@ -240,6 +266,137 @@ static void test_offer_left_unanswered(void **state)
 	emse_hs12_wipe(&h);
 }
 
+/* Session resumption and CIDs together: a full handshake's ServerHello carries both our session
+ * id and our CID (and the master secret is kept for the cache); the abbreviated handshake that
+ * resumes it answers the CID offer again, its Finished goes to the client's CID and survives a
+ * retransmission of the flight unchanged, and the client's tls12_cid Finished ends it. */
+static void resume_with_cid(uint8_t cipher, unsigned peer_len)
+{
+	uint8_t chb[256], ext[16] = {0x00, 0x36, 0x00, (uint8_t)(1 + peer_len), (uint8_t)peer_len,
+				      0x11, 0x22, 0x33};
+	uint8_t sid[32];
+	memset(sid, 0x5e, sizeof(sid));
+	struct emse_hs12_hello hello;
+	cid_hello(cipher, ext, peer_len, chb, &hello);
+	static struct emse_hs12 h;
+	struct emse_record_ctx rc;
+	assert_int_equal(emse_record_ctx_init(&rc, 4), 0);
+	assert_int_equal(emse_hs12_start_sid_cid(&h, &hello, "e2m", sid, our_cid, sizeof(our_cid)),
+			 0);
+	assert_true(h.flight_len <= EMSE_HS12_FLIGHT_MAX);
+	const uint8_t *cx, *sh = h.flight + 13 + 12; /* the ServerHello's body */
+	wc_Sha256 t;
+	uint8_t sr[32];
+	assert_int_equal(wc_InitSha256(&t), 0);
+	flight_messages(h.flight, h.flight_len, &t, &cx, sr);
+	wc_Sha256Free(&t);
+	assert_int_equal(sh[34], 32);
+	assert_memory_equal(sh + 35, sid, 32);
+	assert_non_null(cx);
+	assert_int_equal(cx[0], sizeof(our_cid));
+	assert_memory_equal(cx + 1, our_cid, sizeof(our_cid));
+	assert_true(h.rec.flags & EMSE_REC_F_CID);
+	emse_hs12_wipe(&h);
+
+	/* the abbreviated handshake, from a master secret the cache held */
+	uint8_t ms[EMSE_HS12_MS_LEN];
+	memset(ms, 0x4d, sizeof(ms));
+	cid_hello(cipher, ext, peer_len, chb, &hello);
+	assert_int_equal(emse_hs12_resume(&h, &rc, &hello, sid, ms, our_cid, sizeof(our_cid)), 0);
+	assert_true(h.flight_len <= EMSE_HS12_FLIGHT_MAX);
+	const uint8_t *f = h.flight;
+	size_t shl = 13 + (size_t)(f[11] << 8 | f[12]);
+	assert_int_equal(f[0], 22);
+	assert_int_equal(sh[34], 32);
+	assert_memory_equal(sh + 35, sid, 32);
+	uint8_t cr[32];
+	memcpy(cr, hello.random, 32);
+	memcpy(sr, sh + 2, 32);
+	/* the CID extension again: ServerHello body = 2 + 32 + 33 + 2 + 1, then the extensions */
+	size_t bl = shl - 25, i = 2 + 32 + 1 + 32 + 2 + 1 + 2;
+	bool seen = false;
+	while (i + 4 <= bl) {
+		unsigned type = sh[i] << 8 | sh[i + 1];
+		size_t l = (size_t)(sh[i + 2] << 8 | sh[i + 3]);
+		if (type == 54) {
+			assert_int_equal(sh[i + 4], sizeof(our_cid));
+			assert_memory_equal(sh + i + 5, our_cid, sizeof(our_cid));
+			seen = true;
+		}
+		i += 4 + l;
+	}
+	assert_true(seen);
+	assert_int_equal(f[shl], 20); /* ChangeCipherSpec */
+	const uint8_t *fr = f + shl + 14;
+	size_t frl = h.flight_len - shl - 14;
+	assert_int_equal(fr[0], peer_len ? 25 : 22);
+	if (peer_len)
+		assert_memory_equal(fr + 11, ext + 5, peer_len);
+	/* resent as is: the walker steps over the tls12_cid header */
+	uint8_t before[EMSE_HS12_FLIGHT_MAX];
+	memcpy(before, f, h.flight_len);
+	size_t fl;
+	emse_hs12_flight(&h, &fl);
+	assert_int_equal(fl, h.flight_len);
+	assert_memory_equal(fr, before + shl + 14, frl); /* the CCS has a new sequence number */
+
+	/* the client's view: keys from the cached master secret and the new randoms */
+	uint8_t kb[40], th[32], svd[12], cvd[12];
+	prf(ms, sizeof(ms), "key expansion", sr, 32, cr, 32, kb, sizeof(kb));
+	assert_int_equal(wc_InitSha256(&t), 0);
+	wc_Sha256Update(&t, hello.msg, (word32)hello.msg_len);
+	wc_Sha256Update(&t, f + 13, (word32)(shl - 13));
+	wc_Sha256 t2;
+	assert_int_equal(wc_Sha256Copy(&t, &t2), 0);
+	assert_int_equal(wc_Sha256Final(&t2, th), 0);
+	prf(ms, sizeof(ms), "server finished", th, 32, NULL, 0, svd, 12);
+	struct emse_record_state cl;
+	memset(&cl, 0, sizeof(cl));
+	memcpy(cl.rkey, kb + 16, 16);
+	memcpy(cl.rsalt, kb + 36, 4);
+	cl.repoch = cl.wepoch = 1;
+	cl.cipher = cipher;
+	cl.flags = (uint8_t)((peer_len ? EMSE_REC_F_CID : 0) | EMSE_REC_F_HANDSHAKE);
+	uint8_t plain[64], type;
+	size_t used, pl;
+	enum emse_rec_drop drop;
+	assert_int_equal(emse_record_open_cid(&rc, &cl, fr, frl, peer_len, &used, plain, &pl, &type,
+					      &drop),
+			 EMSE_REC_HANDSHAKE);
+	assert_int_equal(pl, 24);
+	assert_int_equal(plain[0], 20);
+	assert_memory_equal(plain + 12, svd, 12);
+	wc_Sha256Update(&t, plain, 24);
+	assert_int_equal(wc_Sha256Final(&t, th), 0);
+	prf(ms, sizeof(ms), "client finished", th, 32, NULL, 0, cvd, 12);
+
+	/* the client's ChangeCipherSpec and Finished (tls12_cid, to our CID) end it */
+	uint8_t fin[12 + 12] = {20, 0, 0, 12, 0, 2, 0, 0, 0, 0, 0, 12}, dg[256];
+	memcpy(fin + 12, cvd, 12);
+	size_t n = ccs_finished(dg, 2, cipher, kb, fin);
+	uint8_t out[EMSE_HS12_OUT_MAX];
+	size_t on;
+	enum emse_hs_fail why;
+	assert_int_equal(emse_hs12_input(&h, &rc, psk, sizeof(psk), dg, n, out, &on, &why),
+			 EMSE_HS12_DONE);
+	assert_int_equal(on, 0);
+	assert_true(h.rec.flags & EMSE_REC_F_CID);
+	assert_int_equal(emse_rec_peer_cid_len(&h.rec), peer_len);
+	assert_false(h.rec.flags & EMSE_REC_F_HANDSHAKE);
+	client_record_opens(&rc, &h.rec, cipher, kb, "resumed", 0);
+	wc_Sha256Free(&t);
+	emse_hs12_wipe(&h);
+	emse_record_ctx_fini(&rc);
+}
+
+static void test_resumption_with_cid(void **state)
+{
+	(void)state;
+	resume_with_cid(EMSE_REC_AES128_CCM8, 3);
+	resume_with_cid(EMSE_REC_AES128_GCM, 3);
+	resume_with_cid(EMSE_REC_AES128_CCM8, 0);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -247,6 +404,7 @@ int main(void)
 		cmocka_unit_test(test_handshake_zero_length_client_cid_ccm8),
 		cmocka_unit_test(test_handshake_client_cid_gcm),
 		cmocka_unit_test(test_offer_left_unanswered),
+		cmocka_unit_test(test_resumption_with_cid),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -143,12 +143,63 @@ static void test_move_follows(void **state)
 	emse_sessions_free(&t);
 }
 
+/* A restored CID session gets the slot its CID names, with or without the free-slot index, and
+ * not a taken one; plain sessions then still get every other slot. */
+static void test_new_at_takes_that_slot(void **state)
+{
+	(void)state;
+	enum { MAX = 16 };
+	for (int with_pos = 0; with_pos < 2; with_pos++) {
+		struct emse_sessions t;
+		assert_int_equal(emse_sessions_init(&t, with_pos ? "test_at_p" : "test_at", MAX, 0, 0),
+				 0);
+		uint32_t pos[MAX], *p = with_pos ? pos : NULL;
+		emse_sessions_free_pos(&t, pos);
+		static const uint32_t want[] = { 5, 0, 15, 6, 1 };
+		struct emse_session_key k;
+		bool full;
+		int port = 1000;
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+			struct emse_flow f = base_flow();
+			f.peer_port = (uint16_t)port++;
+			emse_session_key_of(&f, 1, &k);
+			struct emse_session *s = emse_session_new_at(&t, &k, 0, want[i], p, &full);
+			assert_non_null(s);
+			assert_int_equal(emse_session_idx(&t, s), want[i]);
+			assert_ptr_equal(emse_session_find(&t, &k), s);
+		}
+		struct emse_flow f = base_flow();
+		f.peer_port = (uint16_t)port++;
+		emse_session_key_of(&f, 1, &k);
+		assert_null(emse_session_new_at(&t, &k, 0, 6, p, &full));   /* taken */
+		assert_null(emse_session_new_at(&t, &k, 0, MAX, p, &full)); /* no such slot */
+		assert_null(emse_session_find(&t, &k));
+		/* the other 11 slots, each once */
+		uint8_t seen[MAX] = {0};
+		for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+			seen[want[i]] = 1;
+		for (int i = 0; i < MAX - 5; i++) {
+			f.peer_port = (uint16_t)port++;
+			emse_session_key_of(&f, 1, &k);
+			struct emse_session *s = emse_session_new(&t, &k, 0, &full);
+			assert_non_null(s);
+			assert_int_equal(seen[emse_session_idx(&t, s)], 0);
+			seen[emse_session_idx(&t, s)] = 1;
+		}
+		f.peer_port = (uint16_t)port++;
+		emse_session_key_of(&f, 1, &k);
+		assert_null(emse_session_new(&t, &k, 0, &full));
+		emse_sessions_free(&t);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_every_byte_of_the_key_counts),
 		cmocka_unit_test(test_key_holds_the_fields),
 		cmocka_unit_test(test_move_follows),
+		cmocka_unit_test(test_new_at_takes_that_slot),
 	};
 	return cmocka_run_group_tests(tests, eal_up, eal_down);
 }

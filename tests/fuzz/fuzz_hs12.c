@@ -2,10 +2,12 @@
  * First byte even: the rest is a ClientHello datagram for emse_hs12_parse_hello (and, if it is
  * served, emse_hs12_start). Odd: a handshake is started from a fixed valid ClientHello, then the
  * rest is cut into datagrams (2-byte length prefixes) fed to emse_hs12_input as the client's
- * flight 3. Checks: no crash or overread (exact-size copies), outputs within their bounds, a
- * finished engine reads nothing more. With bit 1 (odd) the fixed ClientHello offers an RFC 9146
- * connection_id (2-octet client CID) and is answered with a 16-octet CID of ours, so the flight
- * holds tls12_cid records; with bit 2 (even) any parsed offer is answered with one. */
+ * flight 3 (with bit 2 set: as the client's last flight of an abbreviated handshake, after
+ * emse_hs12_resume with a fixed master secret; else with bit 3 set a full one with a session id).
+ * Checks: no crash or overread (exact-size copies), outputs within their bounds, a finished engine
+ * reads nothing more. With bit 1 (odd) the fixed ClientHello offers an RFC 9146 connection_id
+ * (2-octet client CID) and is answered with a 16-octet CID of ours, so the flight holds tls12_cid
+ * records; with bit 2 (even) any parsed offer is answered with one. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -73,7 +75,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				      cid ? sizeof(hello_cid_dg) : sizeof(hello_dg), &ch) == DTLS_PEEK_OK);
 	CHECK(emse_hs12_parse_hello(&ch, suites, &hello) == EMSE_HS12_OK);
 	CHECK(!cid || (hello.cid_offered && hello.peer_cid_len == 2));
-	CHECK(emse_hs12_start_cid(&h, &hello, "", cid16, cid ? 16 : 0) == 0);
+	static const uint8_t sid[32] = {7}, ms[EMSE_HS12_MS_LEN] = {9};
+	if (data[0] & 4) {
+		CHECK(emse_hs12_resume(&h, &rc, &hello, sid, ms, cid16, cid ? 16 : 0) == 0);
+		CHECK(h.flight_len > 0 && h.flight_len <= EMSE_HS12_FLIGHT_MAX && h.resumed);
+	} else {
+		CHECK(emse_hs12_start_sid_cid(&h, &hello, "", (data[0] & 8) ? sid : NULL, cid16,
+					      cid ? 16 : 0) == 0);
+	}
 	static const uint8_t psk[32] = {1, 2, 3};
 	int over = 0;
 	for (size_t at = 1; at + 2 <= size;) {
