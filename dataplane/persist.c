@@ -382,6 +382,9 @@ void emse_persist_load(struct emse_runtime *rt)
 		emse_persist_file_free(&f);
 		return;
 	}
+	for (unsigned i = 0; i < rt->n_workers; i++)
+		emse_sessions_populate(&rt->workers[i]->sessions,
+				       f.count < UINT32_MAX ? (uint32_t)f.count : UINT32_MAX);
 	struct emse_persist_entry e;
 	uint64_t restored = 0;
 	/* CID sessions first, each into the slot its CID names, before the others take free slots;
@@ -392,7 +395,7 @@ void emse_persist_load(struct emse_runtime *rt)
 		if ((pos[i] = malloc(sizeof(uint32_t) * rt->workers[i]->sessions.max)))
 			emse_sessions_free_pos(&rt->workers[i]->sessions, pos[i]);
 	for (int pass = 0; pass < 2; pass++) {
-		size_t off = 0;
+			size_t off = 0;
 		while (emse_persist_next(&f, &off, &e) == 1) {
 			if ((e.rec.flags & EMSE_REC_F_CID) ? pass : !pass)
 				continue;

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -360,11 +361,28 @@ out:
 	return total;
 }
 
+/* The plaintext body: anonymous memory populated in one call (see emse_persist_read), never
+ * swapped out while it holds session keys. */
+static uint8_t *body_alloc(size_t n)
+{
+	void *p = mmap(NULL, n ? n : 1, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS | MAP_POPULATE, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	mlock(p, n ? n : 1); /* best effort: without CAP_IPC_LOCK the keys may reach swap */
+	return p;
+}
+
+static void body_free(uint8_t *p, size_t n)
+{
+	munmap(p, n ? n : 1);
+}
+
 void emse_persist_file_free(struct emse_persist_file *f)
 {
 	if (f->body) {
 		e2m_wipe(f->body, f->body_len);
-		free(f->body);
+		body_free(f->body, f->body_len);
 	}
 	memset(f, 0, sizeof(*f));
 }
@@ -385,24 +403,26 @@ enum emse_persist_refuse emse_persist_read(const char *path, const uint8_t key[E
 	uint8_t hdr[EMSE_PERSIST_HDR], tag[EMSE_PERSIST_TAG];
 	enum emse_persist_refuse r = EMSE_PERSIST_R_IO;
 	uint8_t *buf = NULL;
+	const uint8_t *map = NULL;
 	EVP_CIPHER_CTX *c = NULL;
 	if (size < EMSE_PERSIST_HDR + EMSE_PERSIST_TAG) {
 		r = EMSE_PERSIST_R_TRUNCATED;
 		goto out;
 	}
 	size_t body = size - EMSE_PERSIST_HDR - EMSE_PERSIST_TAG;
-	buf = malloc(body ? body : 1);
-	if (!buf || pread(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+	/* The file is mapped and decrypted straight into a populated anonymous buffer: with 1 M
+	 * sessions (157 MB) a read() into malloc'd memory spent most of its time in page faults and
+	 * the kernel's copy (0.5 s of system time on a VM), MAP_POPULATE makes them one bulk call. */
+	map = mmap(NULL, size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+	if (map == MAP_FAILED) {
+		map = NULL;
 		goto out;
-	size_t got = 0;
-	while (got < body) {
-		ssize_t n = pread(fd, buf + got, body - got, (off_t)(EMSE_PERSIST_HDR + got));
-		if (n <= 0)
-			goto out;
-		got += (size_t)n;
 	}
-	if (pread(fd, tag, sizeof(tag), (off_t)(EMSE_PERSIST_HDR + body)) != (ssize_t)sizeof(tag))
+	buf = body_alloc(body);
+	if (!buf)
 		goto out;
+	memcpy(hdr, map, sizeof(hdr));
+	memcpy(tag, map + EMSE_PERSIST_HDR + body, sizeof(tag));
 	if (memcmp(hdr, EMSE_PERSIST_MAGIC, 8) != 0) {
 		r = EMSE_PERSIST_R_MAGIC;
 		goto out;
@@ -413,7 +433,7 @@ enum emse_persist_refuse emse_persist_read(const char *path, const uint8_t key[E
 		r = EMSE_PERSIST_R_VERSION;
 		goto out;
 	}
-	/* In place: a failed tag leaves garbage that is wiped below, never parsed. */
+	/* A failed tag leaves garbage in buf that is wiped below, never parsed. */
 	int outl;
 	c = EVP_CIPHER_CTX_new();
 	r = EMSE_PERSIST_R_AUTH;
@@ -424,7 +444,7 @@ enum emse_persist_refuse emse_persist_read(const char *path, const uint8_t key[E
 		goto out;
 	for (size_t off = 0; off < body;) {
 		size_t n = body - off < (1u << 30) ? body - off : (1u << 30);
-		if (EVP_DecryptUpdate(c, buf + off, &outl, buf + off, (int)n) != 1)
+		if (EVP_DecryptUpdate(c, buf + off, &outl, map + EMSE_PERSIST_HDR + off, (int)n) != 1)
 			goto out;
 		off += n;
 	}
@@ -464,8 +484,10 @@ enum emse_persist_refuse emse_persist_read(const char *path, const uint8_t key[E
 out:
 	if (buf) {
 		e2m_wipe(buf, size - EMSE_PERSIST_HDR - EMSE_PERSIST_TAG);
-		free(buf);
+		body_free(buf, size - EMSE_PERSIST_HDR - EMSE_PERSIST_TAG);
 	}
+	if (map)
+		munmap((void *)map, size);
 	EVP_CIPHER_CTX_free(c);
 	close(fd);
 	if (r != EMSE_PERSIST_OK)

@@ -136,7 +136,7 @@ long long emse_persist_write(const char *path, const uint8_t key[EMSE_PERSIST_KE
 
 struct emse_persist_file {
 	uint64_t created, count;
-	uint8_t *body;             /* plaintext entries (malloc'd; emse_persist_file_free wipes) */
+	uint8_t *body;             /* plaintext entries (mapped; emse_persist_file_free wipes, unmaps) */
 	size_t body_len;
 };
 /* fsync of the directory holding path (a rename or unlink there is then durable). */

@@ -113,6 +113,8 @@ struct emse_session *emse_session_new_at(struct emse_sessions *t, const struct e
 					 uint64_t deadline, uint32_t i, uint32_t *pos,
 					 bool *per_source_full);
 /* pos[slot] = the slot's place in the free stack, for each free slot (pos: t->max entries). */
+/* Pages of the first n slots populated now (before a bulk restore), not fault by fault. */
+void emse_sessions_populate(struct emse_sessions *t, uint32_t n);
 void emse_sessions_free_pos(const struct emse_sessions *t, uint32_t *pos);
 /* RFC 9146 6: the session's peer moved to flow f (same listener): the 5-tuple index and the
  * per-source count follow. The new key must be free (the caller ends a session holding it).
