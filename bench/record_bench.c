@@ -21,7 +21,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tests/dataplane/wolfmem.h"
+#include "../tests/dataplane/dtls/wolfmem.h"
 #include "emse/aesccm.h"
 #include "emse/aesgcm.h"
 #include "emse/record.h"

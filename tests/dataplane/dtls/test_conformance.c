@@ -33,8 +33,8 @@
 #include <rte_lcore.h>
 #include <rte_mbuf.h>
 
-#include "../dtls12_client.h"
-#include "eal.h"
+#include "../../dtls12_client.h"
+#include "../eal.h"
 #include "emse/control_plane.h"
 #include "emse/keyprov.h"
 #include "emse/worker.h"

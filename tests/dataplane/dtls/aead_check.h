@@ -8,7 +8,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "../aead_ops.h"
+#include "../../aead_ops.h"
 
 #define AEAD_MAXN 300
 
