@@ -252,7 +252,7 @@ FUZZ_USES_imsi_map := control crypto
 # the differential fuzzers (issue 17): hs12.c against the wolfSSL engine (dataplane/dtls/dtls.c),
 # record.c against wolfSSL's own record layer
 FUZZ_LIBS += wolfglue
-FUZZ_SRC_wolfglue := dataplane/dtls/dtls.c
+FUZZ_SRC_wolfglue := dataplane/dtls/dtls.c dataplane/dtls_conn.c
 FUZZ_USES_hs12_diff := hs12 wolfglue record parsers crypto
 FUZZ_USES_record_diff := record crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
@@ -293,7 +293,7 @@ fuzz-smoke: $(FUZZ_BINS)
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 # ==== constant time (issue 17): tests/ct/, Valgrind memcheck with the secrets marked undefined =====
-#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/ct.h), run by
+#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/dtls/ct.h), run by
 #               tests/ct/run.sh: clean on the checks, and the negative control must be reported
 CT_SRC := $(addprefix dataplane/dtls/,hs12.c record.c aesgcm.c aesccm.c cookie.c hmac256.c \
   dtls_peek.c) tests/ct/ct_check.c

@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/hs12.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/hs12.h"
 #include "emse/rng.h"
 
 #define QLEN 16

@@ -22,9 +22,9 @@
 #include <time.h>
 
 #include "../tests/dataplane/dtls/wolfmem.h"
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
-#include "emse/record.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
+#include "emse/dtls/record.h"
 
 #define PLAIN 100
 #define BATCH 1024

@@ -17,7 +17,7 @@
 
 #include "emse/config.h"
 #include "emse/control_plane.h"
-#include "emse/dtls.h"
+#include "emse/dtls/dtls.h"
 #include "emse/persist.h"
 #include "emse/port.h"
 #include "emse/rng.h"

@@ -18,11 +18,11 @@
 #include <rte_ring.h>
 
 #include "emse/control_plane.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/dtls_peek.h"
 #include "emse/keycache.h"
 #include "emse/persist.h"
-#include "emse/offload.h"
-#include "emse/proxy_v2.h"
+#include "emse/net/offload.h"
+#include "emse/net/proxy_v2.h"
 #include "emse/rng.h"
 #include "emse/worker.h"
 

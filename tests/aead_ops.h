@@ -11,8 +11,8 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
 
 #define AEAD_KEY_MAX 512
 _Static_assert(sizeof(struct emse_gcm_key) <= AEAD_KEY_MAX &&

@@ -8,7 +8,7 @@
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "emse/hmac256.h"
+#include "emse/dtls/hmac256.h"
 #include "hs_client.h"
 
 enum { HSC_P_HELLO = 1, HSC_P_WAIT_DONE, HSC_P_WAIT_FIN, HSC_P_DONE };

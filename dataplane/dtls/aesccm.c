@@ -1,4 +1,4 @@
-/* AES-128-CCM-8 with 12-byte nonces on AES-NI (include/emse/aesccm.h says why).
+/* AES-128-CCM-8 with 12-byte nonces on AES-NI (include/emse/dtls/aesccm.h says why).
  *
  * RFC 3610: B0 = flags || nonce || length (3 bytes); the AAD is prefixed with its two-byte
  * length and zero-padded; the CBC-MAC runs over B0, the AAD blocks and the zero-padded
@@ -7,8 +7,8 @@
 #include <string.h>
 
 #include "aes_ni.h"
-#include "emse/aesccm.h"
-#include "emse/ct.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/ct.h"
 
 int emse_ccm_available(void)
 {

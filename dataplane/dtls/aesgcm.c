@@ -1,4 +1,4 @@
-/* AES-128-GCM for short records on AES-NI + PCLMULQDQ (include/emse/aesgcm.h says why).
+/* AES-128-GCM for short records on AES-NI + PCLMULQDQ (include/emse/dtls/aesgcm.h says why).
  *
  * GHASH works in the byte-reflected domain of Gueron and Kounavis, "Intel Carry-Less
  * Multiplication Instruction and its Usage for Computing the GCM Mode" (rev. 2.02, 2014),
@@ -8,8 +8,8 @@
 #include <string.h>
 
 #include "aes_ni.h"
-#include "emse/aesgcm.h"
-#include "emse/ct.h"
+#include "emse/dtls/aesgcm.h"
+#include "emse/dtls/ct.h"
 
 int emse_gcm_available(void)
 {

@@ -1,4 +1,4 @@
-/* Connection IDs we issue (include/emse/cid.h, docs/cid.md). The permutation is a 4-round
+/* Connection IDs we issue (include/emse/dtls/cid.h, docs/cid.md). The permutation is a 4-round
  * unbalanced Feistel network over the (len-1)-octet body, as QUIC-LB's short-length cipher: one
  * AES-128 block per round, on AES-NI where the CPU has it (each record of a CID session is looked
  * up through emse_cid_decode), OpenSSL's AES_encrypt otherwise. */
@@ -12,7 +12,7 @@
 #include <string.h>
 
 #include "aes_ni.h"
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 
 typedef unsigned __int128 u128;
 

@@ -1,4 +1,4 @@
-/* Stateless DTLS 1.2 cookie, byte-compatible with wolfSSL 5.7.2 (include/emse/cookie.h).
+/* Stateless DTLS 1.2 cookie, byte-compatible with wolfSSL 5.7.2 (include/emse/dtls/cookie.h).
  * wolfSSL's side, for whoever re-checks this after an upgrade: CreateDtls12Cookie in src/dtls.c
  * (HMAC-SHA-256 keyed by the cookie secret over peer || pv || random || session_id ||
  * cipher_suites || compression; only 32-byte cookies are ever compared) and
@@ -9,9 +9,9 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "emse/cookie.h"
-#include "emse/ct.h"
-#include "emse/hmac256.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/ct.h"
+#include "emse/dtls/hmac256.h"
 #include "emse/rng.h"
 
 /* Keyed HMAC states of the secrets last used on this thread (hmac256.h: two compressions saved

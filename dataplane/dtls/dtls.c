@@ -5,10 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/config.h"
-#include "emse/dtls.h"
-#include "emse/session.h"
-#include "emse/stats.h"
+#include "emse/dtls/dtls.h"
+#include "emse/dtls/handshake.h"
 
 /* The send path needs the worker; one pool per worker thread, so a thread-local binding is the
  * cheapest way to reach it from wolfSSL's callback without widening every session. */
@@ -16,17 +14,9 @@ static _Thread_local struct emse_dtls_pool *cur_pool;
 
 static int io_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
 {
-	struct emse_session *s = ctx;
 	(void)ssl;
-	if (!s || !s->u.hs.in)
-		return WOLFSSL_CBIO_ERR_WANT_READ;
-	/* DTLS: one datagram per read; a datagram larger than wolfSSL's buffer is cut, and its
-	 * record layer then discards the damaged record. */
-	int n = s->u.hs.in_len < sz ? s->u.hs.in_len : sz;
-	memcpy(buf, s->u.hs.in, (size_t)n);
-	s->u.hs.in = NULL;
-	s->u.hs.in_len = 0;
-	return n;
+	int n = ctx ? emse_dtls_conn_recv(ctx, (uint8_t *)buf, sz) : -1;
+	return n < 0 ? WOLFSSL_CBIO_ERR_WANT_READ : n;
 }
 
 static int io_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
@@ -65,16 +55,9 @@ static unsigned int psk_server_cb(WOLFSSL *ssl, const char *identity, unsigned c
 				  unsigned int max_len)
 {
 	struct emse_session *s = wolfSSL_GetIOReadCtx(ssl);
-	struct e2m_identity id;
-	if (!s || !s->u.hs.have_key || !s->u.hs.x || max_len < E2M_KEY_LEN || !identity)
+	if (!s || !identity)
 		return 0;
-	const struct emse_hs_extra *x = s->u.hs.x;
-	if (e2m_identity_parse((const uint8_t *)identity, strnlen(identity, 129), &id) != 0 ||
-	    id.key_id != x->id.key_id || id.app_id_len != x->id.app_id_len ||
-	    memcmp(id.app_id, x->id.app_id, id.app_id_len) != 0)
-		return 0;
-	memcpy(key, x->key, E2M_KEY_LEN);
-	return E2M_KEY_LEN;
+	return emse_dtls_conn_psk(s, identity, key, max_len);
 }
 
 int emse_dtls_global_init(void)
@@ -227,10 +210,9 @@ void emse_dtls_pool_put(struct emse_dtls_pool *p, WOLFSSL *ssl, int fatal, int d
 enum emse_dtls_rc emse_dtls_handshake(WOLFSSL *ssl, struct emse_session *s, const uint8_t *dgram,
 				      size_t len, int *err)
 {
-	s->u.hs.in = dgram;
-	s->u.hs.in_len = (uint16_t)len;
+	emse_dtls_conn_input(s, dgram, len);
 	int ret = wolfSSL_accept(ssl);
-	s->u.hs.in = NULL;
+	emse_dtls_conn_input(s, NULL, 0);
 	if (ret == WOLFSSL_SUCCESS)
 		return EMSE_DTLS_DONE;
 	int e = wolfSSL_get_error(ssl, ret);
@@ -244,15 +226,14 @@ enum emse_dtls_rc emse_dtls_read(WOLFSSL *ssl, struct emse_session *s, const uin
 				 size_t len, uint8_t *buf, size_t buf_size, emse_dtls_data_fn on_data,
 				 void *arg, int *err)
 {
-	s->u.hs.in = dgram;
-	s->u.hs.in_len = (uint16_t)len;
+	emse_dtls_conn_input(s, dgram, len);
 	for (;;) {
 		int n = wolfSSL_read(ssl, buf, (int)buf_size);
 		if (n > 0) {
 			on_data(arg, s, buf, (size_t)n);
 			continue;
 		}
-		s->u.hs.in = NULL;
+		emse_dtls_conn_input(s, NULL, 0);
 		int e = wolfSSL_get_error(ssl, n);
 		if (e == WOLFSSL_ERROR_WANT_READ || e == WOLFSSL_ERROR_WANT_WRITE)
 			return EMSE_DTLS_WANT;

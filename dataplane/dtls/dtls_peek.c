@@ -1,9 +1,9 @@
-/* Strict DTLS 1.2 record / ClientHello / ClientKeyExchange readers (include/emse/dtls_peek.h).
+/* Strict DTLS 1.2 record / ClientHello / ClientKeyExchange readers (include/emse/dtls/dtls_peek.h).
  * They run on every datagram before wolfSSL sees it, on bytes anyone can send: each length field
  * is checked against what encloses it before anything behind it is read. No allocation. */
 #include <string.h>
 
-#include "emse/dtls_peek.h"
+#include "emse/dtls/dtls_peek.h"
 
 #define DTLS_MAX_RECORD (16384 + 2048) /* RFC 6347 4.1 / RFC 5246 6.2.3: ciphertext bound */
 #define MAX_SESSION_ID 32

@@ -1,4 +1,4 @@
-/* HMAC-SHA-256 from keyed states, and the TLS 1.2 PRF on it (include/emse/hmac256.h). */
+/* HMAC-SHA-256 from keyed states, and the TLS 1.2 PRF on it (include/emse/dtls/hmac256.h). */
 
 /* SHA256_Init & co are deprecated in OpenSSL 3 but are the one alloc-free, lock-free way to
  * hash there: EVP_MAC_init / HMAC() allocate (measured: 10 allocator calls per cookie). */
@@ -6,7 +6,7 @@
 #include <string.h>
 #include <openssl/crypto.h>
 
-#include "emse/hmac256.h"
+#include "emse/dtls/hmac256.h"
 
 void emse_hmac256_key(struct emse_hmac256 *k, const uint8_t *key, size_t len)
 {

@@ -1,4 +1,4 @@
-/* emse's own DTLS 1.2 PSK server handshake (include/emse/hs12.h): RFC 6347 over RFC 5246 with
+/* emse's own DTLS 1.2 PSK server handshake (include/emse/dtls/hs12.h): RFC 6347 over RFC 5246 with
  * RFC 4279 PSK key exchange, RFC 7627 extended master secret and RFC 5746 renegotiation_info for the
  * initial handshake. Crypto: wolfCrypt SHA-256/HMAC (SHA-NI here), records through record.c. */
 #include <wolfssl/options.h>
@@ -7,10 +7,9 @@
 #include <openssl/crypto.h>
 #include <string.h>
 
-#include "emse/config.h"
-#include "emse/ct.h"
-#include "emse/hmac256.h"
-#include "emse/hs12.h"
+#include "emse/dtls/ct.h"
+#include "emse/dtls/hmac256.h"
+#include "emse/dtls/hs12.h"
 #include "emse/rng.h"
 
 enum {

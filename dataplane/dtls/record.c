@@ -1,4 +1,4 @@
-/* Compact DTLS 1.2 record layer for established sessions (include/emse/record.h, docs/record.md).
+/* Compact DTLS 1.2 record layer for established sessions (include/emse/dtls/record.h, docs/record.md).
  * The export blob layout parsed here is wolfSSL 5.7.2's (src/internal.c: ExportOptions,
  * ExportKeyState, ExportCipherSpecState, ExportPeerInfo), export version 5. */
 #include <wolfssl/options.h>
@@ -11,10 +11,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
-#include "emse/ct.h"
-#include "emse/record.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
+#include "emse/dtls/ct.h"
+#include "emse/dtls/record.h"
 
 const char *const emse_rec_drop_names[EMSE_REC_DROP_MAX] = {
 	[EMSE_REC_MALFORMED] = "malformed",

@@ -2,7 +2,7 @@
 
 #include <rte_malloc.h>
 
-#include "emse/forward.h"
+#include "emse/net/forward.h"
 
 int emse_fwd_init(struct emse_fwd *f, uint16_t base, uint16_t count, int socket)
 {

@@ -1,11 +1,11 @@
-/* L2/L3/L4 classification and in-place replies (include/emse/net.h). Runs per packet on the
+/* L2/L3/L4 classification and in-place replies (include/emse/net/net.h). Runs per packet on the
  * worker: no allocation, no locks, every field read through bounds-checked byte accessors (frames
  * are untrusted and unaligned, so no casts to header structs). */
 #include <arpa/inet.h>
 #include <emmintrin.h>
 #include <string.h>
 
-#include "emse/net.h"
+#include "emse/net/net.h"
 
 #define ETH_P_ARP_ 0x0806
 #define ETH_P_IP_ 0x0800

@@ -1,4 +1,4 @@
-/* The port's checksum offloads and RSS (include/emse/offload.h). */
+/* The port's checksum offloads and RSS (include/emse/net/offload.h). */
 #include <string.h>
 
 #include <rte_ethdev.h>
@@ -6,7 +6,7 @@
 #include <rte_mbuf.h>
 #include <rte_udp.h>
 
-#include "emse/offload.h"
+#include "emse/net/offload.h"
 
 #define K 0x6d, 0x5a
 const uint8_t emse_rss_sym_key[EMSE_RSS_KEY_LEN] = {

@@ -1,8 +1,8 @@
-/* PROXY protocol v2 header writer (include/emse/proxy_v2.h). Called per forwarded datagram:
+/* PROXY protocol v2 header writer (include/emse/net/proxy_v2.h). Called per forwarded datagram:
  * no allocation, a fixed-size write into the caller's buffer. */
 #include <string.h>
 
-#include "emse/proxy_v2.h"
+#include "emse/net/proxy_v2.h"
 
 const uint8_t emse_pp2_sig[EMSE_PP2_SIG_LEN] = {0x0D, 0x0A, 0x0D, 0x0A, 0x00, 0x0D,
 						0x0A, 0x51, 0x55, 0x49, 0x54, 0x0A};

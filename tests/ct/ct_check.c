@@ -2,7 +2,7 @@
  * memcheck with their secrets marked undefined (the ctgrind technique). Memcheck then reports any
  * conditional jump or memory address that depends on a secret; tests/ct/run.sh fails on any
  * report. The verdicts themselves (tag right or wrong, cookie valid, Finished verified) are made
- * public where the code decides them (include/emse/ct.h); everything before them must not branch
+ * public where the code decides them (include/emse/dtls/ct.h); everything before them must not branch
  * or index on a secret.
  *   ct_check           the checks: HMAC-SHA-256 and the PRF (hmac256.c), AES-128-GCM and
  *                      AES-128-CCM-8 tag checks (aesgcm.c, aesccm.c), record.c's open and seal,
@@ -16,14 +16,14 @@
 
 #include <valgrind/memcheck.h>
 
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/dtls_peek.h"
-#include "emse/hmac256.h"
-#include "emse/hs12.h"
-#include "emse/record.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls_peek.h"
+#include "emse/dtls/hmac256.h"
+#include "emse/dtls/hs12.h"
+#include "emse/dtls/record.h"
 
 #define SECRET(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
 #define PUBLIC(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))

@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

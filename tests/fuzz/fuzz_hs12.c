@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "emse/config.h"
-#include "emse/hs12.h"
+#include "emse/dtls/hs12.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

@@ -19,12 +19,12 @@
 
 #include "../dtls12_client.h"
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/dtls.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls.h"
+#include "emse/dtls/dtls_peek.h"
 #include "emse/e2m.h"
-#include "emse/hs12.h"
-#include "emse/record.h"
+#include "emse/dtls/hs12.h"
+#include "emse/dtls/record.h"
 #include "emse/rng.h"
 #include "emse/session.h"
 

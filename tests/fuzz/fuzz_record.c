@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

@@ -6,7 +6,7 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 
 /* wolfCrypt's AEAD, independent of record.c's own code */
 static inline void ref_seal(uint8_t cipher, const uint8_t key[16], const uint8_t nonce[12],

@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emse/aesccm.h"
+#include "emse/dtls/aesccm.h"
 #include "aead_check.h"
 
 static int setup(void **state)

@@ -13,7 +13,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emse/aesgcm.h"
+#include "emse/dtls/aesgcm.h"
 #include "aead_check.h"
 
 static int setup(void **state)

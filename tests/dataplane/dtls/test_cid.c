@@ -8,7 +8,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 
 static const uint8_t key[EMSE_CID_KEY_LEN] = {1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15,
 					       16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28,

@@ -270,7 +270,7 @@ static void tr_add(struct cli *c, const uint8_t *m, size_t n)
 	c->trlen += n;
 }
 
-/* The cookie the server must accept (include/emse/cookie.h), computed from its documented
+/* The cookie the server must accept (include/emse/dtls/cookie.h), computed from its documented
  * inputs with the worker's current secret. */
 static void cookie_for(const struct cli *c, const uint8_t ver[2], const uint8_t *suites, size_t sl,
 		       uint8_t out[32])

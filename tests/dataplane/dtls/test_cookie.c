@@ -12,8 +12,8 @@
 #include <cmocka.h>
 
 #include "wolfmem.h"
-#include "emse/cookie.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls_peek.h"
 
 /* The worker's peer blob layout, as the test chooses it: 16-byte address (IPv4-mapped here)
  * followed by the 2-byte port. */

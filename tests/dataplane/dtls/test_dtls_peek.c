@@ -11,7 +11,7 @@
 #include <cmocka.h>
 
 #include "wolfmem.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/dtls_peek.h"
 
 /* Captured once per run: the client's datagrams of a complete handshake. */
 static uint8_t CH1[WM_DG_SIZE], CH2[WM_DG_SIZE], CKE[WM_DG_SIZE], FIN[WM_DG_SIZE];

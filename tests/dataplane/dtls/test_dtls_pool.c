@@ -10,9 +10,9 @@
 
 #include "wolfmem.h"
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/dtls.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls.h"
+#include "emse/dtls/dtls_peek.h"
 #include "emse/session.h"
 
 static struct wm_queue to_client, to_server;

@@ -14,8 +14,8 @@
 #include "wolfmem.h"
 #include "malloc_count.h"
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/hs12.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/hs12.h"
 #include "hello.h"
 
 static const uint8_t peer[19] = {4, 198, 19, 0, 7, 0x16, 0x34};

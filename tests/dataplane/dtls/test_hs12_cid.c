@@ -14,8 +14,8 @@
 #include <cmocka.h>
 
 #include "emse/config.h"
-#include "emse/dtls_peek.h"
-#include "emse/hs12.h"
+#include "emse/dtls/dtls_peek.h"
+#include "emse/dtls/hs12.h"
 #include "cid_ref.h"
 #include "hello.h"
 

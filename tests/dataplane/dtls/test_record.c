@@ -12,9 +12,9 @@
 #include <cmocka.h>
 
 #include "wolfmem.h"
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
-#include "emse/record.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
+#include "emse/dtls/record.h"
 
 static int get_peer(WOLFSSL *ssl, char *ip, int *ip_sz, unsigned short *port, int *fam)
 {

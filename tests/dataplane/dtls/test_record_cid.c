@@ -12,7 +12,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 #include "cid_ref.h"
 
 static const uint8_t ckey[16] = {0x10, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15};

@@ -10,7 +10,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emse/net.h"
+#include "emse/net/net.h"
 
 static const uint8_t OUR_MAC[6] = {0x02, 0, 0, 0, 0, 0x01};
 static const uint8_t PEER_MAC[6] = {0x02, 0, 0, 0, 0, 0x02};

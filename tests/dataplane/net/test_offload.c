@@ -16,8 +16,8 @@
 #include <rte_thash.h>
 #include <rte_udp.h>
 
-#include "emse/net.h"
-#include "emse/offload.h"
+#include "emse/net/net.h"
+#include "emse/net/offload.h"
 
 static uint8_t buf[2048];
 static struct rte_mbuf mb;

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <cmocka.h>
 
-#include "emse/proxy_v2.h"
+#include "emse/net/proxy_v2.h"
 
 static struct emse_flow flow4(void)
 {

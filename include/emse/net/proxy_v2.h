@@ -20,7 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "emse/net.h"
+#include "emse/net/net.h"
 
 #define EMSE_PP2_SIG_LEN 12
 #define EMSE_PP2_TLV_APP_ID 0xE0

@@ -35,9 +35,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "emse/dtls_peek.h"
-#include "emse/record.h"
-#include "emse/stats.h"
+#include "emse/dtls/dtls_peek.h"
+#include "emse/dtls/handshake.h"
+#include "emse/dtls/record.h"
 
 /* ServerHello (with a 32-byte session id and a 16-octet CID) + ServerKeyExchange("e2m") +
  * ServerHelloDone (195 bytes at most), or for a resumption ServerHello + ChangeCipherSpec +

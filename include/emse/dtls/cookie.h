@@ -9,7 +9,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
-#include "emse/dtls_peek.h"
+#include "emse/dtls/dtls_peek.h"
 
 #define EMSE_COOKIE_LEN 32
 #define EMSE_COOKIE_SECRET_LEN 32

@@ -8,7 +8,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "emse/net.h"
+#include "emse/net/net.h"
 
 #define EMSE_NEIGH_MAX 16
 #define EMSE_FWD_NONE UINT32_MAX

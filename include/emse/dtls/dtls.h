@@ -29,6 +29,16 @@ struct emse_dtls_pool {
 	uint64_t created, reused, discarded;
 };
 
+/* The glue sees a session only as the I/O context an object is bound to (emse_dtls_pool_get). Its
+ * owner (dataplane/dtls_conn.c) implements these three for it:
+ * the datagram the next receive hands over (NULL: none, wolfSSL waits for the next one); */
+void emse_dtls_conn_input(struct emse_session *s, const uint8_t *dgram, size_t len);
+/* takes that datagram into buf, cut to sz (DTLS: one datagram per read); -1 if there is none; */
+int emse_dtls_conn_recv(struct emse_session *s, uint8_t *buf, int sz);
+/* the PSK looked up for the handshake, if identity is the one that was peeked; its length or 0. */
+unsigned emse_dtls_conn_psk(struct emse_session *s, const char *identity, uint8_t *key,
+			    unsigned max_len);
+
 /* suites: EMSE_SUITE_* bits; psk_hint "" for none. */
 int emse_dtls_global_init(void);
 WOLFSSL_CTX *emse_dtls_ctx_new(uint32_t suites, const char *psk_hint);
