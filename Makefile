@@ -18,7 +18,7 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # WOLFSSL_STATIC_PSK: the plain PSK suites have no configure switch.
 # CUSTOM_RAND_GENERATE_BLOCK: wolfSSL draws from our per-worker CSPRNG (crypto/rng.c) instead of
 # opening /dev/urandom per object; it also makes pcap replays deterministic under a seed.
-# WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker.c).
+# WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker_hs.c).
 WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
 # The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds.
 # tools/debsrc.sh is not: where the source package comes from does not change what is built.

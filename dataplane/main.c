@@ -1,5 +1,5 @@
 /* emse: EAL, configuration, control plane, port, workers; then the main lcore runs the control
- * plane until SIGINT/SIGTERM. Everything the packets see lives in worker.c. */
+ * plane until SIGINT/SIGTERM. Everything the packets see lives in worker.c and worker_*.c. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
