@@ -281,8 +281,8 @@ int main(int argc, char **argv)
 	if (emse_record_ctx_init(&rc, 16) != 0)
 		return 2;
 	printf("ct_check: AES-GCM by %s, AES-CCM-8 by %s\n",
-	       rc.gcm_ni ? "dataplane/aesgcm.c (AES-NI, PCLMULQDQ)" : "wolfCrypt",
-	       rc.ccm_ni ? "dataplane/aesccm.c (AES-NI)" : "wolfCrypt");
+	       rc.gcm_ni ? "dataplane/dtls/aesgcm.c (AES-NI, PCLMULQDQ)" : "wolfCrypt",
+	       rc.ccm_ni ? "dataplane/dtls/aesccm.c (AES-NI)" : "wolfCrypt");
 	if (!rc.gcm_ni || !rc.ccm_ni) {
 		/* wolfCrypt's C fallback indexes tables by key and data: not what is checked here */
 		fprintf(stderr, "ct_check: this CPU (as Valgrind shows it) lacks AES-NI: our AEADs "

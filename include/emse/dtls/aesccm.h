@@ -1,5 +1,5 @@
 /* AES-128-CCM with an 8-byte tag and a 12-byte nonce (RFC 3610 with L = 3, M = 8: the DTLS
- * suites' CCM-8, RFC 6655), on AES-NI (dataplane/aesccm.c, docs/record.md).
+ * suites' CCM-8, RFC 6655), on AES-NI (dataplane/dtls/aesccm.c, docs/record.md).
  *
  * Why not wolfCrypt's: ~310-330 ns each way for a 100-byte record here. CCM's CBC-MAC is one
  * serial chain of AES calls whichever code runs it; this one runs the counter blocks of the
@@ -7,7 +7,7 @@
  *
  * Only where emse_ccm_available() says so (AES-NI, SSE4.1); the caller keeps wolfCrypt
  * otherwise. Checked against RFC 3610's vectors shape and against wolfCrypt on random inputs
- * (tests/dataplane/test_aesccm.c, tests/fuzz/fuzz_aesccm.c). */
+ * (tests/dataplane/dtls/test_aesccm.c, tests/fuzz/fuzz_aesccm.c). */
 #ifndef EMSE_AESCCM_H
 #define EMSE_AESCCM_H
 

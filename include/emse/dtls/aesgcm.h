@@ -1,4 +1,4 @@
-/* AES-128-GCM for short records, on AES-NI and PCLMULQDQ (dataplane/aesgcm.c, docs/record.md).
+/* AES-128-GCM for short records, on AES-NI and PCLMULQDQ (dataplane/dtls/aesgcm.c, docs/record.md).
  *
  * Why not wolfCrypt's: below 128 bytes its AES-NI GCM runs one block at a time and one GHASH
  * reduction per block (~120 ns each way for a 100-byte record here). This one encrypts the tag

@@ -3,8 +3,8 @@
  * object is freed, and records are opened and sealed here. An idle session then costs
  * sizeof(struct emse_record_state) (80 B); the AES key schedules of the worker's 64 most recent
  * sessions are kept in a per-worker cache, others expanded when needed (docs/record.md has the
- * measurements behind that choice). AES-GCM and AES-CCM-8 run on dataplane/aesgcm.c and
- * dataplane/aesccm.c where the CPU has AES-NI (and PCLMULQDQ), on wolfCrypt otherwise.
+ * measurements behind that choice). AES-GCM and AES-CCM-8 run on dataplane/dtls/aesgcm.c and
+ * dataplane/dtls/aesccm.c where the CPU has AES-NI (and PCLMULQDQ), on wolfCrypt otherwise.
  *
  * Supported: AEAD suites with AES-128-GCM and AES-128-CCM-8 (PSK, ECDHE-PSK alike). Anything else
  * (CBC-SHA256, AES-256, ChaCha) makes import fail with EMSE_REC_E_UNSUPPORTED: keep wolfSSL then.
@@ -134,9 +134,9 @@ struct emse_key_slot;
 struct emse_record_ctx {
 	void *scratch;             /* one direction's key (ours and wolfCrypt's), opaque here */
 	int gcm_fast;              /* 1: GCM keyed by the AES-NI schedule alone (self-tested) */
-	int gcm_ni;                /* 1: GCM by dataplane/aesgcm.c (the CPU has AES-NI and PCLMULQDQ);
+	int gcm_ni;                /* 1: GCM by dataplane/dtls/aesgcm.c (the CPU has AES-NI and PCLMULQDQ);
 				    * 0: by wolfCrypt (bench-record clears it to compare) */
-	int ccm_ni;                /* the same for CCM-8 and dataplane/aesccm.c */
+	int ccm_ni;                /* the same for CCM-8 and dataplane/dtls/aesccm.c */
 	struct emse_key_slot *keys; /* n_keys slots; a slot is taken round-robin on a miss */
 	uint32_t n_keys, key_next;
 	struct emse_flight_slot *flights;

@@ -1,4 +1,4 @@
-/* dataplane/aesccm.c: NIST SP 800-38C's example 3 (12-byte nonce, 8-byte tag), then against
+/* dataplane/dtls/aesccm.c: NIST SP 800-38C's example 3 (12-byte nonce, 8-byte tag), then against
  * wolfCrypt's AES-CCM on random keys, nonces, AAD of 0-40 bytes (around the 14 bytes the first
  * AAD block holds) and plaintext of every length 0-300, in place and not; any flipped bit of tag,
  * ciphertext, AAD or nonce is refused without writing the output; lengths over CCM's limits are

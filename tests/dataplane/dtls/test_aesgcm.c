@@ -1,4 +1,4 @@
-/* dataplane/aesgcm.c, both its paths (SSE with AES-NI, and AVX-512 with VAES where the CPU has
+/* dataplane/dtls/aesgcm.c, both its paths (SSE with AES-NI, and AVX-512 with VAES where the CPU has
  * it; every test runs each path the machine has): NIST's GCM test vectors (McGrew and Viega, "The Galois/Counter Mode of
  * Operation", test cases 1-4, AES-128), then against wolfCrypt's AES-GCM on random keys, nonces,
  * AAD of 0-40 bytes and plaintext of every length 0-300 (every batch and partial-block boundary), in

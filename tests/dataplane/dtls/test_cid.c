@@ -1,4 +1,4 @@
-/* dataplane/cid.c: our Connection IDs round-trip, every slot gets its own CID, the node octet is
+/* dataplane/dtls/cid.c: our Connection IDs round-trip, every slot gets its own CID, the node octet is
  * in the clear, a changed octet never decodes to the same session, and the configuration limits. */
 #include <stdarg.h>
 #include <stddef.h>

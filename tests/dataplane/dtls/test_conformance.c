@@ -4,7 +4,7 @@
  * cache, parking and session table are the real ones, key fetches go through the real control
  * plane to a provider this test holds back or answers, and what the worker transmits is taken from
  * its TX queue. Both engines run the whole table: hs12.c (handshake_engine native) and wolfSSL
- * (dataplane/dtls.c), each ending in a compact record.c session.
+ * (dataplane/dtls/dtls.c), each ending in a compact record.c session.
  *
  * For every reachable state and every input of the alphabet, a fresh client (its own UDP port and
  * key id) is driven into the state, sends the input, and the answer and the next state are checked
@@ -608,7 +608,7 @@ struct expect {
 
 static struct expect expect_hs12(enum state s, enum input in);
 
-/* Where wolfSSL (dataplane/dtls.c) answers otherwise than hs12.c, each a choice the RFCs leave
+/* Where wolfSSL (dataplane/dtls/dtls.c) answers otherwise than hs12.c, each a choice the RFCs leave
  * open unless said otherwise. Sessions either engine made are compact (record.c) once
  * established, so the rows differ only before. */
 static struct expect expect(int native, enum state s, enum input in)

@@ -1,4 +1,4 @@
-/* dataplane/cookie.c proven against wolfSSL 5.7.2 itself: in-memory wolfSSL servers with our
+/* dataplane/dtls/cookie.c proven against wolfSSL 5.7.2 itself: in-memory wolfSSL servers with our
  * cookie secret and peer blob answer a real client's ClientHellos, and our HelloVerifyRequest
  * must be byte-identical to theirs; the cookie wolfSSL issued must verify with ours (current
  * secret, previous after one rotation, not after two), and a fresh wolfSSL server given the

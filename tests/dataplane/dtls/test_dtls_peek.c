@@ -1,4 +1,4 @@
-/* dataplane/dtls_peek.c against real wolfSSL 5.7.2 DTLS 1.2 bytes (a client and a server talking
+/* dataplane/dtls/dtls_peek.c against real wolfSSL 5.7.2 DTLS 1.2 bytes (a client and a server talking
  * in memory: ClientHello without and with cookie, the ClientKeyExchange of flight 3), then the
  * same bytes broken in every way the parsers must refuse. */
 #include <stdarg.h>

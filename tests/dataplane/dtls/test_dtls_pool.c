@@ -1,4 +1,4 @@
-/* The pooled wolfSSL object (dataplane/dtls.c) against real wolfSSL clients, in memory: the
+/* The pooled wolfSSL object (dataplane/dtls/dtls.c) against real wolfSSL clients, in memory: the
  * clear + import reset of WOLFSSL-NOTES.md leans on wolfSSL internals, so this proves it: one
  * object runs hundreds of complete handshakes (cookie, PSK, echo) and is never re-created; a
  * wrong key is detected by the MAC-drop check and answered with an alert. */

@@ -1,4 +1,4 @@
-/* dataplane/hs12.c against a real wolfSSL 5.7.2 DTLS 1.2 PSK client (in-memory datagrams,
+/* dataplane/dtls/hs12.c against a real wolfSSL 5.7.2 DTLS 1.2 PSK client (in-memory datagrams,
  * wolfmem.h): the client must complete its handshake with our engine and exchange records with
  * the compact session it ends in, for CCM-8 and GCM, with and without extended master secret; our
  * flight 2 is resent when the client repeats its ClientHello; a wrong PSK ends in bad_record_mac

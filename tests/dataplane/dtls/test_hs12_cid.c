@@ -1,4 +1,4 @@
-/* dataplane/hs12.c with RFC 9146 connection ids, against a client written here from the RFCs
+/* dataplane/dtls/hs12.c with RFC 9146 connection ids, against a client written here from the RFCs
  * (PSK key exchange, TLS 1.2 PRF, the tls12_cid records of cid_ref.h): the connection_id extension
  * is parsed (zero-length, short and too long client CIDs, malformed), the ServerHello carries our
  * CID, the client's Finished arrives as a tls12_cid record, ours goes to the client's CID (or is a

@@ -1,4 +1,4 @@
-/* dataplane/record.c against wolfSSL 5.7.2 itself: a real wolfSSL client finishes a DTLS 1.2 PSK
+/* dataplane/dtls/record.c against wolfSSL 5.7.2 itself: a real wolfSSL client finishes a DTLS 1.2 PSK
  * handshake with a wolfSSL server object (in-memory datagrams, wolfmem.h); the server's state is
  * imported and the server object FREED; from then on our code opens the client's records and the
  * client's wolfSSL_read must accept ours, for AES-128-GCM and AES-128-CCM-8. */
@@ -148,7 +148,7 @@ static void fill(uint8_t *b, size_t n, unsigned seed)
 		b[i] = (uint8_t)(seed * 131 + i * 7);
 }
 
-/* How the AEAD runs: dataplane/aesgcm.c and aesccm.c where the CPU allows (this machine does);
+/* How the AEAD runs: dataplane/dtls/aesgcm.c and aesccm.c where the CPU allows (this machine does);
  * else wolfCrypt's, GCM keyed by the AES-NI schedule alone where the start-up self-test holds,
  * else through its documented set-up. The fallbacks are forced here so they stay covered. */
 enum aead_path { AEAD_OWN, AEAD_WOLFCRYPT, AEAD_WOLFCRYPT_DOCUMENTED };

@@ -1,4 +1,4 @@
-/* dataplane/record.c, RFC 9146 tls12_cid records: what we seal is byte for byte the record built
+/* dataplane/dtls/record.c, RFC 9146 tls12_cid records: what we seal is byte for byte the record built
  * here from the RFC's text (header, AAD of its section 5, inner plaintext) with wolfCrypt's AEAD;
  * what such a record carries (padding included) opens to its content and real type; malformed,
  * forged, replayed and mismatched records are dropped by reason. GCM and CCM-8. */

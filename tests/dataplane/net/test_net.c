@@ -1,4 +1,4 @@
-/* dataplane/net.c: every verdict and drop reason on crafted frames. Frames are built here with the
+/* dataplane/net/net.c: every verdict and drop reason on crafted frames. Frames are built here with the
  * test's own checksum code (not net.c's), and two literal frames were computed by an independent
  * Python script, so a checksum bug in net.c cannot hide behind itself. */
 #include <stdarg.h>

@@ -1,4 +1,4 @@
-/* dataplane/offload.c: the TX checksum offload set-up of an mbuf (lengths, flags, and a
+/* dataplane/net/offload.c: the TX checksum offload set-up of an mbuf (lengths, flags, and a
  * pseudo-header seed that, completed the way a NIC completes it, gives the checksum
  * rte_ipv4_udptcp_cksum / rte_ipv6_udptcp_cksum compute over the whole packet), the RX verdict,
  * what is asked of a port for what it offers, and the symmetry of the RSS key. No EAL: the mbufs

@@ -1,4 +1,4 @@
-/* dataplane/proxy_v2.c checked byte by byte against haproxy's proxy-protocol.txt (2.2): the
+/* dataplane/net/proxy_v2.c checked byte by byte against haproxy's proxy-protocol.txt (2.2): the
  * expected headers below are written out by hand from the spec, not produced by the code. */
 #include <stdarg.h>
 #include <stddef.h>
