@@ -55,7 +55,8 @@ static void tx(int s, const uint8_t *b, size_t n)
 		perror("sendto");
 }
 
-/* One datagram within ms, or 0. */
+/* One datagram within ms, or 0. Answers wait up to 5 s: a late answer would otherwise be read as
+ * the answer to the next step and fail every step after it (seen on a loaded 2-core CI host). */
 static size_t rx(int s, uint8_t *b, size_t cap, int ms)
 {
 	struct pollfd p = {.fd = s, .events = POLLIN};
@@ -195,14 +196,14 @@ static int handshake(int s, const char *identity, const uint8_t *psk, size_t psk
 		cr[i] = (uint8_t)rand();
 	wc_InitSha256(&transcript);
 	tx(s, out, client_hello(out, 0, NULL, 0));
-	n = rx(s, dg, sizeof(dg), 2000);
+	n = rx(s, dg, sizeof(dg), 5000);
 	if (n < 13 + 12 + 3 || dg[0] != 22 || dg[13] != 3)
 		return -1;
 	uint8_t clen = dg[13 + 12 + 2];
 	if (13 + 12 + 3 + (size_t)clen > n)
 		return -1;
 	tx(s, out, client_hello(out, 1, dg + 13 + 12 + 3, clen));
-	n = rx(s, dg, sizeof(dg), 2000);
+	n = rx(s, dg, sizeof(dg), 5000);
 	int done = 0;
 	for (size_t off = 0; off + 13 <= n;) {
 		size_t rl = be16(dg + off + 11);
@@ -257,7 +258,7 @@ static int handshake(int s, const char *identity, const uint8_t *psk, size_t psk
 	o += seal_cid(out + o, seq1++, 22, fin, sizeof(fin));
 	tx(s, out, o);
 	/* the server's ChangeCipherSpec and Finished (plain: our CID is empty) */
-	n = rx(s, dg, sizeof(dg), 2000);
+	n = rx(s, dg, sizeof(dg), 5000);
 	if (n < 14 || dg[0] != 20)
 		return -3;
 	uint8_t got[64];
@@ -274,7 +275,7 @@ static int echo(int s, const char *msg, const int *quiet, int nq)
 {
 	uint8_t r[600], dg[1500], got[600];
 	tx(s, r, seal_cid(r, seq1++, 23, (const uint8_t *)msg, strlen(msg)));
-	size_t n = rx(s, dg, sizeof(dg), 1500);
+	size_t n = rx(s, dg, sizeof(dg), 5000);
 	int pl = n ? open_plain(dg, n, 23, got) : -1;
 	int ok = pl == (int)strlen(msg) && memcmp(got, msg, (size_t)pl) == 0;
 	for (int i = 0; i < nq; i++)
@@ -339,7 +340,7 @@ int main(int argc, char **argv)
 	size_t kn = seal_cid(keep, seq1++, 23, (const uint8_t *)"kept", 4);
 	tx(s2, keep, kn); /* delivered once from the current port */
 	uint8_t dg[1500];
-	rx(s2, dg, sizeof(dg), 1500);
+	rx(s2, dg, sizeof(dg), 5000);
 	tx(a, keep, kn);
 	result(silent(a) && silent(s2), "replay from another port: no answer anywhere");
 	result(echo(s2, "still-here-1", (int[]){a}, 1), "replay: the session did not move");
