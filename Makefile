@@ -18,7 +18,7 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # WOLFSSL_STATIC_PSK: the plain PSK suites have no configure switch.
 # CUSTOM_RAND_GENERATE_BLOCK: wolfSSL draws from our per-worker CSPRNG (crypto/rng.c) instead of
 # opening /dev/urandom per object; it also makes pcap replays deterministic under a seed.
-# WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker.c).
+# WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker_hs.c).
 WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
 # The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds.
 # tools/debsrc.sh is not: where the source package comes from does not change what is built.
@@ -46,8 +46,13 @@ LDLIBS := $(DPDK_LIBS) -lcurl -lnghttp2 -levent -levent_openssl \
 # A program's main lives in its own file (listed below) and is left out of the archives.
 MAINS := dataplane/main.c tools/e2m_keytool.c control/emks/main.c control/hss/main.c \
   bench/crypto_bench.c bench/gen/main.c bench/peers/wolfssl_server.c bench/floor.c bench/inproc.c
-COMPONENTS := crypto dataplane control emks bench
+# dataplane/ is three layers, one archive each: net/ (L2-L4, no DPDK ports or workers), dtls/ (the
+# DTLS 1.2 protocol, record layer, AEADs, wolfSSL glue; no workers), and dataplane/ itself (the
+# worker, sessions, config, telemetry, persistence, cluster) on top of both.
+COMPONENTS := crypto net dtls dataplane control emks bench
 SRC_crypto := $(wildcard crypto/*.c)
+SRC_net := $(wildcard dataplane/net/*.c)
+SRC_dtls := $(wildcard dataplane/dtls/*.c)
 SRC_dataplane := $(filter-out $(MAINS),$(wildcard dataplane/*.c))
 SRC_control := $(filter-out $(MAINS),$(wildcard control/*.c))
 SRC_emks := $(filter-out $(MAINS),$(wildcard control/emks/*.c control/hss/*.c))
@@ -55,10 +60,13 @@ SRC_bench := $(filter-out $(MAINS),$(wildcard bench/gen/*.c))
 
 # Link order: a component lists itself, then what it uses.
 USES_crypto := crypto
+USES_net := net
+USES_dtls := dtls net crypto
 USES_control := control crypto
 USES_emks := emks crypto
-USES_dataplane := dataplane control crypto
-USES_bench := bench dataplane control crypto
+USES_dataplane := dataplane dtls net control crypto
+# the load generator reuses only the protocol and network layers
+USES_bench := bench dtls net crypto
 
 # program = main source : components
 PROGRAMS := emse:dataplane/main.c:dataplane \
@@ -83,8 +91,9 @@ prog_main = $(word 2,$(subst :, ,$(1)))
 prog_comp = $(word 3,$(subst :, ,$(1)))
 LIVE_PROGRAMS := $(foreach p,$(PROGRAMS),$(if $(wildcard $(call prog_main,$(p))),$(p)))
 
-# Tests mirror the tree: tests/<component>/test_*.c, one binary each, linked with the component.
-TEST_SRCS := $(wildcard tests/crypto/test_*.c tests/dataplane/test_*.c tests/control/test_*.c tests/emks/test_*.c tests/bench/test_*.c)
+# Tests mirror the tree: tests/<component>/test_*.c, one binary each, linked with the component
+# (tests/dataplane/net/ and dtls/ with the whole dataplane, for their in-process workers).
+TEST_SRCS := $(wildcard tests/crypto/test_*.c tests/dataplane/test_*.c tests/dataplane/*/test_*.c tests/control/test_*.c tests/emks/test_*.c tests/bench/test_*.c)
 test_comp = $(word 2,$(subst /, ,$(1)))
 
 all: $(foreach p,$(LIVE_PROGRAMS),$(BUILD)/$(call prog_name,$(p))) $(BUILD)/asan/emse \
@@ -206,13 +215,13 @@ FUZZ_NAMES := $(patsubst tests/fuzz/fuzz_%.c,%,$(wildcard tests/fuzz/fuzz_*.c))
 FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # archives: only the DPDK-free parts of the tree
 FUZZ_LIBS := parsers crypto control
-FUZZ_SRC_parsers := dataplane/net.c dataplane/dtls_peek.c dataplane/cookie.c dataplane/hmac256.c \
-  dataplane/cluster.c
+FUZZ_SRC_parsers := dataplane/net/net.c dataplane/dtls/dtls_peek.c dataplane/dtls/cookie.c \
+  dataplane/dtls/hmac256.c dataplane/cluster.c
 FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
 # the compact record layer (tests/fuzz/fuzz_record.c)
 FUZZ_LIBS += record
-FUZZ_SRC_record := dataplane/record.c dataplane/aesgcm.c dataplane/aesccm.c
+FUZZ_SRC_record := dataplane/dtls/record.c dataplane/dtls/aesgcm.c dataplane/dtls/aesccm.c
 FUZZ_USES_default := parsers crypto
 FUZZ_USES_identity := crypto
 FUZZ_USES_record := record crypto
@@ -221,7 +230,7 @@ FUZZ_USES_aesgcm := record crypto
 FUZZ_USES_aesccm := record crypto
 # the native handshake engine (tests/fuzz/fuzz_hs12.c)
 FUZZ_LIBS += hs12
-FUZZ_SRC_hs12 := dataplane/hs12.c
+FUZZ_SRC_hs12 := dataplane/dtls/hs12.c
 FUZZ_USES_hs12 := hs12 record parsers crypto
 # the session file's entries (tests/fuzz/fuzz_persist_entry.c)
 FUZZ_LIBS += persist
@@ -233,17 +242,17 @@ FUZZ_SRC_genhs := bench/gen/hs_client.c bench/gen/record.c
 FUZZ_USES_hs_client := genhs record parsers crypto
 # our RFC 9146 Connection IDs (tests/fuzz/fuzz_cid.c)
 FUZZ_LIBS += cid
-FUZZ_SRC_cid := dataplane/cid.c
+FUZZ_SRC_cid := dataplane/dtls/cid.c
 FUZZ_USES_cid := cid crypto
 # the EMSE's parser of EMKS answers (tests/fuzz/fuzz_emks_response.c)
 FUZZ_USES_emks_response := control crypto
 FUZZ_LDLIBS_emks_response := -ljansson
 # the EMSE's application identity -> IMSI table (tests/fuzz/fuzz_imsi_map.c)
 FUZZ_USES_imsi_map := control crypto
-# the differential fuzzers (issue 17): hs12.c against the wolfSSL engine (dataplane/dtls.c),
+# the differential fuzzers (issue 17): hs12.c against the wolfSSL engine (dataplane/dtls/dtls.c),
 # record.c against wolfSSL's own record layer
 FUZZ_LIBS += wolfglue
-FUZZ_SRC_wolfglue := dataplane/dtls.c
+FUZZ_SRC_wolfglue := dataplane/dtls/dtls.c dataplane/dtls_conn.c
 FUZZ_USES_hs12_diff := hs12 wolfglue record parsers crypto
 FUZZ_USES_record_diff := record crypto
 fuzz_uses = $(or $(FUZZ_USES_$(1)),$(FUZZ_USES_default))
@@ -284,10 +293,10 @@ fuzz-smoke: $(FUZZ_BINS)
 .PHONY: fuzz fuzz-build fuzz-smoke
 
 # ==== constant time (issue 17): tests/ct/, Valgrind memcheck with the secrets marked undefined =====
-#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/ct.h), run by
+#   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/dtls/ct.h), run by
 #               tests/ct/run.sh: clean on the checks, and the negative control must be reported
-CT_SRC := dataplane/hs12.c dataplane/record.c dataplane/aesgcm.c dataplane/aesccm.c \
-  dataplane/cookie.c dataplane/hmac256.c dataplane/dtls_peek.c tests/ct/ct_check.c
+CT_SRC := $(addprefix dataplane/dtls/,hs12.c record.c aesgcm.c aesccm.c cookie.c hmac256.c \
+  dtls_peek.c) tests/ct/ct_check.c
 $(BUILD)/ct/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DEMSE_CT_VALGRIND -c $< -o $@
@@ -298,8 +307,8 @@ ct: $(BUILD)/ct/ct_check
 .PHONY: ct
 
 
-# ==== state-machine conformance (issue 17): tests/dataplane/test_conformance.c ====================
+# ==== state-machine conformance (issue 17): tests/dataplane/dtls/test_conformance.c ===============
 # Part of the unit tests (plain and ASan); this runs it alone, pairs and deviations printed.
-conformance: $(BUILD)/tests/dataplane/test_conformance $(BUILD)/asan/tests/dataplane/test_conformance
+conformance: $(BUILD)/tests/dataplane/dtls/test_conformance $(BUILD)/asan/tests/dataplane/dtls/test_conformance
 	tests/run-unit.sh $^
 .PHONY: conformance

@@ -15,8 +15,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "emse/hmac256.h"
-#include "emse/record.h"
+#include "emse/dtls/hmac256.h"
+#include "emse/dtls/record.h"
 #include "emse/rng.h"
 
 static double now_ns(void)

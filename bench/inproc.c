@@ -4,7 +4,7 @@
  * around the server's calls only, so the client's share does not count against it.
  *   bench-inproc [handshakes per case (20000)] [ccm8|gcm|cbc ...]
  * Cases: objects created and freed per handshake, and pooled (wolfSSL_clear + import of a
- * never-used state, WOLFSSL-NOTES.md); and emse's own engine as the server (dataplane/hs12.c with
+ * never-used state, WOLFSSL-NOTES.md); and emse's own engine as the server (dataplane/dtls/hs12.c with
  * the worker's cookie and record layer, no DPDK): what emse's worker costs beyond it is the
  * dataplane's share. */
 #include <wolfssl/options.h>
@@ -17,8 +17,8 @@
 #include <time.h>
 
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/hs12.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/hs12.h"
 #include "emse/rng.h"
 
 #define QLEN 16

@@ -1,7 +1,7 @@
 /* bench-record: what an established session's record costs, compact layer vs wolfSSL.
  * Per suite (AES-128-GCM, AES-128-CCM-8), 100-byte plaintext, CPU ns per record (this thread's
  * CPU time, so other processes on the shared machine do not count):
- *   ours seal / open       dataplane/record.c without its key cache: keys expanded per record
+ *   ours seal / open       dataplane/dtls/record.c without its key cache: keys expanded per record
  *   key cache seal / open  the same with the per-worker key cache the worker uses, the session
  *                          hot in it: the floor bench/run-sessions.sh records compares with
  *   key cache, wolfCrypt   the key cache with wolfCrypt's AEAD instead of aesgcm.c / aesccm.c
@@ -21,10 +21,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../tests/dataplane/wolfmem.h"
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
-#include "emse/record.h"
+#include "../tests/dataplane/dtls/wolfmem.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
+#include "emse/dtls/record.h"
 
 #define PLAIN 100
 #define BATCH 1024

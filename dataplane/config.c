@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 #include "emse/config.h"
 
 void emse_config_defaults(struct emse_config *c)

@@ -1,5 +1,5 @@
 /* emse: EAL, configuration, control plane, port, workers; then the main lcore runs the control
- * plane until SIGINT/SIGTERM. Everything the packets see lives in worker.c. */
+ * plane until SIGINT/SIGTERM. Everything the packets see lives in worker.c and worker_*.c. */
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
@@ -17,7 +17,7 @@
 
 #include "emse/config.h"
 #include "emse/control_plane.h"
-#include "emse/dtls.h"
+#include "emse/dtls/dtls.h"
 #include "emse/persist.h"
 #include "emse/port.h"
 #include "emse/rng.h"

@@ -4,7 +4,7 @@
 
 #include <rte_ethdev.h>
 
-#include "emse/offload.h"
+#include "emse/net/offload.h"
 #include "emse/port.h"
 #include "emse/worker.h"
 

@@ -1,5 +1,5 @@
-/* AES-GCM and AES-CCM-8 of ours (dataplane/aesgcm.c, aesccm.c) and wolfCrypt's as the reference,
- * behind one interface: the unit tests (tests/dataplane/aead_check.h) and the differential
+/* AES-GCM and AES-CCM-8 of ours (dataplane/dtls/aesgcm.c, aesccm.c) and wolfCrypt's as the reference,
+ * behind one interface: the unit tests (tests/dataplane/dtls/aead_check.h) and the differential
  * fuzzers (tests/fuzz/aead_input.h) drive both ciphers through it. Keys live in a caller's
  * buffer of AEAD_KEY_MAX bytes, 64-aligned. */
 #ifndef EMSE_TEST_AEAD_OPS_H
@@ -11,8 +11,8 @@
 #include <wolfssl/options.h>
 #include <wolfssl/wolfcrypt/aes.h>
 
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
 
 #define AEAD_KEY_MAX 512
 _Static_assert(sizeof(struct emse_gcm_key) <= AEAD_KEY_MAX &&

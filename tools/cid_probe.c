@@ -27,7 +27,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "emse/hs12.h"
+#include "emse/dtls/hs12.h"
 
 static struct sockaddr_in dst;
 static int fails;

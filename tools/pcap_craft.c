@@ -293,7 +293,7 @@ static unsigned next_sport = 40000;
 /* One UDP datagram from the client to the IPv4 listener. */
 /* emse counts a datagram without a session as not_dtls when it does not even hold a DTLS record
  * header: content type 20..23, version fe ff or fe fd, a length that fits the datagram (RFC 6347
- * 4.1; written here from the RFC, not shared with dataplane/dtls_peek.c). */
+ * 4.1; written here from the RFC, not shared with dataplane/dtls/dtls_peek.c). */
 static bool dtls_record_ok(const uint8_t *p, size_t n)
 {
 	if (n < 13 || p[0] < 20 || p[0] > 23 || p[1] != 0xfe || (p[2] != 0xff && p[2] != 0xfd))

@@ -1,6 +1,6 @@
 /* proxy-v2-sink: the backend of the forward-mode end-to-end test. A UDP server that parses each
  * datagram's PROXY protocol v2 header with its own parser (written from haproxy's
- * proxy-protocol.txt section 2.2, sharing nothing with dataplane/proxy_v2.c, so a bug there is not
+ * proxy-protocol.txt section 2.2, sharing nothing with dataplane/net/proxy_v2.c, so a bug there is not
  * mirrored here), prints one line per datagram on stdout and answers the sender with
  * "ACK:" + payload. A datagram whose header does not parse gets a "BAD ..." line and no answer.
  *

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "emse/net.h"
+#include "emse/net/net.h"
 #include "pop.h"
 #include "hs_client.h"
 #include "record.h"

@@ -2,13 +2,13 @@
  * and 9146. Only what a PSK client with an AEAD suite needs: one suite offered, no session id, no
  * renegotiation, unfragmented server messages (a PSK flight is far below any MTU). */
 /* The transcript is copied to read its hash mid-way: the SHA256_CTX calls (deprecated in OpenSSL 3
- * but alloc-free) do that by assignment, as dataplane/hmac256.c does. */
+ * but alloc-free) do that by assignment, as dataplane/dtls/hmac256.c does. */
 #define OPENSSL_SUPPRESS_DEPRECATED
 #include <string.h>
 #include <openssl/crypto.h>
 #include <openssl/sha.h>
 
-#include "emse/hmac256.h"
+#include "emse/dtls/hmac256.h"
 #include "hs_client.h"
 
 enum { HSC_P_HELLO = 1, HSC_P_WAIT_DONE, HSC_P_WAIT_FIN, HSC_P_DONE };

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
 #include "record.h"
 
 void rec_keep(void *ssl)

@@ -1,6 +1,6 @@
 /* The generator's own DTLS 1.2 AEAD record layer for --blast: after wolfSSL's handshake, the
  * session keys are derived again from the master secret and records are sealed here (~0.1 us
- * instead of ~1-2 us through wolfSSL_write; with emse's own dataplane/aesgcm.c and aesccm.c where
+ * instead of ~1-2 us through wolfSSL_write; with emse's own dataplane/dtls/aesgcm.c and aesccm.c where
  * the CPU has AES-NI), so one generator core can offer a server millions of records per second. Echoes are counted, and the first of each session is opened to prove
  * the keys and the server's echo right. */
 #ifndef BENCH_RECORD_H

@@ -22,8 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "emse/hmac256.h"
-#include "emse/net.h"
+#include "emse/dtls/hmac256.h"
+#include "emse/net/net.h"
 
 #define EMSE_CLUSTER_KEY_LEN 32
 #define EMSE_CLUSTER_HDR 54

@@ -6,7 +6,8 @@
 
 #include <stdbool.h>
 #include <stdint.h>
-#include "emse/net.h"
+#include "emse/dtls/handshake.h"
+#include "emse/net/net.h"
 #include "emse/e2m.h"
 
 #define EMSE_MAX_LISTENERS 16
@@ -16,11 +17,6 @@
 
 enum emse_app_mode { EMSE_APP_ECHO = 0, EMSE_APP_FORWARD };
 enum emse_keys_source { EMSE_KEYS_FILE = 0, EMSE_KEYS_EMKS };
-
-/* Cipher suites we may offer, as a bit set. */
-#define EMSE_SUITE_CCM8 0x1u
-#define EMSE_SUITE_GCM 0x2u
-#define EMSE_SUITE_CBC 0x4u
 
 struct emse_listener_conf {
 	char name[EMSE_NAME_MAX];

@@ -23,10 +23,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 #include "emse/e2m.h"
-#include "emse/net.h"
-#include "emse/record.h"
+#include "emse/net/net.h"
+#include "emse/dtls/record.h"
 #include "emse/telemetry.h"
 
 #define EMSE_PERSIST_MAGIC "EMSESESS"

@@ -9,9 +9,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include "emse/e2m.h"
-#include "emse/hs12.h"
-#include "emse/net.h"
-#include "emse/record.h"
+#include "emse/dtls/hs12.h"
+#include "emse/net/net.h"
+#include "emse/dtls/record.h"
 
 struct rte_mbuf;
 struct rte_hash;

@@ -7,14 +7,14 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 #include "emse/config.h"
 #include "emse/control.h"
-#include "emse/cookie.h"
-#include "emse/dtls.h"
-#include "emse/forward.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls.h"
+#include "emse/net/forward.h"
 #include "emse/idarena.h"
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 #include "emse/resume.h"
 #include "emse/session.h"
 #include "emse/stats.h"

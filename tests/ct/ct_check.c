@@ -2,7 +2,7 @@
  * memcheck with their secrets marked undefined (the ctgrind technique). Memcheck then reports any
  * conditional jump or memory address that depends on a secret; tests/ct/run.sh fails on any
  * report. The verdicts themselves (tag right or wrong, cookie valid, Finished verified) are made
- * public where the code decides them (include/emse/ct.h); everything before them must not branch
+ * public where the code decides them (include/emse/dtls/ct.h); everything before them must not branch
  * or index on a secret.
  *   ct_check           the checks: HMAC-SHA-256 and the PRF (hmac256.c), AES-128-GCM and
  *                      AES-128-CCM-8 tag checks (aesgcm.c, aesccm.c), record.c's open and seal,
@@ -16,14 +16,14 @@
 
 #include <valgrind/memcheck.h>
 
-#include "emse/aesccm.h"
-#include "emse/aesgcm.h"
+#include "emse/dtls/aesccm.h"
+#include "emse/dtls/aesgcm.h"
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/dtls_peek.h"
-#include "emse/hmac256.h"
-#include "emse/hs12.h"
-#include "emse/record.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls_peek.h"
+#include "emse/dtls/hmac256.h"
+#include "emse/dtls/hs12.h"
+#include "emse/dtls/record.h"
 
 #define SECRET(p, n) VALGRIND_MAKE_MEM_UNDEFINED((p), (n))
 #define PUBLIC(p, n) VALGRIND_MAKE_MEM_DEFINED((p), (n))
@@ -281,8 +281,8 @@ int main(int argc, char **argv)
 	if (emse_record_ctx_init(&rc, 16) != 0)
 		return 2;
 	printf("ct_check: AES-GCM by %s, AES-CCM-8 by %s\n",
-	       rc.gcm_ni ? "dataplane/aesgcm.c (AES-NI, PCLMULQDQ)" : "wolfCrypt",
-	       rc.ccm_ni ? "dataplane/aesccm.c (AES-NI)" : "wolfCrypt");
+	       rc.gcm_ni ? "dataplane/dtls/aesgcm.c (AES-NI, PCLMULQDQ)" : "wolfCrypt",
+	       rc.ccm_ni ? "dataplane/dtls/aesccm.c (AES-NI)" : "wolfCrypt");
 	if (!rc.gcm_ni || !rc.ccm_ni) {
 		/* wolfCrypt's C fallback indexes tables by key and data: not what is checked here */
 		fprintf(stderr, "ct_check: this CPU (as Valgrind shows it) lacks AES-NI: our AEADs "

@@ -12,9 +12,9 @@
 #include <unistd.h>
 #include <cmocka.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 #include "emse/persist.h"
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 
 static const uint8_t KEY[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 				 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };

@@ -9,7 +9,7 @@
 #include <cmocka.h>
 
 #include "eal.h"
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 #include "emse/resume.h"
 
 static const uint8_t SUITE[2] = {0xc0, 0xa8};

@@ -1,4 +1,4 @@
-/* libFuzzer: dataplane/aesgcm.c against wolfCrypt's AES-GCM on arbitrary inputs, through
+/* libFuzzer: dataplane/dtls/aesgcm.c against wolfCrypt's AES-GCM on arbitrary inputs, through
  * aead_fuzz_one (aead_input.h): the same ciphertext and tag, the same verdict on a record with
  * one bit flipped, a refused open leaving the output as it was; in place and out of place, on
  * both of aesgcm.c's paths. */

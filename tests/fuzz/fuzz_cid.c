@@ -1,4 +1,4 @@
-/* libFuzzer: our Connection IDs (dataplane/cid.c) on arbitrary bytes. The first byte picks the
+/* libFuzzer: our Connection IDs (dataplane/dtls/cid.c) on arbitrary bytes. The first byte picks the
  * length (4..16), the rest is a CID as it arrives in a tls12_cid record (octet 0: our node, 0).
  * Checks: no crash or overread (an exact-size copy); a CID that decodes is exactly the one its
  * fields encode to (the permutation is a bijection and the zero bits are checked), with the
@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/cid.h"
+#include "emse/dtls/cid.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

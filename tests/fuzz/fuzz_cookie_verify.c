@@ -6,8 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/cookie.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls_peek.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

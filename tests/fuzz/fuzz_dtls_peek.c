@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/dtls_peek.h"
+#include "emse/dtls/dtls_peek.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 #define INSIDE(p, n, buf, len) \

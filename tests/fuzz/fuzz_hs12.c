@@ -1,4 +1,4 @@
-/* libFuzzer: the native handshake engine (dataplane/hs12.c) on arbitrary bytes.
+/* libFuzzer: the native handshake engine (dataplane/dtls/hs12.c) on arbitrary bytes.
  * First byte even: the rest is a ClientHello datagram for emse_hs12_parse_hello (and, if it is
  * served, emse_hs12_start). Odd: a handshake is started from a fixed valid ClientHello, then the
  * rest is cut into datagrams (2-byte length prefixes) fed to emse_hs12_input as the client's
@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "emse/config.h"
-#include "emse/hs12.h"
+#include "emse/dtls/hs12.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

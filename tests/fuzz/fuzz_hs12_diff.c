@@ -1,5 +1,5 @@
-/* libFuzzer, differential (issue 17): emse's handshake engine (dataplane/hs12.c) against the
- * wolfSSL engine (dataplane/dtls.c: a pooled object, the worker's custom I/O) on the same client
+/* libFuzzer, differential (issue 17): emse's handshake engine (dataplane/dtls/hs12.c) against the
+ * wolfSSL engine (dataplane/dtls/dtls.c: a pooled object, the worker's custom I/O) on the same client
  * behaviour. The fuzzer's bytes choose the server's suites and PSK hint, the client's suites,
  * extensions (EMS, renegotiation_info, an unknown one), PSK identity and key, a server-side
  * wrong key, and corruptions of the ClientHello and of flight 3; the client (tests/dtls12_client.h, OpenSSL) runs the same plan
@@ -19,12 +19,12 @@
 
 #include "../dtls12_client.h"
 #include "emse/config.h"
-#include "emse/cookie.h"
-#include "emse/dtls.h"
-#include "emse/dtls_peek.h"
+#include "emse/dtls/cookie.h"
+#include "emse/dtls/dtls.h"
+#include "emse/dtls/dtls_peek.h"
 #include "emse/e2m.h"
-#include "emse/hs12.h"
-#include "emse/record.h"
+#include "emse/dtls/hs12.h"
+#include "emse/dtls/record.h"
 #include "emse/rng.h"
 #include "emse/session.h"
 

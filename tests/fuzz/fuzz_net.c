@@ -7,7 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/net.h"
+#include "emse/net/net.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

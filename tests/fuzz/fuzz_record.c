@@ -1,4 +1,4 @@
-/* libFuzzer: the compact record layer (dataplane/record.c) on arbitrary bytes. The first byte
+/* libFuzzer: the compact record layer (dataplane/dtls/record.c) on arbitrary bytes. The first byte
  * picks what the rest is:
  *   0: a wolfSSL export blob for emse_record_import_blob: fails cleanly or gives a sane state;
  *   1: a datagram walked record by record with emse_record_open: every result stays inside the
@@ -13,7 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 
 #define CHECK(c) do { if (!(c)) __builtin_trap(); } while (0)
 

@@ -18,7 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "emse/record.h"
+#include "emse/dtls/record.h"
 #include "emse/rng.h"
 
 #define FAIL(...) do { fprintf(stderr, "fuzz_record_diff: " __VA_ARGS__); fputc('\n', stderr); \
