@@ -369,9 +369,14 @@ static inline __m128i tag_wide(const struct emse_gcm_key *k, const uint8_t *aad,
 						_mm512_clmulepi64_epi128(c1, h1, 0x01), 0x96);
 	mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128(c1, h1, 0x10));
 	if (aad_len > 16) {
-		/* two or three AAD blocks in one register, zero past aad_len */
+		/* two or three AAD blocks in one register, zero past aad_len; loaded a block at a time,
+		 * as the caller stores them (record.c), so that each load forwards from its store */
 		unsigned na = (unsigned)(aad_len + 15) / 16;
-		__m512i a = bswap_wide(_mm512_maskz_loadu_epi8(mask_upto(aad_len), aad));
+		__m512i a = _mm512_castsi128_si512(load(aad));
+		a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8((__mmask16)mask_upto(aad_len - 16), aad + 16), 1);
+		if (na > 2)
+			a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8((__mmask16)mask_upto(aad_len - 32), aad + 32), 2);
+		a = bswap_wide(a);
 		__m512i ha = _mm512_loadu_si512((const void *)k->hd[EMSE_GCM_HPOWERS - t - na]);
 		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(a, ha, 0x00));
 		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(a, ha, 0x11));
