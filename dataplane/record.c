@@ -716,6 +716,37 @@ static inline enum emse_rec_rc deliver(struct emse_record_ctx *c, struct emse_re
 	}
 }
 
+/* What a record must pass before its AEAD runs, on a header of hl octets whose last two are the
+ * length (13, or 13 + CID length for tls12_cid): it frames (*consumed), has our version and the
+ * read epoch, is not refused (a plain record on a CID session), holds an explicit nonce, the
+ * tag and at least min_inner octets of plaintext (and at most 2^14 more), and is not a replay or
+ * left of the window. -1 with *rlen and *seq set, or the drop reason. Inlined into both opens:
+ * the plain one's arguments are constants, so its code is what it was. */
+static inline __attribute__((always_inline)) int record_check(
+	const struct emse_record_state *st, const uint8_t *buf, size_t len, size_t hl, int refuse,
+	unsigned min_inner, size_t *consumed, size_t *rlen, uint64_t *seq)
+{
+	if (len < hl)
+		return EMSE_REC_MALFORMED;
+	size_t rl = be16(buf + hl - 2);
+	if (rl > len - hl)
+		return EMSE_REC_MALFORMED;
+	*consumed = hl + rl;
+	if (buf[1] != 0xfe || buf[2] != 0xfd)
+		return EMSE_REC_MALFORMED;
+	if (be16(buf + 3) != st->repoch)
+		return EMSE_REC_WRONG_EPOCH;
+	if (refuse)
+		return EMSE_REC_MALFORMED;
+	unsigned tl = tag_len(st);
+	if (rl < EMSE_REC_EXPLICIT + tl + min_inner ||
+	    rl - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN + min_inner)
+		return EMSE_REC_MALFORMED;
+	*rlen = rl;
+	*seq = be48(buf + 5);
+	return replay_check(st, *seq);
+}
+
 enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
 				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
 				  size_t *plain_len, uint8_t *content_type,
@@ -724,28 +755,15 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	*consumed = len;
 	*plain_len = 0;
 	*content_type = len ? buf[0] : 0;
-	if (len < EMSE_REC_HDR)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	size_t rlen = be16(buf + 11);
-	if (rlen > len - EMSE_REC_HDR)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	*consumed = EMSE_REC_HDR + rlen;
-	uint8_t type = buf[0];
-	if (buf[1] != 0xfe || buf[2] != 0xfd)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	if (be16(buf + 3) != st->repoch)
-		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
+	size_t rlen;
+	uint64_t seq;
 	/* RFC 9146 6: with CIDs negotiated the peer's records carry ours; a plain one is not its */
-	if (st->flags & EMSE_REC_F_CID)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	unsigned tl = tag_len(st);
-	if (rlen < EMSE_REC_EXPLICIT + tl || rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-
-	uint64_t seq = be48(buf + 5);
-	int bad = replay_check(st, seq);
+	int bad = record_check(st, buf, len, EMSE_REC_HDR, st->flags & EMSE_REC_F_CID, 0, consumed,
+			       &rlen, &seq);
 	if (bad >= 0)
 		return drop(c, (enum emse_rec_drop)bad, reason);
+	uint8_t type = buf[0];
+	unsigned tl = tag_len(st);
 
 	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
 	const uint8_t *explicit_iv = buf + EMSE_REC_HDR;
@@ -834,25 +852,15 @@ enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_rec
 	*consumed = len;
 	*plain_len = 0;
 	*content_type = EMSE_REC_CT_CID;
-	if (cid_len > EMSE_CID_MAX || len < hl)
+	if (cid_len > EMSE_CID_MAX)
 		return drop(c, EMSE_REC_MALFORMED, reason);
-	size_t rlen = be16(buf + hl - 2);
-	if (rlen > len - hl)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	*consumed = hl + rlen;
-	if (buf[1] != 0xfe || buf[2] != 0xfd)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	if (be16(buf + 3) != st->repoch)
-		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
-	unsigned tl = tag_len(st);
+	size_t rlen;
+	uint64_t seq;
 	/* the inner plaintext holds the real type at least */
-	if (rlen < EMSE_REC_EXPLICIT + tl + 1 ||
-	    rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN + 1)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	uint64_t seq = be48(buf + 5);
-	int bad = replay_check(st, seq);
+	int bad = record_check(st, buf, len, hl, 0, 1, consumed, &rlen, &seq);
 	if (bad >= 0)
 		return drop(c, (enum emse_rec_drop)bad, reason);
+	unsigned tl = tag_len(st);
 
 	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
 	const uint8_t *explicit_iv = buf + hl;
