@@ -249,19 +249,26 @@ __attribute__((always_inline)) static inline unsigned first_batch(const struct e
 	return m;
 }
 
-/* Records of up to 7 blocks with at most one block of AAD (every DTLS record up to 112 bytes):
- * at most 9 GHASH blocks, all multiplied by their own power of H and reduced once. */
+/* Records of up to 7 blocks with up to EMSE_GCM_SHORT_AAD bytes of AAD (every DTLS record up to
+ * 112 bytes, with or without a CID): at most 11 GHASH blocks, all multiplied by their own power
+ * of H and reduced once. */
 #define SHORT_MAX (7 * 16)
+
+static inline int is_short(size_t aad_len, size_t n)
+{
+	return n <= SHORT_MAX && aad_len <= EMSE_GCM_SHORT_AAD;
+}
 
 __attribute__((always_inline)) static inline __m128i tag_short(const struct emse_gcm_key *k, const uint8_t *aad, size_t aad_len,
 				const uint8_t *c, size_t n, __m128i ek_j0)
 {
 	size_t full = n / 16, rest = n % 16;
 	/* the power of H for the first block: one per block after it */
-	unsigned e = (unsigned)(full + (rest != 0) + (aad_len != 0)) + 1;
+	unsigned e = (unsigned)(full + (rest != 0) + (aad_len + 15) / 16) + 1;
 	struct acc s = {_mm_setzero_si128(), _mm_setzero_si128(), _mm_setzero_si128()};
-	if (aad_len)
-		clmul_acc(&s, bswap(aad_len == 16 ? load(aad) : load_partial(aad, aad_len)),
+#pragma GCC unroll 3
+	for (size_t i = 0; i < aad_len; i += 16)
+		clmul_acc(&s, bswap(aad_len - i >= 16 ? load(aad + i) : load_partial(aad + i, aad_len - i)),
 			  hpow(k, e--));
 #pragma GCC unroll 7
 	for (size_t i = 0; i < full; i++)
@@ -275,7 +282,7 @@ __attribute__((always_inline)) static inline __m128i tag_short(const struct emse
 static inline __m128i tag_any(const struct emse_gcm_key *k, const uint8_t *aad, size_t aad_len,
 			      const uint8_t *c, size_t n, __m128i ek_j0)
 {
-	if (n <= SHORT_MAX && aad_len <= 16)
+	if (is_short(aad_len, n))
 		return tag_short(k, aad, aad_len, c, n, ek_j0);
 	return tag_of(k, aad, aad_len, c, n, ek_j0);
 }
@@ -336,13 +343,19 @@ static inline __m512i bswap_wide(__m512i x)
 	return _mm512_shuffle_epi8(x, m);
 }
 
+static inline __mmask64 mask_upto(size_t n)
+{
+	return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
+}
+
 /* The tag of a record whose text (n <= 112 bytes, zero past n) is in c0 (bytes 0-63) and c1
- * (64-127). Block i of the text takes H^(t - i), t = blocks of text + 1; the AAD block H^(t+1). */
+ * (64-127). Block i of the text takes H^(t - i), t = blocks of text + 1; AAD block i (of na)
+ * H^(t + na - i). */
 static inline __m128i tag_wide(const struct emse_gcm_key *k, const uint8_t *aad, size_t aad_len,
 			       __m512i c0, __m512i c1, size_t n, __m128i ek_j0)
 {
 	unsigned t = (unsigned)((n + 15) / 16) + 1;
-	/* hd[9 - e] = H^e, zero blocks past H^1: four descending powers from any start */
+	/* hd[HPOWERS - e] = H^e, zero blocks past H^1: four descending powers from any start */
 	__m512i h0 = _mm512_loadu_si512((const void *)k->hd[EMSE_GCM_HPOWERS - t]);
 	__m512i h1 = _mm512_loadu_si512((const void *)k->hd[EMSE_GCM_HPOWERS + 4 - t]);
 	c0 = bswap_wide(c0);
@@ -355,18 +368,28 @@ static inline __m128i tag_wide(const struct emse_gcm_key *k, const uint8_t *aad,
 						_mm512_clmulepi64_epi128(c0, h0, 0x10),
 						_mm512_clmulepi64_epi128(c1, h1, 0x01), 0x96);
 	mid = _mm512_xor_si512(mid, _mm512_clmulepi64_epi128(c1, h1, 0x10));
+	if (aad_len > 16) {
+		/* two or three AAD blocks in one register, zero past aad_len; loaded a block at a time,
+		 * as the caller stores them (record.c), so that each load forwards from its store */
+		unsigned na = (unsigned)(aad_len + 15) / 16;
+		__m512i a = _mm512_castsi128_si512(load(aad));
+		a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8((__mmask16)mask_upto(aad_len - 16), aad + 16), 1);
+		if (na > 2)
+			a = _mm512_inserti32x4(a, _mm_maskz_loadu_epi8((__mmask16)mask_upto(aad_len - 32), aad + 32), 2);
+		a = bswap_wide(a);
+		__m512i ha = _mm512_loadu_si512((const void *)k->hd[EMSE_GCM_HPOWERS - t - na]);
+		lo = _mm512_xor_si512(lo, _mm512_clmulepi64_epi128(a, ha, 0x00));
+		hi = _mm512_xor_si512(hi, _mm512_clmulepi64_epi128(a, ha, 0x11));
+		mid = _mm512_ternarylogic_epi64(mid, _mm512_clmulepi64_epi128(a, ha, 0x01),
+						_mm512_clmulepi64_epi128(a, ha, 0x10), 0x96);
+	}
 	struct acc s = {fold4(lo), fold4(mid), fold4(hi)};
-	if (aad_len) {
+	if (aad_len && aad_len <= 16) {
 		__mmask16 am = (__mmask16)((1u << aad_len) - 1);
 		clmul_acc(&s, bswap(_mm_maskz_loadu_epi8(am, aad)), hpow(k, t + 1));
 	}
 	clmul_acc(&s, len_block(aad_len, n), hpow(k, 1));
 	return _mm_xor_si128(bswap(reduce(&s)), ek_j0);
-}
-
-static inline __mmask64 mask_upto(size_t n)
-{
-	return n >= 64 ? ~(__mmask64)0 : ((__mmask64)1 << n) - 1;
 }
 
 static void seal_wide(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
@@ -408,7 +431,7 @@ TARGET_BEGIN(NARROW)
 void emse_gcm_seal(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
 		   size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, uint8_t tag[16])
 {
-	if (use_wide && n <= SHORT_MAX && aad_len <= 16) {
+	if (use_wide && is_short(aad_len, n)) {
 		seal_wide(k, nonce, aad, aad_len, in, n, out, tag);
 		return;
 	}
@@ -423,7 +446,7 @@ void emse_gcm_seal(const struct emse_gcm_key *k, const uint8_t nonce[12], const 
 int emse_gcm_open(const struct emse_gcm_key *k, const uint8_t nonce[12], const uint8_t *aad,
 		  size_t aad_len, const uint8_t *in, size_t n, uint8_t *out, const uint8_t tag[16])
 {
-	if (use_wide && n <= SHORT_MAX && aad_len <= 16)
+	if (use_wide && is_short(aad_len, n))
 		return open_wide(k, nonce, aad, aad_len, in, n, out, tag);
 	__m128i base = load_nonce12(nonce), b[8];
 	/* the keystream does not depend on the data, so it overlaps GHASH */

@@ -13,6 +13,7 @@
 
 #include "emse/dtls/aesccm.h"
 #include "emse/dtls/aesgcm.h"
+#include "emse/dtls/cid.h"
 #include "emse/dtls/ct.h"
 #include "emse/dtls/record.h"
 
@@ -229,13 +230,6 @@ static int aead(struct emse_record_ctx *c, struct emse_record_state *st, int sea
 		uint8_t *out, uint8_t *tag)
 {
 	return aead_al(c, st, seal, nonce, aad, 13, in, n, out, tag);
-}
-
-static int aead_cid(struct emse_record_ctx *c, struct emse_record_state *st, int seal,
-		    const uint8_t nonce[12], const uint8_t *aad, size_t al, const uint8_t *in,
-		    size_t n, uint8_t *out, uint8_t *tag)
-{
-	return aead_al(c, st, seal, nonce, aad, al, in, n, out, tag);
 }
 
 /* Keying GCM by the schedule alone is only right if wolfCrypt takes its AES-NI path at run time:
@@ -722,6 +716,37 @@ static inline enum emse_rec_rc deliver(struct emse_record_ctx *c, struct emse_re
 	}
 }
 
+/* What a record must pass before its AEAD runs, on a header of hl octets whose last two are the
+ * length (13, or 13 + CID length for tls12_cid): it frames (*consumed), has our version and the
+ * read epoch, is not refused (a plain record on a CID session), holds an explicit nonce, the
+ * tag and at least min_inner octets of plaintext (and at most 2^14 more), and is not a replay or
+ * left of the window. -1 with *rlen and *seq set, or the drop reason. Inlined into both opens:
+ * the plain one's arguments are constants, so its code is what it was. */
+static inline __attribute__((always_inline)) int record_check(
+	const struct emse_record_state *st, const uint8_t *buf, size_t len, size_t hl, int refuse,
+	unsigned min_inner, size_t *consumed, size_t *rlen, uint64_t *seq)
+{
+	if (len < hl)
+		return EMSE_REC_MALFORMED;
+	size_t rl = be16(buf + hl - 2);
+	if (rl > len - hl)
+		return EMSE_REC_MALFORMED;
+	*consumed = hl + rl;
+	if (buf[1] != 0xfe || buf[2] != 0xfd)
+		return EMSE_REC_MALFORMED;
+	if (be16(buf + 3) != st->repoch)
+		return EMSE_REC_WRONG_EPOCH;
+	if (refuse)
+		return EMSE_REC_MALFORMED;
+	unsigned tl = tag_len(st);
+	if (rl < EMSE_REC_EXPLICIT + tl + min_inner ||
+	    rl - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN + min_inner)
+		return EMSE_REC_MALFORMED;
+	*rlen = rl;
+	*seq = be48(buf + 5);
+	return replay_check(st, *seq);
+}
+
 enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_state *st,
 				  const uint8_t *buf, size_t len, size_t *consumed, uint8_t *out,
 				  size_t *plain_len, uint8_t *content_type,
@@ -730,28 +755,15 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 	*consumed = len;
 	*plain_len = 0;
 	*content_type = len ? buf[0] : 0;
-	if (len < EMSE_REC_HDR)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	size_t rlen = be16(buf + 11);
-	if (rlen > len - EMSE_REC_HDR)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	*consumed = EMSE_REC_HDR + rlen;
-	uint8_t type = buf[0];
-	if (buf[1] != 0xfe || buf[2] != 0xfd)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	if (be16(buf + 3) != st->repoch)
-		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
+	size_t rlen;
+	uint64_t seq;
 	/* RFC 9146 6: with CIDs negotiated the peer's records carry ours; a plain one is not its */
-	if (st->flags & EMSE_REC_F_CID)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	unsigned tl = tag_len(st);
-	if (rlen < EMSE_REC_EXPLICIT + tl || rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-
-	uint64_t seq = be48(buf + 5);
-	int bad = replay_check(st, seq);
+	int bad = record_check(st, buf, len, EMSE_REC_HDR, st->flags & EMSE_REC_F_CID, 0, consumed,
+			       &rlen, &seq);
 	if (bad >= 0)
 		return drop(c, (enum emse_rec_drop)bad, reason);
+	uint8_t type = buf[0];
+	unsigned tl = tag_len(st);
 
 	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
 	const uint8_t *explicit_iv = buf + EMSE_REC_HDR;
@@ -770,28 +782,54 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
 
 /* ---- RFC 9146 tls12_cid records -------------------------------------------------------------- */
 
-#define CID_AAD_MAX (23 + 255)
-
 /* RFC 9146 5 (AEAD): seq_num_placeholder (8 x 0xff) || tls12_cid || cid_length || tls12_cid ||
- * version || epoch || sequence_number || cid || length_of_DTLSInnerPlaintext. hdr: the record
- * from its type on (version at hdr + 1, epoch and sequence number at hdr + 3, the CID at
- * hdr + 11). Returns the AAD's length. */
-static size_t cid_aad(uint8_t *aad, const uint8_t *hdr, unsigned cl, size_t inner)
+ * version || epoch || sequence_number || cid || length_of_DTLSInnerPlaintext: 23 + CID length
+ * bytes. Written, as aead_in, one 16-byte store per block from values in registers (es: epoch ||
+ * sequence number as on the wire, loaded by load64), so that the AEAD's loads of it forward; cl
+ * <= EMSE_CID_MAX (16), so 48 bytes hold it. */
+#define CID_AAD_MAX 48
+struct cid_aead_in {
+	alignas(16) uint8_t nonce[16];
+	alignas(16) uint8_t aad[CID_AAD_MAX];
+};
+
+typedef unsigned __int128 u128;
+
+/* cid[0..cl), cl <= 16, as a little-endian number (the bytes in order). Fixed-size loads for the
+ * usual lengths (ours 8, a client's 4): a memcpy of a variable length is a call, and its stores
+ * would not forward to the load after it. */
+static inline u128 load_cid(const uint8_t *cid, unsigned cl)
 {
-	memset(aad, 0xff, 8);
-	aad[8] = EMSE_REC_CT_CID;
-	aad[9] = (uint8_t)cl;
-	aad[10] = EMSE_REC_CT_CID;
-	memcpy(aad + 11, hdr + 1, 2 + 8);
-	memcpy(aad + 21, hdr + 11, cl);
-	put16(aad + 21 + cl, (uint16_t)inner);
-	return 23 + cl;
+	if (cl == 8)
+		return load64(cid);
+	if (cl == 4) {
+		uint32_t w;
+		memcpy(&w, cid, 4);
+		return w;
+	}
+	u128 v = 0;
+	for (unsigned i = cl; i-- > 0;)
+		v = v << 8 | cid[i];
+	return v;
 }
 
-static inline void nonce_fill(uint8_t nonce[12], const uint8_t salt[4], const uint8_t *explicit)
+static inline size_t cid_aead_fill(struct cid_aead_in *a, const uint8_t salt[4], uint64_t explicit,
+				   uint64_t es, const uint8_t *cid, unsigned cl, size_t inner)
 {
-	memcpy(nonce, salt, 4);
-	memcpy(nonce + 4, explicit, 8);
+	uint32_t s;
+	memcpy(&s, salt, 4);
+	put_block(a->nonce, s | explicit << 32, explicit >> 32);
+	put_block(a->aad, ~(uint64_t)0,
+		  EMSE_REC_CT_CID | (uint64_t)cl << 8 | (uint64_t)EMSE_REC_CT_CID << 16 |
+			  0xfeull << 24 | 0xfdull << 32 | (es & 0xffffff) << 40);
+	/* bytes 16..47: es[3..8) || cid || length (big-endian), zeros after */
+	u128 c = load_cid(cid, cl), len = (u128)((inner >> 8 & 0xff) | (inner & 0xff) << 8);
+	unsigned at = 8 * (5 + cl); /* the length's bit offset, 72..168 */
+	u128 lo = (u128)(es >> 24) | c << 40 | (at < 128 ? len << at : 0);
+	u128 hi = c >> 88 | (at >= 128 ? len << (at - 128) : at > 112 ? len >> (128 - at) : 0);
+	put_block(a->aad + 16, (uint64_t)lo, (uint64_t)(lo >> 64));
+	put_block(a->aad + 32, (uint64_t)hi, (uint64_t)(hi >> 64));
+	return 23 + cl;
 }
 
 enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_record_state *st,
@@ -814,34 +852,23 @@ enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_rec
 	*consumed = len;
 	*plain_len = 0;
 	*content_type = EMSE_REC_CT_CID;
-	if (cid_len > 255 || len < hl)
+	if (cid_len > EMSE_CID_MAX)
 		return drop(c, EMSE_REC_MALFORMED, reason);
-	size_t rlen = be16(buf + hl - 2);
-	if (rlen > len - hl)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	*consumed = hl + rlen;
-	if (buf[1] != 0xfe || buf[2] != 0xfd)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	if (be16(buf + 3) != st->repoch)
-		return drop(c, EMSE_REC_WRONG_EPOCH, reason);
-	unsigned tl = tag_len(st);
+	size_t rlen;
+	uint64_t seq;
 	/* the inner plaintext holds the real type at least */
-	if (rlen < EMSE_REC_EXPLICIT + tl + 1 ||
-	    rlen - EMSE_REC_EXPLICIT - tl > EMSE_REC_MAX_PLAIN + 1)
-		return drop(c, EMSE_REC_MALFORMED, reason);
-	uint64_t seq = be48(buf + 5);
-	int bad = replay_check(st, seq);
+	int bad = record_check(st, buf, len, hl, 0, 1, consumed, &rlen, &seq);
 	if (bad >= 0)
 		return drop(c, (enum emse_rec_drop)bad, reason);
+	unsigned tl = tag_len(st);
 
 	size_t n = rlen - EMSE_REC_EXPLICIT - tl;
 	const uint8_t *explicit_iv = buf + hl;
-	alignas(16) uint8_t nonce[16];
-	uint8_t aad[CID_AAD_MAX];
-	nonce_fill(nonce, st->rsalt, explicit_iv); /* epoch || seq, as without CIDs */
-	size_t al = cid_aad(aad, buf, cid_len, n);
+	struct cid_aead_in a;
+	size_t al = cid_aead_fill(&a, st->rsalt, load64(explicit_iv), load64(buf + 3), buf + 11,
+				  cid_len, n);
 	const uint8_t *ct = explicit_iv + EMSE_REC_EXPLICIT;
-	int r = aead_cid(c, st, 0, nonce, aad, al, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
+	int r = aead_al(c, st, 0, a.nonce, a.aad, al, ct, n, out, (uint8_t *)(uintptr_t)(ct + n));
 	if (r != 0)
 		return refused(c, out, n, r, reason);
 	/* authentic: what the peer sent, no secret of ours */
@@ -878,7 +905,10 @@ int emse_record_seal_cid(struct emse_record_ctx *c, struct emse_record_state *st
 	}
 	uint64_t es = __builtin_bswap64((uint64_t)st->wepoch << 48 | st->wseq);
 	uint8_t *ct = out + hl + EMSE_REC_EXPLICIT;
-	memmove(ct, plain, len); /* in place or not: the inner plaintext is built where it is sealed */
+	/* the inner plaintext is built where it is sealed (in place: it is there already; a copy
+	 * over itself would also make the AEAD's loads of it wait for the copy's stores) */
+	if (ct != plain)
+		memmove(ct, plain, len);
 	ct[len] = type;          /* no padding */
 	out[0] = EMSE_REC_CT_CID;
 	out[1] = 0xfe;
@@ -887,12 +917,9 @@ int emse_record_seal_cid(struct emse_record_ctx *c, struct emse_record_state *st
 	memcpy(out + EMSE_REC_HDR - 2, peer_cid, cl);
 	put16(out + hl - 2, (uint16_t)(EMSE_REC_EXPLICIT + len + 1 + tl));
 	memcpy(out + hl, &es, 8);
-	alignas(16) uint8_t nonce[16];
-	uint8_t aad[CID_AAD_MAX];
-	nonce_fill(nonce, st->wsalt, out + hl);
-	/* cid_aad reads the CID at hdr + 11: the record's own bytes */
-	size_t al = cid_aad(aad, out, cl, len + 1);
-	if (aead_cid(c, st, 1, nonce, aad, al, ct, len + 1, ct, ct + len + 1) != 0) {
+	struct cid_aead_in a;
+	size_t al = cid_aead_fill(&a, st->wsalt, es, es, peer_cid, cl, len + 1);
+	if (aead_al(c, st, 1, a.nonce, a.aad, al, ct, len + 1, ct, ct + len + 1) != 0) {
 		c->st.drops[EMSE_REC_CRYPTO]++;
 		return -1;
 	}

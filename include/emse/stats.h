@@ -91,6 +91,8 @@ struct emse_worker_stats {
 	uint64_t rx_csum_hw_good, rx_csum_hw_bad, rx_csum_sw, tx_csum_hw, tx_csum_sw;
 	/* datagrams the port's RSS put on the owner's queue (not steered: docs/deploy.md) */
 	uint64_t rss_owned;
+	/* tls12_cid datagrams whose CID was decoded (not found in the worker's memo, docs/cid.md) */
+	uint64_t cid_decodes;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);

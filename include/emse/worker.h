@@ -24,7 +24,7 @@
 #define EMSE_BURST 64
 #define EMSE_TX_MAX 128
 #define EMSE_APP_MAX 2048
-#define EMSE_CID_MEMO 256 /* per worker, a power of two */
+#define EMSE_CID_MEMO 1024 /* per worker, a power of two: 512 sets of two */
 
 struct rte_mempool;
 struct rte_ring;
@@ -88,9 +88,10 @@ struct emse_worker {
 	bool rx_csum_hw, tx_csum_hw;   /* it verifies / fills UDP checksums */
 	bool rss;                      /* it spreads flows by RSS: the queue a flow comes on owns it */
 	struct emse_worker_stats stats;
-	/* What the CID permutation gave for recently seen CIDs (docs/cid.md): a decode is ~4 AES
-	 * latencies, a hit a 16-byte compare. Indexed by CID body octets 1-2, which the permutation
-	 * spreads evenly; a crafted CID can only evict, never be believed without its own bytes. */
+	/* What the CID permutation gave for recently seen CIDs (docs/cid.md): a decode is four AES
+	 * calls in a row (~70 ns), a hit an 8-byte compare. Sets of two (a collision of two busy
+	 * sessions costs no decodes) indexed by CID body octets 1-2, which the permutation spreads
+	 * evenly; a crafted CID can only evict, never be believed without its own bytes. */
 	struct emse_cid_memo {
 		uint8_t cid[EMSE_CID_MAX];
 		uint32_t slot;

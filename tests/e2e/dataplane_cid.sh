@@ -4,7 +4,8 @@
 # client offers a zero-length one), records are echoed; the client then moves to a new source
 # port (its own socket rebinding, and a carrier NAT - nftables masquerade in a NAT namespace - whose
 # conntrack entries are flushed) and its next record is echoed to the new port with 0 new
-# handshakes. A client that offers no CID works as before.
+# handshakes. A client that offers no CID works as before, and so does a CID offer that goes to
+# wolfSSL (handshake_engine = wolfssl): answered without a CID.
 #
 # Topology: UE namespace (198.19.0.2) --veth-- NAT namespace (198.19.0.1 | 198.18.0.2 on the TAP,
 # masquerade fully-random) --TAP-- emse (198.18.0.1). The direct checks run from the NAT namespace.
@@ -117,4 +118,22 @@ check "emse moved the session to the NAT's new port (cid_addr_changes)" [ "$(met
 check "no CID record dropped, no unknown CID" [ "$(metric cid_record_drop)" -eq 0 -a "$(metric cid_unknown)" -eq 0 ]
 
 check "SIGTERM: emse exits 0" emse_stop
+
+# 5. The wolfSSL path (docs/cid.md): wolfSSL 5.7.2 has no DTLS 1.2 CID, so a CID offer that goes
+# to it (here handshake_engine = wolfssl, on a cid = on listener) is answered without the
+# extension: the client runs without a CID, records echo as before, nothing is counted as a CID.
+cleanup_ue
+ip netns del "$NS" 2>/dev/null
+sed -i 's/^\[emse\]$/&\nhandshake_engine = wolfssl/' "$TMP/emse.conf"
+emse_start || exit 1
+wait_metric hs_started 0 || fail "the Prometheus endpoint does not answer"
+check "wolfSSL engine: cid-client --cid on: handshake and echo" \
+	client "$NS" --cid on --suite ccm8 --records 3
+cat "$TMP/client.out"
+check "wolfSSL engine: the ServerHello had no connection_id (cid=no)" grep -q "cid=no" <(summary)
+check "wolfSSL engine: the handshake was wolfSSL's (hs12_skip{engine_wolfssl})" \
+	[ "$(metric hs12_skip engine_wolfssl)" -ge 1 ]
+check "wolfSSL engine: no CID offer taken or answered" \
+	[ "$(metric cid_offered)" -eq 0 -a "$(metric cid_negotiated)" -eq 0 -a "$(metric cid_sessions)" -eq 0 ]
+check "SIGTERM: emse exits 0 (wolfSSL engine)" emse_stop
 e2e_done

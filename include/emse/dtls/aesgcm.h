@@ -15,15 +15,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* H^1..H^9: a short record (one AAD block, seven data blocks, the lengths) is nine blocks */
-#define EMSE_GCM_HPOWERS 9
+/* H^1..H^11: a short record is up to eleven GHASH blocks, all reduced once: seven data blocks,
+ * the lengths, and up to three of AAD (a plain record's 13 bytes are one; RFC 9146's tls12_cid
+ * AAD, 23 + CID length, two or three) */
+#define EMSE_GCM_HPOWERS 11
+#define EMSE_GCM_SHORT_AAD 48
 
-/* An expanded key: the AES-128 schedule and H^9..H^1 (byte-reflected, highest first, then zero
+/* An expanded key: the AES-128 schedule and H^11..H^1 (byte-reflected, highest first, then zero
  * blocks so that four consecutive powers can be loaded at once from any start). Secret: wipe it
- * with emse_gcm_wipe. 432 bytes. */
+ * with emse_gcm_wipe. 512 bytes. */
 struct emse_gcm_key {
 	_Alignas(64) uint8_t rk[11][16];
-	_Alignas(64) uint8_t hd[16][16];
+	_Alignas(64) uint8_t hd[EMSE_GCM_HPOWERS + 7][16];
 };
 
 /* 1 if this CPU runs the code below (AES-NI, PCLMULQDQ, SSE4.1); checked once. */

@@ -205,8 +205,9 @@ enum emse_rec_rc emse_record_open(struct emse_record_ctx *c, struct emse_record_
  * tls12_cid record (RFC 9146: type 25, the CID after the sequence number, the AAD of its section 5,
  * the real content type and zero padding inside) is opened, and the real type and content handed
  * back as emse_record_open does; a record of another type goes to emse_record_open. The caller
- * has matched the CID to the session. In place: out == buf + EMSE_REC_HDR + cid_len +
- * EMSE_REC_EXPLICIT. An inner plaintext of zeros only is MALFORMED. */
+ * has matched the CID to the session; cid_len is at most EMSE_CID_MAX (cid.h), longer is
+ * MALFORMED. In place: out == buf + EMSE_REC_HDR + cid_len + EMSE_REC_EXPLICIT. An inner plaintext
+ * of zeros only is MALFORMED. */
 enum emse_rec_rc emse_record_open_cid(struct emse_record_ctx *c, struct emse_record_state *st,
 				      const uint8_t *buf, size_t len, unsigned cid_len,
 				      size_t *consumed, uint8_t *out, size_t *plain_len,

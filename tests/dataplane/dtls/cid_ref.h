@@ -33,7 +33,7 @@ static inline size_t ref_record(uint8_t cipher, const uint8_t key[16], const uin
 			 const uint8_t *cid, unsigned cl, const uint8_t *content, size_t n,
 			 uint8_t real_type, unsigned pad, uint8_t *rec)
 {
-	uint8_t inner[256], aad[64], nonce[12];
+	uint8_t inner[512], aad[64], nonce[12];
 	size_t il = 0, tl = cipher == EMSE_REC_AES128_GCM ? 16 : 8;
 	if (n)
 		memcpy(inner, content, n);
