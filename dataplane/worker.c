@@ -711,7 +711,7 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 	w->stats.app_tx++;
 }
 
-static void send_arp_request(struct emse_worker *w, const struct emse_listener_conf *l)
+void emse_worker_arp(struct emse_worker *w, const uint8_t sender[4], const uint8_t target[4])
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
 	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, 42) : NULL;
@@ -720,9 +720,14 @@ static void send_arp_request(struct emse_worker *w, const struct emse_listener_c
 		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
 		return;
 	}
-	emse_arp_request(p, w->rt->iface.mac, l->addr.a, l->backend.a);
+	emse_arp_request(p, w->rt->iface.mac, sender, target);
 	tx_enqueue(w, m);
 	w->stats.arp_requests++;
+}
+
+static void send_arp_request(struct emse_worker *w, const struct emse_listener_conf *l)
+{
+	emse_worker_arp(w, l->addr.a, l->backend.a);
 }
 
 /* Forward mode: the plaintext goes to the listener's backend behind a PROXY v2 header saying
@@ -1187,6 +1192,16 @@ static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 	}
 }
 
+void emse_worker_tx(struct emse_worker *w, struct rte_mbuf *m, bool csum)
+{
+	tx_enqueue_csum(w, m, csum);
+}
+
+void emse_worker_steer(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
+{
+	steer_to(w, owner, m);
+}
+
 void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 {
 	struct emse_flow flow;
@@ -1245,6 +1260,10 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	/* steered datagrams are classified again by their owner */
 	const uint8_t *udp = csum_pending ? rte_pktmbuf_mtod_offset(m, uint8_t *, off - 8) : NULL;
 	const struct emse_config *cfg = w->rt->cfg;
+	if (w->rt->cluster && flow.local_port == w->rt->cluster->port) {
+		emse_cfwd_in(w, m, off, plen, may_steer); /* an envelope authenticates itself */
+		return;
+	}
 	if (cfg->has_forward && flow.local_port >= cfg->fwd_first &&
 	    flow.local_port - cfg->fwd_first < cfg->fwd_count) {
 		unsigned owner = emse_fwd_port_owner(flow.local_port, cfg->fwd_first, cfg->fwd_count,
@@ -1270,6 +1289,10 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	if (l->cid && plen >= EMSE_REC_HDR + l->cid_length && pl[0] == EMSE_REC_CT_CID &&
 	    w->rt->cid) {
 		/* RFC 9146: the CID names the session's worker and slot, whatever the address */
+		if (w->rt->cluster && pl[11] != w->rt->cluster->node_id) {
+			emse_cfwd_out(w, m, &flow, off, plen, udp); /* another node's */
+			return;
+		}
 		unsigned owner;
 		uint32_t slot, check;
 		if (cid_lookup(w, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||
@@ -1336,6 +1359,8 @@ void emse_worker_timers(struct emse_worker *w)
 	struct emse_sessions *t = &w->sessions;
 	struct emse_session *s;
 
+	if (w->rt->cluster)
+		emse_cfwd_tick(w); /* the peers' MACs, before a record needs them */
 	/* One timeout for all handshakes: the list is in deadline order. */
 	while ((s = emse_list_head(t, &t->hs)) && s->deadline <= w->now)
 		hs_fail(w, s, s->state == EMSE_S_PARKED ? EMSE_HS_FAIL_PARKED_TIMEOUT

@@ -1,0 +1,241 @@
+#!/usr/bin/env bash
+# Issue 15: two emse nodes behind the tools/lb balancer, Connection IDs, forwarding between nodes.
+#
+#   UE ns 198.18.100.2 (N cid-clients, one source port each)
+#     -> carrier NAT ns (masquerade random to 198.18.101.1; conntrack -F rebinds every UE)
+#     -> balancer ns = $NS (VIP 198.18.102.1, tools/lb/emse-lb.sh; br0 198.18.103.1)
+#     -> node 1 emse 198.18.103.11, node 2 emse 198.18.103.12 (TAP ports on br0), cluster port
+#        7946 between them, one key file for the UEs' keys and one cluster key
+#
+# 1. N UEs handshake (CID on) through the VIP and have a record echoed: spread over both nodes.
+# 2. NAT flushed: every UE's next record is echoed by the node holding its session, 0 new
+#    handshakes, steered by the balancer's CID rule; no forwarding.
+# 3. CID rule deleted, NAT flushed again: the same, now by forwarding between the nodes (a record
+#    hashed to the other node is sent on in an envelope), counted on both nodes.
+# 4. Node 2 killed (SIGKILL): its UEs' next record is lost, they re-handshake (on node 1, the
+#    balancer took node 2's buckets), node 1's UEs see nothing (0 new handshakes).
+# 5. Node 2 restarted: the balancer gives it its buckets back, new UEs handshake on it again.
+#
+# N: CLUSTER_UES (default 200). Skips where cid-client is not built (make deps builds mbedTLS).
+source "$(dirname "$0")/lib.sh"
+e2e_init cluster
+CID_CLIENT=${CID_CLIENT:-$BUILD/cid-client}
+N=${CLUSTER_UES:-200}
+if [ ! -x "$CID_CLIENT" ]; then
+	echo "skip: $CID_CLIENT not built (make deps builds mbedTLS 3.6, then make build/cid-client)"
+	exit 0
+fi
+for tool in nft conntrack; do
+	command -v "$tool" >/dev/null || { echo "skip: $tool missing (make deps installs it)"; exit 0; }
+done
+LB=$E2E_ROOT/tools/lb
+id=$(( $$ % 10000 ))
+UE=cl$id-ue NAT=cl$id-nat VIP=198.18.102.1
+E2E_LB_NS=$NS # emse-lb.sh down on exit (lib.sh)
+NODE_PID=() NODE_TAP=() NODE_PROM=()
+
+node_cleanup() {
+	local k
+	for k in 1 2; do
+		[ -n "${NODE_PID[$k]:-}" ] && kill -TERM "${NODE_PID[$k]}" 2>/dev/null &&
+			wait "${NODE_PID[$k]}" 2>/dev/null
+		rm -rf "/var/run/dpdk/$E2E_PREFIX-n$k"
+	done
+}
+trap 'rc=$?; node_cleanup; (exit $rc); e2e_cleanup' EXIT
+
+# ---- keys: N identities, the same file on both nodes (as if both fetched from one EMKS) -------
+: > "$TMP/keys.txt"
+for i in $(seq 1 "$N"); do
+	printf 'emse-1 e2m.%08x@ue-%d@acme.example %s\n' "$i" "$i" \
+		"$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> "$TMP/keys.txt"
+done
+head -c 32 /dev/urandom > "$TMP/cluster.key"
+ue_id() { sed -n "${1}p" "$TMP/keys.txt" | cut -d' ' -f2; }
+ue_key() { sed -n "${1}p" "$TMP/keys.txt" | cut -d' ' -f3; }
+
+node_conf() { # k
+	local k=$1 j=$((3 - $1))
+	head -c 32 /dev/urandom > "$TMP/cid$k.key"
+	cat > "$TMP/node$k.conf" <<-EOF
+	[emse]
+	[port]
+	address = 198.18.103.1$k
+	mac = 02:00:c6:12:67:1$k
+	[listener v4]
+	address = 198.18.103.1$k
+	port = 5684
+	emse_id = emse-1
+	cid = on
+	[keys]
+	source = file
+	file = $TMP/keys.txt
+	[cluster]
+	node_id = $k
+	cid_key_file = $TMP/cid$k.key
+	cluster_port = 7946
+	key_file = $TMP/cluster.key
+	peer = $j 198.18.103.1$j 7946
+	[telemetry]
+	prometheus = 127.0.0.1:${NODE_PROM[$k]}
+	EOF
+}
+# Node k: emse on a TAP (a fixed MAC in [port], so a restart keeps it). net_tap gives the TAP's
+# kernel side the port's MAC too; it gets another, or the bridge would take frames to emse's
+# MAC for itself (a port's own MAC is local to a bridge)., the TAP's kernel side on br0. Each
+# node's worker gets its own CPU where there are two.
+node_start() { # k
+	local k=$1 lc="-l 0-1"
+	[ "$k" = 2 ] && lc="--lcores 0@1,1@0"
+	"$EMSE_BIN" $lc --no-huge --no-pci -m 256 --file-prefix "$E2E_PREFIX-n$k" \
+		--log-level=lib.eal:error --vdev "net_tap0,iface=${NODE_TAP[$k]}" \
+		-- --config "$TMP/node$k.conf" > "$TMP/node$k.log" 2>&1 &
+	NODE_PID[$k]=$!
+	for _ in $(seq 1 300); do
+		grep -q "emse: running" "$TMP/node$k.log" && break
+		kill -0 "${NODE_PID[$k]}" 2>/dev/null || break
+		sleep 0.1
+	done
+	grep -q "emse: running" "$TMP/node$k.log" || { echo "node $k did not start:"; cat "$TMP/node$k.log"; return 1; }
+	ip link set "${NODE_TAP[$k]}" netns "$NS" &&
+		ip -n "$NS" link set "${NODE_TAP[$k]}" address "02:00:c6:12:68:1$k" &&
+		ip -n "$NS" link set "${NODE_TAP[$k]}" master br0 &&
+		ip -n "$NS" link set "${NODE_TAP[$k]}" up || return 1
+	for _ in $(seq 1 50); do
+		ip netns exec "$NS" ping -c1 -W1 "198.18.103.1$k" >/dev/null 2>&1 && return 0
+		sleep 0.2
+	done
+	echo "node $k does not answer ping"; return 1
+}
+nm() { # k metric [reason]: node k's Prometheus metric
+	PROM_PORT=${NODE_PROM[$1]} metric "${@:2}"
+}
+both() { echo $(( $(nm 1 "$@") + $(nm 2 "$@") )); }
+lbcount() { ip netns exec "$NS" nft list counter ip emse_lb "$1" | awk '/packets/ { print $2 }'; }
+
+for k in 1 2; do
+	NODE_TAP[$k]=emc$k$id
+	NODE_PROM[$k]=$(( PROM_PORT + k ))
+	node_conf "$k"
+done
+ip netns add "$NS"
+ip -n "$NS" link set lo up
+ip -n "$NS" link add br0 type bridge
+ip -n "$NS" addr add 198.18.103.1/24 dev br0
+ip -n "$NS" link set br0 up
+node_start 1 || exit 1
+node_start 2 || exit 1
+
+e2e_netns "$UE" "$NAT" || exit 1
+e2e_veth "$UE" eth0 "$NAT" in0 198.18.100.2/24 198.18.100.1/24 || exit 1
+e2e_veth "$NAT" out0 "$NS" up0 198.18.101.1/24 198.18.101.2/24 || exit 1
+ip -n "$UE" route add default via 198.18.100.1
+ip -n "$NAT" route add 198.18.102.0/24 via 198.18.101.2
+e2e_carrier_nat "$NAT" out0 || exit 1
+check "emse-lb.sh up: VIP $VIP, nodes 1 and 2" \
+	bash "$LB/emse-lb.sh" up --ns "$NS" --vip $VIP --node 1=198.18.103.11 --node 2=198.18.103.12 \
+	--interval 0.5 >/dev/null
+
+# ---- 1. N UEs: handshake and one record each; the next records wait for $TMP/step ------------
+echo 0 > "$TMP/step"
+t0=$SECONDS
+for i in $(seq 1 "$N"); do
+	ip netns exec "$UE" timeout 170 "$CID_CLIENT" --host $VIP --port 5684 \
+		--psk-identity "$(ue_id "$i")" --psk-hex "$(ue_key "$i")" --cid on --records 4 \
+		--step-file "$TMP/step" --rehandshake --timeout-ms 3000 > "$TMP/ue$i.out" 2>&1 &
+	UE_PID[$i]=$!
+done
+echoed() { grep -l "^echo $1:" "$TMP"/ue*.out 2>/dev/null | wc -l; }
+wait_echoed() { # step: until every UE echoed it, or 60 s
+	for _ in $(seq 1 600); do [ "$(echoed "$1")" -ge "$N" ] && return 0; sleep 0.1; done
+	return 1
+}
+check "1: $N UEs handshook and had record 0 echoed ($((SECONDS - t0)) s)" wait_echoed 0 ||
+	grep -L "^echo 0:" "$TMP"/ue*.out | head -3 | xargs -r tail -n 3
+# the node a UE's session is on: octet 0 of the CID the server gave it
+on_node() { grep "^handshake:" "$TMP/ue$1.out" | tail -1 | sed -n 's/.*peer_cid=\(..\).*/\1/p'; }
+n1=0 n2=0
+for i in $(seq 1 "$N"); do
+	case $(on_node "$i") in 01) n1=$((n1 + 1)) ;; 02) n2=$((n2 + 1)) ;; esac
+done
+echo "sessions: node 1 $n1, node 2 $n2"
+check "every session on node 1 or 2, both nodes have some" [ $((n1 + n2)) -eq "$N" -a "$n1" -gt 0 -a "$n2" -gt 0 ]
+check "the nodes count them (hs_completed $(nm 1 hs_completed) + $(nm 2 hs_completed))" \
+	[ "$(nm 1 hs_completed)" -eq "$n1" -a "$(nm 2 hs_completed)" -eq "$n2" ]
+hs0=$(both hs_started)
+
+# ---- 2. NAT rebinds every UE; the balancer's CID rule steers each record to its node ---------
+ip netns exec "$NAT" conntrack -F 2>/dev/null
+steered0=$(lbcount cid_steered)
+echo 1 > "$TMP/step"
+check "2: after the NAT flush every UE's record 1 was echoed" wait_echoed 1
+check "0 new handshakes" [ "$(both hs_started)" -eq "$hs0" ]
+check "each node moved its own sessions to the new NAT ports (cid_addr_changes $(nm 1 cid_addr_changes) / $(nm 2 cid_addr_changes))" \
+	[ "$(nm 1 cid_addr_changes)" -eq "$n1" -a "$(nm 2 cid_addr_changes)" -eq "$n2" ]
+check "the balancer's CID rule steered them ($(( $(lbcount cid_steered) - steered0 )))" \
+	[ $(( $(lbcount cid_steered) - steered0 )) -ge "$N" ]
+check "nothing forwarded between nodes" [ "$(both cluster_fwd_sent)" -eq 0 ]
+
+# ---- 3. without the CID rule: records hashed to the wrong node are forwarded to the owner -----
+h=$(ip netns exec "$NS" nft -a list chain ip emse_lb steer | sed -n 's/.*cid_steered.*# handle \([0-9]*\)/\1/p')
+check "the balancer's CID rule deleted" ip netns exec "$NS" nft delete rule ip emse_lb steer handle "$h"
+ip netns exec "$NAT" conntrack -F 2>/dev/null
+steered0=$(lbcount cid_steered)
+echo 2 > "$TMP/step"
+check "3: after a second flush, without the CID rule, every UE's record 2 was echoed" wait_echoed 2
+check "0 new handshakes" [ "$(both hs_started)" -eq "$hs0" ]
+check "no datagram went through the deleted CID rule" [ "$(lbcount cid_steered)" -eq "$steered0" ]
+s1=$(nm 1 cluster_fwd_sent) s2=$(nm 2 cluster_fwd_sent) r1=$(nm 1 cluster_fwd_received) r2=$(nm 2 cluster_fwd_received)
+echo "forwarded: node 1 -> 2: $s1 sent, $r2 received; node 2 -> 1: $s2 sent, $r1 received"
+check "both nodes forwarded records for the other" [ "$s1" -gt 0 -a "$s2" -gt 0 ]
+check "every envelope arrived and was accepted" [ "$s1" -eq "$r2" -a "$s2" -eq "$r1" ]
+check "the owners moved the sessions (cid_addr_changes $(both cid_addr_changes) = 2 x $N)" \
+	[ "$(both cid_addr_changes)" -eq $((2 * N)) ]
+check "no envelope refused, no record dropped" \
+	[ $(( $(both cluster_fwd_bad_auth) + $(both cluster_fwd_stale) + $(both cluster_fwd_malformed) + $(both cluster_fwd_not_ours) + $(both cid_record_drop) + $(both cid_unknown) )) -eq 0 ]
+
+# ---- 4. node 2 killed: its UEs re-handshake on node 1, node 1's UEs see nothing ---------------
+hs1=$(nm 1 hs_started)
+kill -KILL "${NODE_PID[2]}"; wait "${NODE_PID[2]}" 2>/dev/null; NODE_PID[2]=
+rm -rf "/var/run/dpdk/$E2E_PREFIX-n2"
+gone() { local m; m=$(ip netns exec "$NS" nft list map ip emse_lb buckets) && ! grep -q 198.18.103.12 <<<"$m"; }
+for _ in $(seq 1 100); do gone && break; sleep 0.1; done
+check "4: the balancer took node 2's buckets" gone
+t4=$SECONDS
+echo 3 > "$TMP/step"
+fails=0
+for i in $(seq 1 "$N"); do wait "${UE_PID[$i]}" || fails=$((fails + 1)); done
+check "every UE had all 4 records echoed ($fails failed, $((SECONDS - t4)) s)" [ "$fails" -eq 0 ]
+bad=0
+for i in $(seq 1 "$N"); do
+	hsn=$(sed -n 's/^summary:.*handshakes=\([0-9]*\)/\1/p' "$TMP/ue$i.out")
+	first=$(grep -m1 "^handshake:" "$TMP/ue$i.out" | sed -n 's/.*peer_cid=\(..\).*/\1/p')
+	if [ "$first" = 01 ]; then [ "$hsn" = 1 ] || bad=$((bad + 1))
+	else [ "$hsn" = 2 -a "$(on_node "$i")" = 01 ] || bad=$((bad + 1)); fi
+done
+check "node 1's UEs: 1 handshake; node 2's: a second one, on node 1 ($bad otherwise)" [ "$bad" -eq 0 ]
+check "node 1 ran exactly node 2's $n2 handshakes ($(( $(nm 1 hs_started) - hs1 )))" \
+	[ $(( $(nm 1 hs_started) - hs1 )) -eq "$n2" ]
+
+# ---- 5. node 2 back: it takes its share of new UEs again --------------------------------------
+check "5: node 2 restarted" node_start 2
+back() { [ "$(ip netns exec "$NS" nft list map ip emse_lb buckets | grep -o 198.18.103.12 | wc -l)" -ge 100 ]; }
+for _ in $(seq 1 100); do back && break; sleep 0.1; done
+check "the balancer gave node 2 its buckets back" back
+M=$(( N < 40 ? N : 40 ))
+for i in $(seq 1 "$M"); do
+	ip netns exec "$UE" timeout 30 "$CID_CLIENT" --host $VIP --port 5684 \
+		--psk-identity "$(ue_id "$i")" --psk-hex "$(ue_key "$i")" --cid on --records 1 \
+		--timeout-ms 3000 > "$TMP/new$i.out" 2>&1 &
+	NEW_PID[$i]=$!
+done
+fails=0
+for i in $(seq 1 "$M"); do wait "${NEW_PID[$i]}" || fails=$((fails + 1)); done
+m2=$(grep -l "peer_cid=02" "$TMP"/new*.out | wc -l)
+check "$M new UEs handshook and echoed ($fails failed)" [ "$fails" -eq 0 ]
+check "node 2 took its share of them ($m2 of $M)" [ "$m2" -ge $((M / 5)) -a "$m2" -le $((M * 4 / 5)) ]
+check "and counted them" [ "$(nm 2 hs_completed)" -eq "$m2" ]
+check "node 1 stops (SIGTERM, exit 0)" kill -TERM "${NODE_PID[1]}"
+wait "${NODE_PID[1]}"; rc=$?; NODE_PID[1]=
+check "node 1 exit status 0" [ "$rc" -eq 0 ]
+e2e_done
