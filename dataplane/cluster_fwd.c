@@ -11,6 +11,19 @@
 #include "emse/record.h"
 #include "emse/worker.h"
 
+/* The peers' MACs as any worker learnt them: an ARP reply reaches one queue only, so the worker
+ * that got it publishes it for the others. One 64-bit word per peer (MAC << 8 | 1, 0: unknown),
+ * stored and loaded whole, so no reader sees half of a MAC; no lock. */
+static uint64_t learnt[EMSE_MAX_PEERS];
+
+static uint64_t mac_pack(const uint8_t mac[6])
+{
+	uint64_t v = 0;
+	for (int i = 0; i < 6; i++)
+		v = v << 8 | mac[i];
+	return v << 8 | 1;
+}
+
 int emse_cfwd_setup(struct emse_cfwd *c, const struct emse_config *cfg, uint64_t tsc, uint64_t hz,
 		    char *err, size_t err_size)
 {
@@ -52,6 +65,7 @@ int emse_cfwd_setup(struct emse_cfwd *c, const struct emse_config *cfg, uint64_t
 	c->unix_ms0 = (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
 	c->tsc0 = tsc;
 	c->hz = hz ? hz : 1;
+	memset(learnt, 0, sizeof(learnt));
 	return 0;
 }
 
@@ -145,12 +159,18 @@ uint16_t emse_cfwd_ue_frame(const struct emse_iface *ifc, const struct emse_clus
 
 /* ---- the worker's hooks ------------------------------------------------------------------------ */
 
-/* The peer's MAC from the worker's neighbour table (filled by emse_cfwd_tick). */
+/* The peer's MAC from the worker's neighbour table (filled by emse_cfwd_tick), else as another
+ * worker learnt it. */
 static bool peer_mac(struct emse_worker *w, unsigned p, uint8_t mac[6])
 {
 	bool ask;
-	return emse_neigh_lookup(&w->fwd, &w->rt->cluster->peers[p].addr, mac, w->now, w->rt->hz,
-				 &ask);
+	if (emse_neigh_lookup(&w->fwd, &w->rt->cluster->peers[p].addr, mac, w->now, w->rt->hz,
+			      &ask))
+		return true;
+	uint64_t v = __atomic_load_n(&learnt[p], __ATOMIC_RELAXED);
+	for (int i = 5; i >= 0; i--)
+		mac[i] = (uint8_t)(v >> (8 * (6 - i)));
+	return v != 0;
 }
 
 void emse_cfwd_tick(struct emse_worker *w)
@@ -163,8 +183,12 @@ void emse_cfwd_tick(struct emse_worker *w)
 		bool ask;
 		if (a->family != 4) /* no neighbour solicitation of our own: IPv6 peers unresolved */
 			continue;
-		if (emse_neigh_lookup(&w->fwd, a, mac, w->now, w->rt->hz, &ask))
+		if (emse_neigh_lookup(&w->fwd, a, mac, w->now, w->rt->hz, &ask)) {
 			ask = w->now - w->cfwd.arp_at[p] >= w->rt->hz;
+			uint64_t v = mac_pack(mac);
+			if (__atomic_load_n(&learnt[p], __ATOMIC_RELAXED) != v)
+				__atomic_store_n(&learnt[p], v, __ATOMIC_RELAXED);
+		}
 		if (ask) {
 			w->cfwd.arp_at[p] = w->now;
 			emse_worker_arp(w, ours, a->a);

@@ -20,7 +20,8 @@
 source "$(dirname "$0")/lib.sh"
 e2e_init cluster
 CID_CLIENT=${CID_CLIENT:-$BUILD/cid-client}
-N=${CLUSTER_UES:-200}
+N=${CLUSTER_UES:-100}
+K=${CLUSTER_BENCH_RECORDS:-} # bench mode: K records per UE direct, K forwarded, then stop
 if [ ! -x "$CID_CLIENT" ]; then
 	echo "skip: $CID_CLIENT not built (make deps builds mbedTLS 3.6, then make build/cid-client)"
 	exit 0
@@ -107,8 +108,21 @@ node_start() { # k
 	done
 	echo "node $k does not answer ping"; return 1
 }
-nm() { # k metric [reason]: node k's Prometheus metric
-	PROM_PORT=${NODE_PROM[$1]} metric "${@:2}"
+# Both nodes' metrics are read once per group of checks (snap), then looked up (nm): a scrape
+# can take seconds on a loaded machine.
+snap() {
+	local k
+	for k in 1 2; do
+		curl -sf --max-time 5 --retry 2 --retry-delay 1 \
+			"http://127.0.0.1:${NODE_PROM[$k]}/metrics" > "$TMP/m$k" 2>/dev/null || : > "$TMP/m$k"
+	done
+}
+nm() { # k metric [reason]: node k's Prometheus metric from the last snap; -1 if it had none
+	[ -s "$TMP/m$1" ] || { echo -1; return; }
+	awk -v n="emse_$2" -v r="${3:-}" '
+		{ split($1, a, "{"); if (a[1] != n && a[1] != n "_total") next;
+		  if (r != "" && index($1, "reason=\"" r "\"") == 0) next; s += $2 }
+		END { printf "%.0f\n", s }' "$TMP/m$1"
 }
 both() { echo $(( $(nm 1 "$@") + $(nm 2 "$@") )); }
 lbcount() { ip netns exec "$NS" nft list counter ip emse_lb "$1" | awk '/packets/ { print $2 }'; }
@@ -123,6 +137,7 @@ ip -n "$NS" link set lo up
 ip -n "$NS" link add br0 type bridge
 ip -n "$NS" addr add 198.18.103.1/24 dev br0
 ip -n "$NS" link set br0 up
+echo "[t=${SECONDS}s] starting nodes"
 node_start 1 || exit 1
 node_start 2 || exit 1
 
@@ -136,18 +151,26 @@ check "emse-lb.sh up: VIP $VIP, nodes 1 and 2" \
 	bash "$LB/emse-lb.sh" up --ns "$NS" --vip $VIP --node 1=198.18.103.11 --node 2=198.18.103.12 \
 	--interval 0.5 >/dev/null
 
+echo "[t=${SECONDS}s] phase 1"
+buckets_of() { # k: node k holds at least 100 of the 256 buckets
+	[ "$(ip netns exec "$NS" nft list map ip emse_lb buckets | grep -o "198.18.103.1$1" | wc -l)" -ge 100 ]
+}
+# the controller's first check round may miss a node on a loaded machine: it joins within --rise
+for _ in $(seq 1 100); do buckets_of 1 && buckets_of 2 && break; sleep 0.1; done
+check "both nodes hold their share of the buckets" eval "buckets_of 1 && buckets_of 2"
+
 # ---- 1. N UEs: handshake and one record each; the next records wait for $TMP/step ------------
 echo 0 > "$TMP/step"
 t0=$SECONDS
 for i in $(seq 1 "$N"); do
 	ip netns exec "$UE" timeout 170 "$CID_CLIENT" --host $VIP --port 5684 \
-		--psk-identity "$(ue_id "$i")" --psk-hex "$(ue_key "$i")" --cid on --records 4 \
+		--psk-identity "$(ue_id "$i")" --psk-hex "$(ue_key "$i")" --cid on --records $(( K ? 2 * K + 1 : 4 )) \
 		--step-file "$TMP/step" --rehandshake --timeout-ms 3000 > "$TMP/ue$i.out" 2>&1 &
 	UE_PID[$i]=$!
 done
 echoed() { grep -l "^echo $1:" "$TMP"/ue*.out 2>/dev/null | wc -l; }
-wait_echoed() { # step: until every UE echoed it, or 60 s
-	for _ in $(seq 1 600); do [ "$(echoed "$1")" -ge "$N" ] && return 0; sleep 0.1; done
+wait_echoed() { # step [seconds]: until every UE echoed it, or 60 s
+	for _ in $(seq 1 $(( ${2:-60} * 10 ))); do [ "$(echoed "$1")" -ge "$N" ] && return 0; sleep 0.1; done
 	return 1
 }
 check "1: $N UEs handshook and had record 0 echoed ($((SECONDS - t0)) s)" wait_echoed 0 ||
@@ -158,17 +181,54 @@ n1=0 n2=0
 for i in $(seq 1 "$N"); do
 	case $(on_node "$i") in 01) n1=$((n1 + 1)) ;; 02) n2=$((n2 + 1)) ;; esac
 done
+snap
 echo "sessions: node 1 $n1, node 2 $n2"
 check "every session on node 1 or 2, both nodes have some" [ $((n1 + n2)) -eq "$N" -a "$n1" -gt 0 -a "$n2" -gt 0 ]
 check "the nodes count them (hs_completed $(nm 1 hs_completed) + $(nm 2 hs_completed))" \
 	[ "$(nm 1 hs_completed)" -eq "$n1" -a "$(nm 2 hs_completed)" -eq "$n2" ]
 hs0=$(both hs_started)
+del_cid_rule() {
+	local h
+	h=$(ip netns exec "$NS" nft -a list chain ip emse_lb steer | sed -n 's/.*cid_steered.*# handle \([0-9]*\)/\1/p')
+	ip netns exec "$NS" nft delete rule ip emse_lb steer handle "$h"
+}
 
+# ---- bench mode: the busy time of both nodes per record, direct and forwarded ----------------
+# Direct: K records per UE through the CID rule (each handled by its owner alone). Forwarded: K
+# more without it, after a NAT flush; f of them hashed to the other node, which forwarded them.
+# busy = (R - f) x direct + f x forwarded gives a forwarded record's cost (both nodes' work).
+if [ -n "$K" ]; then
+	# busy_cycles: TSC cycles of the loop iterations that did work (busy_ns, the smaller of two
+	# estimates, is 0 here: at a few thousand records a second its idle-poll estimate is loose)
+	busy() { both busy_cycles; }
+	own() { echo $(( $(both busy_cycles) - $(both port_rx_cycles) - $(both port_tx_cycles) )); }
+	ip netns exec "$NAT" conntrack -F 2>/dev/null
+	snap; b0=$(busy) o0=$(own) f0=$(both cluster_fwd_sent)
+	echo "$K" > "$TMP/step"
+	check "bench: $N x $K records through the CID rule" wait_echoed "$K" 600
+	snap; b1=$(busy) o1=$(own) f1=$(both cluster_fwd_sent)
+	check "the balancer's CID rule deleted" del_cid_rule
+	ip netns exec "$NAT" conntrack -F 2>/dev/null
+	echo $(( 2 * K )) > "$TMP/step"
+	check "bench: $N x $K records more without it" wait_echoed $(( 2 * K )) 600
+	snap; b2=$(busy) o2=$(own) f2=$(both cluster_fwd_sent)
+	R=$(( N * K )) f=$(( f2 - f1 ))
+	check "bench: nothing forwarded through the CID rule, some without ($f)" [ $(( f1 - f0 )) -eq 0 -a "$f" -gt 0 ]
+	awk -v R="$R" -v f="$f" -v d="$((b1 - b0))" -v m="$((b2 - b1))" -v od="$((o1 - o0))" -v om="$((o2 - o1))" 'BEGIN {
+		cd = d / R; cf = (m - (R - f) * cd) / f; ocd = od / R; ocf = (om - (R - f) * ocd) / f
+		printf "bench: %d records each way, %d forwarded (%.0f %%)\n", R, f, 100 * f / R
+		printf "bench: busy TSC cycles per record, both nodes: direct %.0f, forwarded %.0f, ratio %.2f\n", cd, cf, cf / cd
+		printf "bench: less the port I/O (TAP system calls): direct %.0f, forwarded %.0f, ratio %.2f\n", ocd, ocf, ocf / ocd }'
+	e2e_done
+fi
+
+echo "[t=${SECONDS}s] phase 2"
 # ---- 2. NAT rebinds every UE; the balancer's CID rule steers each record to its node ---------
 ip netns exec "$NAT" conntrack -F 2>/dev/null
 steered0=$(lbcount cid_steered)
 echo 1 > "$TMP/step"
 check "2: after the NAT flush every UE's record 1 was echoed" wait_echoed 1
+snap
 check "0 new handshakes" [ "$(both hs_started)" -eq "$hs0" ]
 check "each node moved its own sessions to the new NAT ports (cid_addr_changes $(nm 1 cid_addr_changes) / $(nm 2 cid_addr_changes))" \
 	[ "$(nm 1 cid_addr_changes)" -eq "$n1" -a "$(nm 2 cid_addr_changes)" -eq "$n2" ]
@@ -176,13 +236,14 @@ check "the balancer's CID rule steered them ($(( $(lbcount cid_steered) - steere
 	[ $(( $(lbcount cid_steered) - steered0 )) -ge "$N" ]
 check "nothing forwarded between nodes" [ "$(both cluster_fwd_sent)" -eq 0 ]
 
+echo "[t=${SECONDS}s] phase 3"
 # ---- 3. without the CID rule: records hashed to the wrong node are forwarded to the owner -----
-h=$(ip netns exec "$NS" nft -a list chain ip emse_lb steer | sed -n 's/.*cid_steered.*# handle \([0-9]*\)/\1/p')
-check "the balancer's CID rule deleted" ip netns exec "$NS" nft delete rule ip emse_lb steer handle "$h"
+check "the balancer's CID rule deleted" del_cid_rule
 ip netns exec "$NAT" conntrack -F 2>/dev/null
 steered0=$(lbcount cid_steered)
 echo 2 > "$TMP/step"
 check "3: after a second flush, without the CID rule, every UE's record 2 was echoed" wait_echoed 2
+snap
 check "0 new handshakes" [ "$(both hs_started)" -eq "$hs0" ]
 check "no datagram went through the deleted CID rule" [ "$(lbcount cid_steered)" -eq "$steered0" ]
 s1=$(nm 1 cluster_fwd_sent) s2=$(nm 2 cluster_fwd_sent) r1=$(nm 1 cluster_fwd_received) r2=$(nm 2 cluster_fwd_received)
@@ -194,6 +255,7 @@ check "the owners moved the sessions (cid_addr_changes $(both cid_addr_changes) 
 check "no envelope refused, no record dropped" \
 	[ $(( $(both cluster_fwd_bad_auth) + $(both cluster_fwd_stale) + $(both cluster_fwd_malformed) + $(both cluster_fwd_not_ours) + $(both cid_record_drop) + $(both cid_unknown) )) -eq 0 ]
 
+echo "[t=${SECONDS}s] phase 4"
 # ---- 4. node 2 killed: its UEs re-handshake on node 1, node 1's UEs see nothing ---------------
 hs1=$(nm 1 hs_started)
 kill -KILL "${NODE_PID[2]}"; wait "${NODE_PID[2]}" 2>/dev/null; NODE_PID[2]=
@@ -206,6 +268,7 @@ echo 3 > "$TMP/step"
 fails=0
 for i in $(seq 1 "$N"); do wait "${UE_PID[$i]}" || fails=$((fails + 1)); done
 check "every UE had all 4 records echoed ($fails failed, $((SECONDS - t4)) s)" [ "$fails" -eq 0 ]
+snap
 bad=0
 for i in $(seq 1 "$N"); do
 	hsn=$(sed -n 's/^summary:.*handshakes=\([0-9]*\)/\1/p' "$TMP/ue$i.out")
@@ -217,11 +280,11 @@ check "node 1's UEs: 1 handshake; node 2's: a second one, on node 1 ($bad otherw
 check "node 1 ran exactly node 2's $n2 handshakes ($(( $(nm 1 hs_started) - hs1 )))" \
 	[ $(( $(nm 1 hs_started) - hs1 )) -eq "$n2" ]
 
+echo "[t=${SECONDS}s] phase 5"
 # ---- 5. node 2 back: it takes its share of new UEs again --------------------------------------
 check "5: node 2 restarted" node_start 2
-back() { [ "$(ip netns exec "$NS" nft list map ip emse_lb buckets | grep -o 198.18.103.12 | wc -l)" -ge 100 ]; }
-for _ in $(seq 1 100); do back && break; sleep 0.1; done
-check "the balancer gave node 2 its buckets back" back
+for _ in $(seq 1 100); do buckets_of 2 && break; sleep 0.1; done
+check "the balancer gave node 2 its buckets back" buckets_of 2
 M=$(( N < 40 ? N : 40 ))
 for i in $(seq 1 "$M"); do
 	ip netns exec "$UE" timeout 30 "$CID_CLIENT" --host $VIP --port 5684 \
@@ -232,6 +295,7 @@ done
 fails=0
 for i in $(seq 1 "$M"); do wait "${NEW_PID[$i]}" || fails=$((fails + 1)); done
 m2=$(grep -l "peer_cid=02" "$TMP"/new*.out | wc -l)
+snap
 check "$M new UEs handshook and echoed ($fails failed)" [ "$fails" -eq 0 ]
 check "node 2 took its share of them ($m2 of $M)" [ "$m2" -ge $((M / 5)) -a "$m2" -le $((M * 4 / 5)) ]
 check "and counted them" [ "$(nm 2 hs_completed)" -eq "$m2" ]
