@@ -235,6 +235,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
 		       cfg.n_listeners, cfg.n_emse);
+		emse_cfwd_fini(&cluster);
 		return 0;
 	}
 
