@@ -9,8 +9,8 @@
  *
  * --step-file: record i (i > 0) waits until PATH holds a number >= i, so that a test moves many
  * clients through its phases together (NAT flush, balancer change, node killed). --rehandshake:
- * a record that is not echoed is retried once on a new handshake from a new port, as a UE whose
- * server went away does (the summary counts the handshakes and shows the last peer CID).
+ * a record that is not echoed is sent again, and if that is not echoed either, retried once on a
+ * new handshake from a new port, as a UE whose server went away does (the summary counts the handshakes and shows the last peer CID).
  *
  * --cid empty offers a zero-length CID of our own (mbedTLS defaults, nRF modems in "supported"
  * mode): the server must still give us its CID. One line per echoed record, then a summary line
@@ -373,15 +373,24 @@ handshake:
         for (long j = len; j < o.size; j++)
             out[j] = (unsigned char)('a' + (i + j) % 26);
         len = (int)o.size;
-        do
-            ret = mbedtls_ssl_write(&ssl, out, (size_t)len);
-        while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-        if (ret != len)
-            die("write", ret < 0 ? ret : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
         sent++;
-        do
-            ret = mbedtls_ssl_read(&ssl, in, sizeof(in));
-        while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+        /* --rehandshake: a record not echoed is sent once more (a datagram may be lost) before
+         * the session is given up */
+        for (int attempt = 0;; attempt++) {
+            do
+                ret = mbedtls_ssl_write(&ssl, out, (size_t)len);
+            while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+            if (ret != len)
+                die("write", ret < 0 ? ret : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
+            do
+                ret = mbedtls_ssl_read(&ssl, in, sizeof(in));
+            while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+            if (ret != MBEDTLS_ERR_SSL_TIMEOUT || !o.rehandshake || attempt > 0)
+                break;
+            printf("record %ld: no echo within %ld ms (port %u): sent again\n", i, o.timeout_ms,
+                   t.port);
+            fflush(stdout);
+        }
         if (ret == MBEDTLS_ERR_SSL_TIMEOUT && o.rehandshake && retried != i) {
             /* the server lost our session (or went away): a new one, from a new port */
             printf("record %ld: no echo within %ld ms (port %u): new handshake\n", i,

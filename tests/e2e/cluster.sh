@@ -138,6 +138,21 @@ for k in 1 2; do
 	NODE_PROM[$k]=$(( PROM_PORT + k ))
 	node_conf "$k"
 done
+# [cluster] refused at start, the setting named, exit 2: no key file, a short one, the cluster
+# port on a listener's port
+refused() { # description, sed expression on node 1's config, what the message must name
+	sed "$2" "$TMP/node1.conf" > "$TMP/bad.conf"
+	"$EMSE_BIN" --no-huge --no-pci -m 64 --file-prefix "$E2E_PREFIX-chk" --log-level=lib.eal:error \
+		-- --config "$TMP/bad.conf" --check > "$TMP/bad.log" 2>&1
+	local rc=$?
+	rm -rf "/var/run/dpdk/$E2E_PREFIX-chk"
+	check "refused at start: $1 (exit $rc)" [ "$rc" -eq 2 ] && check "the message names $3" grep -qF "$3" "$TMP/bad.log"
+}
+head -c 31 /dev/urandom > "$TMP/short.key"
+refused "no cluster key file" "s|^key_file = $TMP/cluster.key|key_file = $TMP/none.key|" "[cluster] key_file"
+refused "a short cluster key" "s|^key_file = $TMP/cluster.key|key_file = $TMP/short.key|" "[cluster] key_file"
+refused "the cluster port on the listener's" "s|^cluster_port = 7946|cluster_port = 5684|" "[cluster] cluster_port"
+
 ip netns add "$NS"
 ip -n "$NS" link set lo up
 ip -n "$NS" link add br0 type bridge
@@ -178,7 +193,7 @@ ALL=$(seq 1 "$N")
 set_step 0 $ALL
 t0=$SECONDS
 for i in $(seq 1 "$N"); do
-	ip netns exec "$UE" timeout 170 "$CID_CLIENT" --host $VIP --port 5684 \
+	ip netns exec "$UE" timeout 900 "$CID_CLIENT" --host $VIP --port 5684 \
 		--psk-identity "$(ue_id "$i")" --psk-hex "$(ue_key "$i")" --cid on --records $(( K ? 2 * K + 1 : 4 )) \
 		--step-file "$TMP/step.$i" --rehandshake --timeout-ms 3000 > "$TMP/ue$i.out" 2>&1 &
 	UE_PID[$i]=$!
