@@ -284,6 +284,10 @@ check "both nodes forwarded records for the other" [ "$s1" -gt 0 -a "$s2" -gt 0 
 check "every envelope arrived and was accepted" [ "$s1" -eq "$r2" -a "$s2" -eq "$r1" ]
 check "the owners moved the sessions (cid_addr_changes $(both cid_addr_changes) = 2 x $N)" \
 	[ "$(both cid_addr_changes)" -eq $((2 * N)) ]
+for c in cluster_fwd_bad_auth cluster_fwd_stale cluster_fwd_malformed cluster_fwd_not_ours \
+	cluster_fwd_unresolved cid_record_drop cid_unknown cid_addr_refused; do
+	[ "$(both $c)" = 0 ] || echo "  $c: node 1 $(nm 1 $c), node 2 $(nm 2 $c)"
+done
 check "no envelope refused, no record dropped" \
 	[ $(( $(both cluster_fwd_bad_auth) + $(both cluster_fwd_stale) + $(both cluster_fwd_malformed) + $(both cluster_fwd_not_ours) + $(both cid_record_drop) + $(both cid_unknown) )) -eq 0 ]
 
