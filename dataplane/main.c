@@ -169,11 +169,14 @@ int main(int argc, char **argv)
 					"predictable");
 	if (emse_config_load(config_path, &cfg, err, sizeof(err)) != 0)
 		return die(2, "config", err);
-	/* Refused rather than ignored: a node that accepted peers but never forwarded would drop
-	 * every record a CID-blind balancer hands it for another node, silently. */
-	if (cfg.n_peers || cfg.cluster_port)
-		return die(2, "[cluster] peer/cluster_port",
-			   "forwarding between nodes is not in the worker yet (docs/cluster.md)");
+	/* forwarding between nodes: the cluster key, with --check too; wiped at exit */
+	static struct emse_cfwd cluster;
+	if (cfg.cluster_port) {
+		if (emse_cfwd_setup(&cluster, &cfg, rte_rdtsc(), rte_get_tsc_hz(), err,
+				    sizeof(err)) != 0)
+			return die(2, "config", err);
+		rt.cluster = &cluster;
+	}
 
 	rt.cfg = &cfg;
 	/* the persist key file, before anything is allocated, and with --check too */
@@ -232,6 +235,7 @@ int main(int argc, char **argv)
 	if (check_only) {
 		printf("emse: %s: configuration is valid (%u listeners, %u EMSE_Ids)\n", config_path,
 		       cfg.n_listeners, cfg.n_emse);
+		emse_cfwd_fini(&cluster);
 		return 0;
 	}
 
@@ -330,6 +334,7 @@ int main(int argc, char **argv)
 		emse_worker_destroy(rt.workers[i]);
 	emse_control_destroy(rt.control);
 	emse_cid_codec_wipe(&cid);
+	emse_cfwd_fini(&cluster);
 	emse_prometheus_close();
 	if (rt.replay) {
 		pcap_dump_close(rt.replay_out);

@@ -130,6 +130,16 @@ static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 	}
 }
 
+void emse_worker_tx(struct emse_worker *w, struct rte_mbuf *m, bool csum)
+{
+	tx_enqueue_csum(w, m, csum);
+}
+
+void emse_worker_steer(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
+{
+	steer_to(w, owner, m);
+}
+
 void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 {
 	struct emse_flow flow;
@@ -188,6 +198,10 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	/* steered datagrams are classified again by their owner */
 	const uint8_t *udp = csum_pending ? rte_pktmbuf_mtod_offset(m, uint8_t *, off - 8) : NULL;
 	const struct emse_config *cfg = w->rt->cfg;
+	if (w->rt->cluster && flow.local_port == w->rt->cluster->port) {
+		emse_cfwd_in(w, m, off, plen, may_steer); /* an envelope authenticates itself */
+		return;
+	}
 	if (cfg->has_forward && flow.local_port >= cfg->fwd_first &&
 	    flow.local_port - cfg->fwd_first < cfg->fwd_count) {
 		unsigned owner = emse_fwd_port_owner(flow.local_port, cfg->fwd_first, cfg->fwd_count,
@@ -213,6 +227,10 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 	if (l->cid && plen >= EMSE_REC_HDR + l->cid_length && pl[0] == EMSE_REC_CT_CID &&
 	    w->rt->cid) {
 		/* RFC 9146: the CID names the session's worker and slot, whatever the address */
+		if (w->rt->cluster && pl[11] != w->rt->cluster->node_id) {
+			emse_cfwd_out(w, m, &flow, off, plen, udp); /* another node's */
+			return;
+		}
 		unsigned owner;
 		uint32_t slot, check;
 		if (cid_lookup(w, l->cid_length, pl + 11, &owner, &slot, &check) != 0 ||

@@ -34,7 +34,7 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 	w->stats.app_tx++;
 }
 
-static void send_arp_request(struct emse_worker *w, const struct emse_listener_conf *l)
+void emse_worker_arp(struct emse_worker *w, const uint8_t sender[4], const uint8_t target[4])
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
 	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, 42) : NULL;
@@ -43,9 +43,14 @@ static void send_arp_request(struct emse_worker *w, const struct emse_listener_c
 		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
 		return;
 	}
-	emse_arp_request(p, w->rt->iface.mac, l->addr.a, l->backend.a);
+	emse_arp_request(p, w->rt->iface.mac, sender, target);
 	tx_enqueue(w, m);
 	w->stats.arp_requests++;
+}
+
+static void send_arp_request(struct emse_worker *w, const struct emse_listener_conf *l)
+{
+	emse_worker_arp(w, l->addr.a, l->backend.a);
 }
 
 /* Forward mode: the plaintext goes to the listener's backend behind a PROXY v2 header saying

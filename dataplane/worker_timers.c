@@ -25,6 +25,8 @@ void emse_worker_timers(struct emse_worker *w)
 	struct emse_sessions *t = &w->sessions;
 	struct emse_session *s;
 
+	if (w->rt->cluster)
+		emse_cfwd_tick(w); /* the peers' MACs, before a record needs them */
 	/* One timeout for all handshakes: the list is in deadline order. */
 	while ((s = emse_list_head(t, &t->hs)) && s->deadline <= w->now)
 		hs_fail(w, s, s->state == EMSE_S_PARKED ? EMSE_HS_FAIL_PARKED_TIMEOUT

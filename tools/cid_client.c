@@ -5,6 +5,12 @@
  *   cid-client --host ADDR --port N --psk-identity ID --psk-hex HEX [--suite ccm8|gcm]
  *              [--cid on|off|empty] [--records N] [--size B] [--rebind-every K]
  *              [--interval-ms MS] [--bind ADDR] [--timeout-ms MS]
+ *              [--step-file PATH] [--rehandshake]
+ *
+ * --step-file: record i (i > 0) waits until PATH holds a number >= i, so that a test moves many
+ * clients through its phases together (NAT flush, balancer change, node killed). --rehandshake:
+ * a record that is not echoed is sent again, and if that is not echoed either, retried once on a
+ * new handshake from a new port, as a UE whose server went away does (the summary counts the handshakes and shows the last peer CID).
  *
  * --cid empty offers a zero-length CID of our own (mbedTLS defaults, nRF modems in "supported"
  * mode): the server must still give us its CID. One line per echoed record, then a summary line
@@ -43,6 +49,8 @@ struct opts {
     int suite;            /* mbedTLS ciphersuite id */
     enum { CID_OFF, CID_ON, CID_EMPTY } cid;
     long records, size, rebind_every, interval_ms, timeout_ms;
+    const char *step_file;
+    int rehandshake;
 };
 
 /* The UDP transport: a connected socket, so only the server's datagrams reach mbedTLS. */
@@ -176,11 +184,30 @@ static long num(const char *name, const char *v, long lo, long hi)
     return x;
 }
 
+/* Waits until path holds a number >= step (written by the test driving us). */
+static void wait_step(const char *path, long step)
+{
+    for (;;) {
+        FILE *f = fopen(path, "r");
+        long v = -1;
+        if (f) {
+            if (fscanf(f, "%ld", &v) != 1)
+                v = -1;
+            fclose(f);
+        }
+        if (v >= step)
+            return;
+        struct timespec ts = { 0, 50 * 1000000L };
+        nanosleep(&ts, NULL);
+    }
+}
+
 static void usage(void)
 {
     fprintf(stderr, "usage: cid-client --host ADDR --port N --psk-identity ID --psk-hex HEX\n"
                     "       [--suite ccm8|gcm] [--cid on|off|empty] [--records N] [--size B]\n"
-                    "       [--rebind-every K] [--interval-ms MS] [--bind ADDR] [--timeout-ms MS]\n");
+                    "       [--rebind-every K] [--interval-ms MS] [--bind ADDR] [--timeout-ms MS]\n"
+                    "       [--step-file PATH] [--rehandshake]\n");
     exit(2);
 }
 
@@ -190,7 +217,8 @@ static void parse(int argc, char **argv, struct opts *o)
         { "host", 1, 0, 'h' }, { "port", 1, 0, 'p' }, { "psk-identity", 1, 0, 'i' },
         { "psk-hex", 1, 0, 'k' }, { "suite", 1, 0, 's' }, { "cid", 1, 0, 'c' },
         { "records", 1, 0, 'n' }, { "size", 1, 0, 'b' }, { "rebind-every", 1, 0, 'r' },
-        { "interval-ms", 1, 0, 't' }, { "bind", 1, 0, 'B' }, { "timeout-ms", 1, 0, 'T' }, { 0, 0, 0, 0 }
+        { "interval-ms", 1, 0, 't' }, { "bind", 1, 0, 'B' }, { "timeout-ms", 1, 0, 'T' },
+        { "step-file", 1, 0, 'S' }, { "rehandshake", 0, 0, 'R' }, { 0, 0, 0, 0 }
     };
     *o = (struct opts){ .suite = MBEDTLS_TLS_PSK_WITH_AES_128_CCM_8, .cid = CID_ON, .records = 1,
                         .size = 32, .timeout_ms = 2000 };
@@ -218,6 +246,8 @@ static void parse(int argc, char **argv, struct opts *o)
         case 'r': o->rebind_every = num("rebind-every", optarg, 0, 100000000); break;
         case 't': o->interval_ms = num("interval-ms", optarg, 0, 3600000); break;
         case 'T': o->timeout_ms = num("timeout-ms", optarg, 1, 600000); break;
+        case 'S': o->step_file = optarg; break;
+        case 'R': o->rehandshake = 1; break;
         default: usage();
         }
     }
@@ -297,16 +327,16 @@ int main(int argc, char **argv)
     mbedtls_ssl_set_bio(&ssl, &t, t_send, NULL, t_recv_timeout);
     mbedtls_ssl_set_timer_cb(&ssl, &timer, mbedtls_timing_set_delay, mbedtls_timing_get_delay);
 
+    int handshakes = 0, cid_on = 0;
+    unsigned char peer_cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
+    size_t peer_len = 0;
+handshake:
     do
         ret = mbedtls_ssl_handshake(&ssl);
     while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
     if (ret != 0)
         die("handshake", ret);
-    int handshakes = 1;
-
-    int cid_on = 0;
-    unsigned char peer_cid[MBEDTLS_SSL_CID_OUT_LEN_MAX];
-    size_t peer_len = 0;
+    handshakes++;
     if ((ret = mbedtls_ssl_get_peer_cid(&ssl, &cid_on, peer_cid, &peer_len)) != 0)
         die("get_peer_cid", ret);
     char peer_hex[2 * sizeof(peer_cid) + 1], own_hex[2 * OWN_CID_LEN + 1];
@@ -318,9 +348,13 @@ int main(int argc, char **argv)
     fflush(stdout);
 
     static unsigned char out[MAX_RECORD], in[MAX_RECORD];
-    long sent = 0, echoed = 0, rebinds = 0;
+    static long sent = 0, echoed = 0, rebinds = 0, i = 0, retried = -1;
     int fail = 0;
-    for (long i = 0; i < o.records && !fail; i++) {
+    if (handshakes > 1)
+        goto record; /* the record that was not echoed, once more on the new session */
+    for (i = 0; i < o.records && !fail; i++) {
+        if (o.step_file && i > 0)
+            wait_step(o.step_file, i);
         if (o.rebind_every && i > 0 && i % o.rebind_every == 0) {
             /* A new socket on a new port: the DTLS session (keys, epoch, sequence numbers, CID)
              * stays in `ssl`, only its transport moves, as behind a NAT that rebinds. */
@@ -334,20 +368,50 @@ int main(int argc, char **argv)
             rebinds++;
             printf("rebind: port %u -> %u\n", old, t.port);
         }
+    record:;
         int len = snprintf((char *)out, sizeof(out), "cid-client record %ld ", i);
         for (long j = len; j < o.size; j++)
             out[j] = (unsigned char)('a' + (i + j) % 26);
         len = (int)o.size;
-        do
-            ret = mbedtls_ssl_write(&ssl, out, (size_t)len);
-        while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-        if (ret != len)
-            die("write", ret < 0 ? ret : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
         sent++;
-        do
-            ret = mbedtls_ssl_read(&ssl, in, sizeof(in));
-        while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
-        if (ret == MBEDTLS_ERR_SSL_TIMEOUT) {
+        /* --rehandshake: a record not echoed is sent once more (a datagram may be lost) before
+         * the session is given up */
+        for (int attempt = 0;; attempt++) {
+            do
+                ret = mbedtls_ssl_write(&ssl, out, (size_t)len);
+            while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+            if (ret != len)
+                die("write", ret < 0 ? ret : MBEDTLS_ERR_SSL_INTERNAL_ERROR);
+            do
+                ret = mbedtls_ssl_read(&ssl, in, sizeof(in));
+            while (ret == MBEDTLS_ERR_SSL_WANT_READ || ret == MBEDTLS_ERR_SSL_WANT_WRITE);
+            if (ret != MBEDTLS_ERR_SSL_TIMEOUT || !o.rehandshake || attempt > 0)
+                break;
+            printf("record %ld: no echo within %ld ms (port %u): sent again\n", i, o.timeout_ms,
+                   t.port);
+            fflush(stdout);
+        }
+        if (ret == MBEDTLS_ERR_SSL_TIMEOUT && o.rehandshake && retried != i) {
+            /* the server lost our session (or went away): a new one, from a new port */
+            printf("record %ld: no echo within %ld ms (port %u): new handshake\n", i,
+                   o.timeout_ms, t.port);
+            fflush(stdout);
+            retried = i;
+            sent--;
+            unsigned short old = t.port;
+            close(t.fd);
+            if (open_socket(&t, old) != 0) {
+                perror("cid-client: new socket");
+                return 1;
+            }
+            if ((ret = mbedtls_ssl_session_reset(&ssl)) != 0)
+                die("session_reset", ret);
+            if (o.cid != CID_OFF &&
+                (ret = mbedtls_ssl_set_cid(&ssl, MBEDTLS_SSL_CID_ENABLED, own_cid, own_len)) != 0)
+                die("ssl_set_cid", ret);
+            mbedtls_ssl_set_bio(&ssl, &t, t_send, NULL, t_recv_timeout);
+            goto handshake;
+        } else if (ret == MBEDTLS_ERR_SSL_TIMEOUT) {
             printf("record %ld: no echo within %ld ms (port %u)\n", i, o.timeout_ms, t.port);
             fail = 1;
         } else if (ret < 0) {

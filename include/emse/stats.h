@@ -93,6 +93,13 @@ struct emse_worker_stats {
 	uint64_t rss_owned;
 	/* tls12_cid datagrams whose CID was decoded (not found in the worker's memo, docs/cid.md) */
 	uint64_t cid_decodes;
+	/* forwarding between nodes (cluster_fwd.h, docs/cluster.md). Receiver of a record for
+	 * another node: envelopes sent, no peer with that node id, the peer's MAC not yet known.
+	 * Owner: envelopes accepted, MAC wrong, outside the time window, not an envelope (or from
+	 * no peer, or for no CID listener), the inner CID not ours. */
+	uint64_t cluster_fwd_sent, cluster_fwd_no_peer, cluster_fwd_unresolved;
+	uint64_t cluster_fwd_received, cluster_fwd_bad_auth, cluster_fwd_stale;
+	uint64_t cluster_fwd_malformed, cluster_fwd_not_ours;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);

@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "emse/dtls/cid.h"
+#include "emse/cluster_fwd.h"
 #include "emse/config.h"
 #include "emse/control.h"
 #include "emse/dtls/cookie.h"
@@ -51,6 +52,7 @@ struct emse_runtime {
 	uint64_t ts_flag;
 	void *replay_out;        /* pcap_dumper_t */
 	const struct emse_cid_codec *cid; /* our Connection IDs (cid.h); NULL: no listener has them */
+	const struct emse_cfwd *cluster;  /* forwarding between nodes (cluster_fwd.h); NULL: off */
 };
 
 struct emse_worker {
@@ -110,6 +112,7 @@ struct emse_worker {
 	uint64_t persist_n;
 	bool quiet_drain;        /* its sessions were saved: drained without close_notify */
 	struct emse_resume resume;  /* session resumption cache ([emse] resume_max) */
+	struct emse_cfwd_worker cfwd; /* forwarding between nodes: this worker's part */
 } __attribute__((aligned(64)));
 
 /* Allocates and sets up worker id (queue id) on socket; NULL with a message on failure. */
@@ -131,5 +134,12 @@ void emse_worker_flush(struct emse_worker *w);
 /* Which worker owns a flow: the same for every packet of one UE. Used where the port does not
  * spread flows itself; with RSS the queue a datagram came on decides (docs/deploy.md). */
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
+/* For the worker's helpers in other files (cluster_fwd.c): queue a frame for sending (csum: its
+ * checksums are left to the flush), and hand a frame to worker owner's steering ring. Both
+ * consume m. */
+void emse_worker_tx(struct emse_worker *w, struct rte_mbuf *m, bool csum);
+void emse_worker_steer(struct emse_worker *w, unsigned owner, struct rte_mbuf *m);
+/* Sends an ARP request "who has target? tell sender" (IPv4 addresses). */
+void emse_worker_arp(struct emse_worker *w, const uint8_t sender[4], const uint8_t target[4]);
 
 #endif
