@@ -324,7 +324,14 @@ static int restore_one(struct emse_runtime *rt, struct emse_persist_entry *e, ui
 	struct emse_sessions *t = &w->sessions;
 	struct emse_session_key k;
 	emse_session_key_of(&e->flow, e->listener, &k);
-	if (emse_session_find(t, &k))
+	struct emse_session *o = emse_session_find(t, &k);
+	/* Two sessions saved with one address: a CID session that a NAT's port reuse had moved
+	 * off it (out of the index, session.h emse_session_detach) and the one that took it.
+	 * Entries come in LRU order, so the later one is the address's holder; the CID one
+	 * yields the index and stays reachable by its CID. */
+	if (o && o->state == EMSE_S_ESTABLISHED && (o->u.rec.flags & EMSE_REC_F_CID))
+		emse_session_detach(t, o);
+	else if (o)
 		return EMSE_PERSIST_D_DUPLICATE;
 	bool src_full;
 	struct emse_session *s = cid ? emse_session_new_at(t, &k, 0, slot, pos[wk], &src_full)

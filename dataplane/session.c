@@ -217,6 +217,12 @@ struct emse_session *emse_session_new_at(struct emse_sessions *t, const struct e
 	return emse_session_new(t, k, deadline, per_source_full);
 }
 
+/* The flag is in the record state, which only a compact established session has. */
+static bool detached(const struct emse_session *s)
+{
+	return s->state == EMSE_S_ESTABLISHED && (s->u.rec.flags & EMSE_REC_F_UNINDEXED);
+}
+
 /* The 5-tuple index entry of k, and its source's count, go. */
 static void unindex(struct emse_sessions *t, const struct emse_session_key *k)
 {
@@ -239,6 +245,7 @@ int emse_session_move(struct emse_sessions *t, struct emse_session *s, const str
 	emse_session_key_of(&s->flow, s->listener, &old);
 	emse_session_key_of(f, s->listener, &k);
 	uint32_t i = emse_session_idx(t, s);
+	bool indexed = !detached(s);
 	if (rte_hash_add_key_data(t->h, &k, (void *)(uintptr_t)i) < 0)
 		return -1;
 	if (t->max_per_source) {
@@ -250,16 +257,29 @@ int emse_session_move(struct emse_sessions *t, struct emse_session *s, const str
 			return -1;
 		}
 	}
-	unindex(t, &old);
+	if (indexed)
+		unindex(t, &old);
+	s->u.rec.flags &= (uint8_t)~EMSE_REC_F_UNINDEXED;
 	s->flow = *f;
 	return 0;
+}
+
+void emse_session_detach(struct emse_sessions *t, struct emse_session *s)
+{
+	struct emse_session_key k;
+	if (s->state != EMSE_S_ESTABLISHED || detached(s))
+		return;
+	emse_session_key_of(&s->flow, s->listener, &k);
+	unindex(t, &k);
+	s->u.rec.flags |= EMSE_REC_F_UNINDEXED;
 }
 
 void emse_session_release(struct emse_sessions *t, struct emse_session *s)
 {
 	struct emse_session_key k;
 	emse_session_key_of(&s->flow, s->listener, &k);
-	unindex(t, &k);
+	if (!detached(s))
+		unindex(t, &k);
 	if (emse_session_established(s))
 		emse_list_remove(t, &t->est, s);
 	else if (s->state != EMSE_S_FREE)

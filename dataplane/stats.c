@@ -121,7 +121,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(cid_addr_refused);
 	C(rx_csum_hw_good); C(rx_csum_hw_bad); C(rx_csum_sw); C(tx_csum_hw); C(tx_csum_sw);
 	C(rss_owned);
-	C(cid_decodes);
+	C(cid_decodes); C(cid_addr_taken);
 	C(cluster_fwd_sent); C(cluster_fwd_no_peer); C(cluster_fwd_unresolved);
 	C(cluster_fwd_received); C(cluster_fwd_bad_auth); C(cluster_fwd_stale);
 	C(cluster_fwd_malformed); C(cluster_fwd_not_ours);

@@ -122,8 +122,16 @@ static bool on_cid_records(struct emse_worker *w, struct emse_session *s, const 
 			struct emse_session_key k;
 			emse_session_key_of(flow, s->listener, &k);
 			struct emse_session *o = emse_session_find(&w->sessions, &k);
-			if (o && o != s) /* whoever held that address before does not any more */
+			/* whoever held that address before does not any more: a session without a
+			 * CID is unreachable now and ends; a CID session lives on, by its CID
+			 * (the NAT gave its old port to this UE; its own records come from another) */
+			if (o && o != s && o->state == EMSE_S_ESTABLISHED &&
+			    (o->u.rec.flags & EMSE_REC_F_CID)) {
+				emse_session_detach(&w->sessions, o);
+				w->stats.cid_addr_taken++;
+			} else if (o && o != s) {
 				session_close(w, o, EMSE_CLOSE_REPLACED, false);
+			}
 			w->cid_prev = s->flow;
 			if (emse_session_move(&w->sessions, s, flow) != 0) {
 				w->stats.dp_drop[EMSE_DP_SESSIONS_FULL]++;

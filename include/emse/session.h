@@ -120,6 +120,10 @@ void emse_sessions_free_pos(const struct emse_sessions *t, uint32_t *pos);
  * per-source count follow. The new key must be free (the caller ends a session holding it).
  * Returns 0, or -1 (index full: nothing changed). */
 int emse_session_move(struct emse_sessions *t, struct emse_session *s, const struct emse_flow *f);
+/* An established CID session s leaves the 5-tuple index (its address is another session's now,
+ * RFC 9146 6: a NAT gave its old port to another UE); it lives on, reached by its CID, and is
+ * indexed again by its next move (EMSE_REC_F_UNINDEXED). */
+void emse_session_detach(struct emse_sessions *t, struct emse_session *s);
 /* Unindexes, wipes the key, returns the slot. The caller has dealt with ssl and parked[]. */
 void emse_session_release(struct emse_sessions *t, struct emse_session *s);
 

@@ -93,6 +93,9 @@ struct emse_worker_stats {
 	uint64_t rss_owned;
 	/* tls12_cid datagrams whose CID was decoded (not found in the worker's memo, docs/cid.md) */
 	uint64_t cid_decodes;
+	/* CID sessions whose old address another CID session moved to (kept, out of the 5-tuple
+	 * index until their next record: session.h emse_session_detach) */
+	uint64_t cid_addr_taken;
 	/* forwarding between nodes (cluster_fwd.h, docs/cluster.md). Receiver of a record for
 	 * another node: envelopes sent, no peer with that node id, the peer's MAC not yet known.
 	 * Owner: envelopes accepted, MAC wrong, outside the time window, not an envelope (or from

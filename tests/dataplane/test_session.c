@@ -143,6 +143,71 @@ static void test_move_follows(void **state)
 	emse_sessions_free(&t);
 }
 
+/* A NAT gives X's old port to Y (RFC 9146 6): Y's move takes the address, X (a CID session)
+ * leaves the index but lives on; X's release later does not take Y's entry, and X's own next move
+ * indexes it again. */
+static void test_detach_keeps_holder(void **state)
+{
+	(void)state;
+	struct emse_sessions t;
+	assert_int_equal(emse_sessions_init(&t, "test_detach", 8, 2, 0), 0);
+	struct emse_flow a = base_flow(), b = base_flow(), c = base_flow();
+	b.peer_port = 50000;
+	c.peer_port = 50001;
+	struct emse_session_key ka, kb, kc;
+	emse_session_key_of(&a, 1, &ka);
+	emse_session_key_of(&b, 1, &kb);
+	emse_session_key_of(&c, 1, &kc);
+	bool full;
+	struct emse_session *x = emse_session_new(&t, &ka, 0, &full);
+	assert_non_null(x);
+	x->flow = a;
+	x->listener = 1;
+	struct emse_session *y = emse_session_new(&t, &kb, 0, &full);
+	assert_non_null(y);
+	y->flow = b;
+	y->listener = 1;
+	for (struct emse_session *s = x; s; s = s == x ? y : NULL) {
+		emse_list_remove(&t, &t.hs, s);
+		s->state = EMSE_S_ESTABLISHED;
+		s->u.rec.flags = EMSE_REC_F_CID;
+		emse_list_push(&t, &t.est, s);
+	}
+	emse_session_detach(&t, x);
+	assert_null(emse_session_find(&t, &ka));
+	assert_int_equal(emse_session_move(&t, y, &a), 0);
+	assert_ptr_equal(emse_session_find(&t, &ka), y);
+	assert_null(emse_session_find(&t, &kb));
+	/* the source (one address, two ports) counts y alone: one more session from it fits, and
+	 * then the limit of 2 holds */
+	struct emse_session *z = emse_session_new(&t, &kc, 0, &full);
+	assert_non_null(z);
+	z->flow = c;
+	z->listener = 1;
+	assert_null(emse_session_new(&t, &kb, 0, &full));
+	assert_true(full);
+	emse_session_release(&t, z);
+	/* x ends while still at y's address: y's entry stays */
+	emse_session_release(&t, x);
+	assert_ptr_equal(emse_session_find(&t, &ka), y);
+	/* a detached session's own next record moves it: indexed at its new port again */
+	struct emse_session *w = emse_session_new(&t, &kc, 0, &full);
+	assert_non_null(w);
+	w->flow = c;
+	w->listener = 1;
+	emse_list_remove(&t, &t.hs, w);
+	w->state = EMSE_S_ESTABLISHED;
+	w->u.rec.flags = EMSE_REC_F_CID;
+	emse_list_push(&t, &t.est, w);
+	emse_session_detach(&t, w);
+	assert_null(emse_session_find(&t, &kc));
+	assert_int_equal(emse_session_move(&t, w, &b), 0);
+	assert_false(w->u.rec.flags & EMSE_REC_F_UNINDEXED);
+	assert_ptr_equal(emse_session_find(&t, &kb), w);
+	assert_ptr_equal(emse_session_find(&t, &ka), y);
+	emse_sessions_free(&t);
+}
+
 /* A restored CID session gets the slot its CID names, with or without the free-slot index, and
  * not a taken one; plain sessions then still get every other slot. */
 static void test_new_at_takes_that_slot(void **state)
@@ -199,6 +264,7 @@ int main(void)
 		cmocka_unit_test(test_every_byte_of_the_key_counts),
 		cmocka_unit_test(test_key_holds_the_fields),
 		cmocka_unit_test(test_move_follows),
+		cmocka_unit_test(test_detach_keeps_holder),
 		cmocka_unit_test(test_new_at_takes_that_slot),
 	};
 	return cmocka_run_group_tests(tests, eal_up, eal_down);

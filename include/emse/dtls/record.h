@@ -38,6 +38,9 @@ enum emse_rec_flag {
 				    * (tls12_cid, emse_record_open_cid); plain ones are refused */
 	EMSE_REC_F_PEER_CID = 0x38, /* bits 3-5: length of the peer's CID (0..EMSE_REC_PEER_CID_MAX);
 				     * non-zero: what we seal is tls12_cid (emse_record_seal_cid) */
+	EMSE_REC_F_UNINDEXED = 0x40, /* the session table's: a CID session whose address another
+				      * session's move took (a NAT gave the port to another UE); out
+				      * of the 5-tuple index, found by its CID only (session.h) */
 };
 #define EMSE_REC_PEER_CID_SHIFT 3
 #define EMSE_REC_PEER_CID_MAX 4    /* longer client CIDs are not negotiated (docs/cid.md) */
