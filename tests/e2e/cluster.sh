@@ -5,7 +5,7 @@
 #     -> carrier NAT ns (masquerade random to 198.18.101.1; conntrack -F rebinds every UE)
 #     -> balancer ns = $NS (VIP 198.18.102.1, tools/lb/emse-lb.sh; br0 198.18.103.1)
 #     -> node 1 emse 198.18.103.11, node 2 emse 198.18.103.12 (TAP ports on br0), cluster port
-#        7946 between them, one key file for the UEs' keys and one cluster key
+#        7946 between them, one cluster key; the UEs' keys from one reference EMKS (both nodes fetch)
 #
 # 1. N UEs handshake (CID on) through the VIP and have a record echoed: spread over both nodes.
 # 2. NAT flushed: every UE's next record is echoed by the node holding its session, 0 new
@@ -47,15 +47,22 @@ node_cleanup() {
 }
 trap 'rc=$?; node_cleanup; (exit $rc); e2e_cleanup' EXIT
 
-# ---- keys: N identities, the same file on both nodes (as if both fetched from one EMKS) -------
-: > "$TMP/keys.txt"
+# ---- keys: N UEs in the reference EMKS (emks-hss derives and pushes each one's e2m_key); both
+# nodes fetch from it with the same EMSE_Id and certificate: nothing else is shared -------------
+C=$TMP/certs
+"$E2E_ROOT/tools/make-certs.sh" "$C" emse-1 >/dev/null || { echo "make-certs failed"; exit 1; }
+EMKS_DB=$TMP/emks.db
+: > "$TMP/population"
 for i in $(seq 1 "$N"); do
-	printf 'emse-1 e2m.%08x@ue-%d@acme.example %s\n' "$i" "$i" \
-		"$(head -c 32 /dev/urandom | od -An -tx1 | tr -d ' \n')" >> "$TMP/keys.txt"
+	printf '00101%010d %s %s ue-%d@acme.example emse-1\n' "$i" \
+		"$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" \
+		"$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')" "$i" >> "$TMP/population"
 done
+start_emks || exit 1
+hss || { echo "emks-hss failed:"; cat "$TMP/hss.out"; exit 1; }
 head -c 32 /dev/urandom > "$TMP/cluster.key"
-ue_id() { sed -n "${1}p" "$TMP/keys.txt" | cut -d' ' -f2; }
-ue_key() { sed -n "${1}p" "$TMP/keys.txt" | cut -d' ' -f3; }
+ue_id() { ident "00101$(printf %010d "$1")" emse-1; }
+ue_key() { key "00101$(printf %010d "$1")" emse-1; }
 
 node_conf() { # k
 	local k=$1 j=$((3 - $1))
@@ -71,9 +78,13 @@ node_conf() { # k
 	port = 5684
 	emse_id = emse-1
 	cid = on
+	emks_cert = $C/emse/emse-1.pem
+	emks_key = $C/emse/emse-1.key
 	[keys]
-	source = file
-	file = $TMP/keys.txt
+	source = emks
+	[emks]
+	url = https://127.0.0.1:$EMKS_PORT
+	ca = $C/ca.pem
 	[cluster]
 	node_id = $k
 	cid_key_file = $TMP/cid$k.key
