@@ -110,12 +110,7 @@ static int cid_lookup(struct emse_worker *w, unsigned len, const uint8_t *cid, u
 	w->stats.cid_decodes++;
 	if (emse_cid_decode(w->rt->cid, len, cid, owner, slot, check) != 0)
 		return -1; /* a miss evicts nothing */
-	e[1] = e[0];
-	memcpy(e->cid, cid, len);
-	e->len = (uint8_t)len;
-	e->worker = (uint8_t)*owner;
-	e->slot = *slot;
-	e->check = (uint16_t)*check;
+	cid_memo_put(w, len, cid, *owner, *slot, *check);
 	return 0;
 }
 

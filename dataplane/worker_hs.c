@@ -343,6 +343,8 @@ static bool start_native(struct emse_worker *w, struct emse_session *s,
 			cid_len = l->cid_length;
 			emse_cid_encode(w->rt->cid, cid_len, w->id, emse_session_idx(&w->sessions, s),
 					check, cid);
+			/* the client's Finished carries it next: no decode for that one */
+			cid_memo_put(w, cid_len, cid, w->id, emse_session_idx(&w->sessions, s), check);
 			w->stats.cid_negotiated++;
 		}
 	}

@@ -180,4 +180,18 @@ static inline bool echo_in_place(struct emse_worker *w, struct emse_session *s,
 	return true;
 }
 
+/* Into the worker's CID memo (a set of two, the newer first): by emse_cid_decode's result, or
+ * by the handshake that made the CID, whose session's next records carry it. */
+static inline void cid_memo_put(struct emse_worker *w, unsigned len, const uint8_t *cid,
+				unsigned owner, uint32_t slot, uint32_t check)
+{
+	struct emse_cid_memo *e = &w->cid_memo[(cid[1] | cid[2] << 8) & (EMSE_CID_MEMO - 2)];
+	e[1] = e[0];
+	memcpy(e->cid, cid, len);
+	e->len = (uint8_t)len;
+	e->worker = (uint8_t)owner;
+	e->slot = slot;
+	e->check = (uint16_t)check;
+}
+
 #endif
