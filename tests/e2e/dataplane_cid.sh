@@ -52,9 +52,19 @@ wait_metric hs_started 0 || fail "the Prometheus endpoint does not answer"
 hs0=$(metric hs_started); neg0=$(metric cid_negotiated); mv0=$(metric cid_addr_changes)
 echo "before: hs_started $hs0, cid_negotiated $neg0, cid_addr_changes $mv0"
 
-# 1. CID on, 4-octet client CID; the socket moves to a new port every 2 records.
+# 1. CID on, 4-octet client CID; the socket moves to a new port every 2 records. Captured, for
+# the replay at the end (a real RFC 9146 client's session).
+ip netns exec "$NS" tcpdump -Z root -i "$TAPIF" --immediate-mode -U -s 0 -w "$TMP/mbedtls-cid.pcap" \
+	'udp dst port 5684' 2>"$TMP/tcpdump.err" &
+TCPDUMP_PID=$!
+E2E_PIDS+=("$TCPDUMP_PID")
+for _ in $(seq 1 50); do grep -q "listening on" "$TMP/tcpdump.err" && break; sleep 0.1; done
 check "cid-client --cid on --rebind-every 2: 6 records echoed over 3 ports" \
 	client "$NS" --cid on --suite ccm8 --records 6 --rebind-every 2
+sleep 0.5
+kill "$TCPDUMP_PID" 2>/dev/null
+wait "$TCPDUMP_PID" 2>/dev/null
+CAPTURE_MAC=$EMSE_MAC
 cat "$TMP/client.out"
 check "a CID was negotiated (both directions)" grep -q "cid=yes peer_cid=[0-9a-f]\+ own_cid=[0-9a-f]\+ rebinds=2 handshakes=1" <(summary)
 check "emse ran exactly 1 handshake for it" [ "$(metric hs_started)" -eq $((hs0 + 1)) ]
@@ -136,4 +146,19 @@ check "wolfSSL engine: the handshake was wolfSSL's (hs12_skip{engine_wolfssl})" 
 check "wolfSSL engine: no CID offer taken or answered" \
 	[ "$(metric cid_offered)" -eq 0 -a "$(metric cid_negotiated)" -eq 0 -a "$(metric cid_sessions)" -eq 0 ]
 check "SIGTERM: emse exits 0 (wolfSSL engine)" emse_stop
+
+# The mbedTLS client's capture replayed (tools/emse-replay, a cid = on listener) twice under one
+# seed: byte-identical output. Its cookies are stale in the replay, so no session is made and
+# its tls12_cid records name none: each is cid_unknown, none answered.
+printf 'emse-1 %s %s\n' "$ID" "$KEY" > "$TMP/replay-keys.txt"
+sed 's/^emse_id = emse-1$/&\ncid = on/' "$E2E_ROOT/tests/pcap/replay.conf" |
+	sed "s|^file = .*|file = $TMP/replay-keys.txt|" > "$TMP/replay.conf"
+for run in a b; do
+	"$E2E_ROOT/tools/emse-replay" "$TMP/mbedtls-cid.pcap" --config "$TMP/replay.conf" \
+		--mac "$CAPTURE_MAC" --seed 7 --counters --out "$TMP/replay-$run.pcap" > "$TMP/replay-$run.counters"
+	check "replay $run of the mbedTLS capture: emse replayed to the end (status $?)" [ -s "$TMP/replay-$run.counters" ]
+done
+check "replay: --seed 7 twice gives a byte-identical output" cmp "$TMP/replay-a.pcap" "$TMP/replay-b.pcap"
+check "replay: the mbedTLS tls12_cid records are cid_unknown ($(grep '^cid_unknown ' "$TMP/replay-a.counters"))" \
+	grep -q '^cid_unknown [1-9]' "$TMP/replay-a.counters"
 e2e_done
