@@ -10,6 +10,7 @@
 #include "emse/persist.h"
 #include "emse/dtls/record.h"
 #include "emse/worker.h"
+#include "worker_priv.h"
 
 /* The peers' MACs as any worker learnt them: an ARP reply reaches one queue only, so the worker
  * that got it publishes it for the others. One 64-bit word per peer (MAC << 8 | 1, 0: unknown),
@@ -208,13 +209,8 @@ void emse_cfwd_out(struct emse_worker *w, struct rte_mbuf *m, const struct emse_
 		goto drop;
 	}
 	/* the owner moves the session to these addresses, which no record tag covers */
-	if (udp) {
-		w->stats.rx_csum_sw++;
-		if (!emse_net_udp_csum_ok(flow, udp)) {
-			w->stats.net_drop[EMSE_DROP_UDP_CSUM]++;
-			goto drop;
-		}
-	}
+	if (csum_bad(w, flow, udp))
+		goto drop;
 	if (!peer_mac(w, p, mac)) {
 		w->stats.cluster_fwd_unresolved++;
 		goto drop;
@@ -232,7 +228,7 @@ void emse_cfwd_out(struct emse_worker *w, struct rte_mbuf *m, const struct emse_
 		if (fr && rte_pktmbuf_append(m, EMSE_CLUSTER_MAC) &&
 		    emse_cfwd_wrap(c, &w->rt->iface, p, mac, flow, now_ms, fr + front, plen, fr,
 				   cap) == cap) {
-			emse_worker_tx(w, m, true);
+			tx_enqueue_csum(w, m, true);
 			w->stats.cluster_fwd_sent++;
 			return;
 		}
@@ -247,7 +243,7 @@ void emse_cfwd_out(struct emse_worker *w, struct rte_mbuf *m, const struct emse_
 		w->stats.dp_drop[o ? EMSE_DP_APP_TOO_BIG : EMSE_DP_NO_MBUF]++;
 		goto drop;
 	}
-	emse_worker_tx(w, o, true);
+	tx_enqueue_csum(w, o, true);
 	w->stats.cluster_fwd_sent++;
 drop:
 	rte_pktmbuf_free(m);

@@ -125,11 +125,6 @@ static void steer_to(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 	}
 }
 
-void emse_worker_tx(struct emse_worker *w, struct rte_mbuf *m, bool csum)
-{
-	tx_enqueue_csum(w, m, csum);
-}
-
 void emse_worker_steer(struct emse_worker *w, unsigned owner, struct rte_mbuf *m)
 {
 	steer_to(w, owner, m);

@@ -134,10 +134,7 @@ void emse_worker_flush(struct emse_worker *w);
 /* Which worker owns a flow: the same for every packet of one UE. Used where the port does not
  * spread flows itself; with RSS the queue a datagram came on decides (docs/deploy.md). */
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
-/* For the worker's helpers in other files (cluster_fwd.c): queue a frame for sending (csum: its
- * checksums are left to the flush), and hand a frame to worker owner's steering ring. Both
- * consume m. */
-void emse_worker_tx(struct emse_worker *w, struct rte_mbuf *m, bool csum);
+/* For cluster_fwd.c: hands a frame to worker owner's steering ring (consumes m). */
 void emse_worker_steer(struct emse_worker *w, unsigned owner, struct rte_mbuf *m);
 /* Sends an ARP request "who has target? tell sender" (IPv4 addresses). */
 void emse_worker_arp(struct emse_worker *w, const uint8_t sender[4], const uint8_t target[4]);
