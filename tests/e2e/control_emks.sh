@@ -86,7 +86,6 @@ check "UE1 again: served from the cache (no new fetch)" \
 check "... key_fetches unchanged" [ "$(metric key_fetches)" -eq $((f + 1)) ]
 check "UE1 on emse-2: its own key works" hs 5685 "$(ident $UE1 emse-2)" "$(key $UE1 emse-2)"
 # libcoap's client (raw key bytes; the keys come from the EMKS through emse's fetch)
-rawkey() { printf "$(sed 's/../\\x&/g' <<<"$1")"; }
 # coap-client takes the key's raw bytes on its command line: a key with a 0x00 byte cannot be
 # given; use the first UE (fetched already) whose emse-1 key has none.
 cue=
@@ -97,9 +96,15 @@ else
 	coap_ok=0
 	for flavour in openssl gnutls; do
 		c=$(metric hs_completed)
-		in_ns timeout 10 "coap-client-$flavour" -m get -B 4 -u "$(ident $cue emse-1)" \
-			-k "$(rawkey "$(key $cue emse-1)")" coaps://198.18.0.1:5684/sensor >/dev/null 2>&1
-		wait_metric hs_completed $((c + 1)) && coap_ok=$((coap_ok + 1))
+		raw_key rawk "$(key $cue emse-1)"
+		in_ns timeout 10 "coap-client-$flavour" -v 6 -m get -B 4 -u "$(ident $cue emse-1)" \
+			-k "$rawk" coaps://198.18.0.1:5684/sensor >"$TMP/coap.out" 2>&1
+		if wait_metric hs_completed $((c + 1)); then coap_ok=$((coap_ok + 1))
+		else # what the next failure needs to be understood
+			echo "coap-client-$flavour: no handshake; its last lines, then emse's failures:"
+			tail -5 "$TMP/coap.out"
+			curl -s "http://127.0.0.1:$PROM_PORT/metrics" | grep -E '^emse_hs_failed_total' | grep -v ' 0$'
+		fi
 	done
 	check "coap-client (OpenSSL and GnuTLS builds): handshakes with EMKS keys ($coap_ok of 2)" \
 		[ "$coap_ok" -eq 2 ]

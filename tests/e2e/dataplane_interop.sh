@@ -55,7 +55,7 @@ done
 
 # libcoap: the echo returns the client's own CoAP request, which it does not take as an answer;
 # what is checked is the handshake and the echo on emse's side.
-rawkey=$(printf "$(sed 's/../\\x&/g' <<<"$KEY")")
+raw_key rawkey "$KEY"
 for flavour in openssl gnutls; do
 	before=$(metric hs_completed); echoed=$(metric app_tx)
 	in_ns timeout 10 "coap-client-$flavour" -v 6 -m get -B 4 -u "$ID" -k "$rawkey" \

@@ -126,7 +126,7 @@ metric() {
 	awk -v n="emse_$name" -v r="$reason" '
 		{ split($1, a, "{"); if (a[1] != n && a[1] != n "_total") next;
 		  if (r != "" && index($1, "reason=\"" r "\"") == 0) next; s += $2 }
-		END { print s + 0 }' <<<"$body"
+		END { printf "%.0f\n", s }' <<<"$body"
 }
 
 # Waits until metric >= value (5 s by default: the machine is shared).
@@ -140,6 +140,9 @@ wait_metric() {
 }
 
 in_ns() { ip netns exec "$NS" "$@"; }
+# raw_key VAR HEX: the key's raw bytes into VAR, for clients that take them on the command line
+# (coap-client -k). printf -v, not $(...): command substitution would strip a trailing 0x0a.
+raw_key() { printf -v "$1" "$(sed 's/../\\x&/g' <<<"$2")"; }
 
 # The reference EMKS for tests that talk to one: certificates in $C, database $EMKS_DB, port
 # $EMKS_PORT (0: a free one, then the one it got, so a restart reuses it), extra options in the
