@@ -20,15 +20,17 @@ WOLFSSL_CONF := --enable-static --disable-shared --disable-examples --disable-cr
 # opening /dev/urandom per object; it also makes pcap replays deterministic under a seed.
 # WOLFSSL_DTLS_DROP_STATS: counts records DTLS drops silently; a wrong PSK shows as one (worker_hs.c).
 WOLFSSL_CPPFLAGS := -DWOLFSSL_STATIC_PSK -DCUSTOM_RAND_GENERATE_BLOCK=emse_rand_block -DWOLFSSL_DTLS_DROP_STATS
-# The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds.
+# The build script is part of the key: a change to it (e.g. a fix applied to the source) rebuilds;
+# its comment lines are not (SCRIPT_CODE), so that a comment edit costs no rebuild.
 # tools/debsrc.sh is not: where the source package comes from does not change what is built.
-WOLFSSL_KEY := $(shell (printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'; cat tools/build-wolfssl.sh) | sha256sum | cut -c1-12)
+SCRIPT_CODE = grep -Ev '^[[:space:]]*\#( |$$)' $(1)
+WOLFSSL_KEY := $(shell (printf '%s|%s|%s' '$(WOLFSSL_VERSION)' '$(WOLFSSL_CONF)' '$(WOLFSSL_CPPFLAGS)'; $(call SCRIPT_CODE,tools/build-wolfssl.sh)) | sha256sum | cut -c1-12)
 WOLFSSL_CACHE ?= /var/cache/emse
 WOLFSSL_PREFIX ?= $(WOLFSSL_CACHE)/wolfssl-5.7.2-$(WOLFSSL_KEY)
 
 # ---- mbedTLS 3.6: the RFC 9146 Connection ID client (build/cid-client), same cache and keying -----
 MBEDTLS_VERSION := 3.6.6-0.1~deb13u1
-MBEDTLS_KEY := $(shell (printf '%s|' '$(MBEDTLS_VERSION)'; cat tools/build-mbedtls.sh) | sha256sum | cut -c1-12)
+MBEDTLS_KEY := $(shell (printf '%s|' '$(MBEDTLS_VERSION)'; $(call SCRIPT_CODE,tools/build-mbedtls.sh)) | sha256sum | cut -c1-12)
 MBEDTLS_PREFIX ?= $(WOLFSSL_CACHE)/mbedtls-3.6-$(MBEDTLS_KEY)
 
 DPDK_CFLAGS := $(shell pkg-config --cflags libdpdk 2>/dev/null)

@@ -17,7 +17,7 @@ trap 'rm -rf "$work"' EXIT
 # Fix of a use-after-free in 5.7.2's wolfSSL_clear: it frees the TLS extensions but leaves
 # ssl->secure_renegotiation pointing into them, so a reused object reads freed memory when the
 # next client sends renegotiation_info (GnuTLS does): sporadic SECURE_RENEGOTIATION_E alerts and
-# crashes. tests/dataplane/test_dtls_pool.c (renegotiation_info clients) proves the fix.
+# crashes. tests/dataplane/dtls/test_dtls_pool.c (renegotiation_info clients) proves the fix.
 fix='        ssl->extensions = NULL;\n        ssl->secure_renegotiation = NULL; /* emse: dangling after TLSX_FreeAll */'
 awk -v fix="$fix" 'BEGIN { n = 0 }
 	/^    int wolfSSL_clear\(WOLFSSL\* ssl\)/ { inclear = 1 }
