@@ -1,71 +1,13 @@
 /* emse-bench --blast seals records itself with keys re-derived from wolfSSL's master secret:
  * a wolfSSL server must read what it seals, and it must open what the server writes, for both
  * AEAD suites; a tampered record must not open. */
-#include <wolfssl/options.h>
-#include <wolfssl/ssl.h>
-
-#include <stdarg.h>
-#include <stddef.h>
-#include <setjmp.h>
-#include <stdint.h>
-#include <string.h>
-#include <cmocka.h>
-
+#include "wolf_pair.h"
 #include "emse/rng.h"
 #include "../../bench/gen/record.h"
-
-struct q {
-	unsigned head, tail;
-	int len[8];
-	unsigned char buf[8][1500];
-};
-static struct q c2s, s2c;
-static const unsigned char psk[32] = "test-record-psk-0123456789abcdef";
-static const char identity[] = "e2m.00000001@ue@bench.example";
-
-static int q_recv(WOLFSSL *ssl, char *buf, int sz, void *ctx)
-{
-	(void)ssl;
-	struct q *q = ctx;
-	if (q->head == q->tail)
-		return WOLFSSL_CBIO_ERR_WANT_READ;
-	unsigned i = q->head++ % 8;
-	int n = q->len[i] < sz ? q->len[i] : sz;
-	memcpy(buf, q->buf[i], (size_t)n);
-	return n;
-}
-
-static int q_send(WOLFSSL *ssl, char *buf, int sz, void *ctx)
-{
-	(void)ssl;
-	struct q *q = ctx;
-	if (q->tail - q->head < 8 && sz <= 1500) {
-		unsigned i = q->tail++ % 8;
-		memcpy(q->buf[i], buf, (size_t)sz);
-		q->len[i] = sz;
-	}
-	return sz;
-}
 
 static void q_push(struct q *q, const uint8_t *d, int n)
 {
 	q_send(NULL, (char *)d, n, q);
-}
-
-static unsigned cpsk(WOLFSSL *ssl, const char *hint, char *id, unsigned id_max, unsigned char *key,
-		     unsigned key_max)
-{
-	(void)ssl, (void)hint, (void)id_max, (void)key_max;
-	memcpy(id, identity, sizeof(identity));
-	memcpy(key, psk, sizeof(psk));
-	return sizeof(psk);
-}
-
-static unsigned spsk(WOLFSSL *ssl, const char *id, unsigned char *key, unsigned key_max)
-{
-	(void)ssl, (void)id, (void)key_max;
-	memcpy(key, psk, sizeof(psk));
-	return sizeof(psk);
 }
 
 static void roundtrip(const char *suite)
