@@ -1,4 +1,5 @@
 #include <arpa/inet.h>
+#include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -33,10 +34,16 @@ void emse_tel_emit_dict(void *ctx, const char *name, const char *lk, const char 
 {
 	char key[RTE_TEL_MAX_STRING_LEN];
 	(void)counter;
-	if (lk)
-		snprintf(key, sizeof(key), "%s.%s", name, lv);
-	else
+	if (lk) {
+		/* DPDK refuses (-EINVAL) a dict key with anything but [A-Za-z0-9_/]: a labelled
+		 * counter is "name/label", the label's other characters made '_'. */
+		int n = snprintf(key, sizeof(key), "%s/%s", name, lv);
+		for (size_t i = strlen(name) + 1; n > 0 && i < sizeof(key) && key[i]; i++)
+			if (!isalnum((unsigned char)key[i]) && key[i] != '_')
+				key[i] = '_';
+	} else {
 		snprintf(key, sizeof(key), "%s", name);
+	}
 	rte_tel_data_add_dict_u64(ctx, key, v);
 }
 

@@ -115,6 +115,16 @@ print("ok=%d sessions=%d" % (r["ok"], r["sessions"]))' 2>&1)
 check "telemetry /emse/persist/save: ok, one session" grep -q 'ok=1 sessions=1' <<<"$TEL" ||
 	echo "$TEL"
 check "s_client still echoes after the live saves" say "live-$RANDOM"
+# Labelled counters reach DPDK telemetry as "name/label" (DPDK refuses a key with a '.').
+TEL=$(timeout 10 python3 -c '
+import socket, json, glob
+p = glob.glob("/var/run/dpdk/'"$E2E_PREFIX"'/dpdk_telemetry.v2")[0]
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(p); s.recv(4096)
+s.send(b"/emse/stats"); r = json.loads(s.recv(1 << 20))["/emse/stats"]
+print("labelled=%d hs_completed=%d" % (sum("/" in k for k in r), r["hs_completed"]),
+      *sorted(k for k in r if k.startswith("hs_failed/")))' 2>&1)
+check "telemetry /emse/stats: labelled counters as name/label (hs_failed/bad_finished)" \
+	grep -Eq 'labelled=([1-9][0-9]+) hs_completed=1 .*hs_failed/bad_finished' <<<"$TEL" || echo "$TEL"
 
 # SIGTERM with persistence: saved after the workers stop, no close_notify to the client.
 check "SIGTERM: exit 0" emse_stop
