@@ -131,6 +131,7 @@ gen() { # json, extra options...
 		--vdev "net_memif0,role=client,socket=$SOCK,socket-abstract=no,mac=$GEN_MAC" \
 		-- --server-port 5684 --keys "$KEYS" --emse-id emse-1 --suite ccm8 \
 		--concurrency "$C" --ue-addrs "$ADDRS" --duration 36000 --progress 0 --json "$json" \
+		--server-telemetry "/var/run/dpdk/$PE/dpdk_telemetry.v2" \
 		"$@" >"$TMP/gen.out" 2>&1 || true
 }
 jget() { python3 -c 'import json,sys; print(json.load(open(sys.argv[1])).get(sys.argv[2], 0))' "$1" "$2"; }
@@ -176,6 +177,8 @@ gen "$TMP/hold.json" --hold --hold-file "$TMP/held.bin" --max-handshakes "$N"
 HELD=$(jget "$TMP/hold.json" handshakes)
 echo "held_sessions=$HELD"
 check "emse-bench established $N sessions" [ "$HELD" -eq "$N" ] || tail -20 "$TMP/gen.out"
+check "emse-bench left with emse off its port (/emse/port/pause, then resume)" \
+	grep -q "port [0-9]* resumed (telemetry" "$TMP/emse1.log"
 check "SIGTERM: emse exits 0" stop_emse
 read -r SAVED FILE_BYTES SAVE_US < <(sed -n \
 	's/^emse: persist: \([0-9]*\) sessions saved to .* (\([0-9]*\) bytes, \([0-9]*\) us)$/\1 \2 \3/p' \

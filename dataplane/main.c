@@ -312,6 +312,7 @@ int main(int argc, char **argv)
 		unsigned work = emse_control_run_once(rt.control, emse_control_now_ms());
 		emse_prometheus_serve(&rt);
 		emse_persist_poll(&rt);
+		emse_port_pause_expire(rte_get_tsc_cycles());
 		if (!work)
 			usleep(100);
 	}

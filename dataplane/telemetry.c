@@ -19,7 +19,7 @@
 #include "emse/worker.h"
 
 /* Telemetry callbacks take no context pointer: the one runtime of the process. */
-static const struct emse_runtime *g_rt;
+static struct emse_runtime *g_rt; /* written only through port_pause */
 
 void emse_stats_total(const struct emse_runtime *rt, struct emse_worker_stats *sum)
 {
@@ -116,7 +116,71 @@ static int cmd_imsi_map_reload(const char *cmd, const char *params, struct rte_t
 	return 0;
 }
 
-int emse_telemetry_register(const struct emse_runtime *rt)
+/* /emse/port/pause: every worker keeps off the port (no rx or tx burst) until /emse/port/resume.
+ * For a memif peer that is about to leave (emse-bench does this before it closes its port):
+ * DPDK 22.11's memif unmaps a departing peer's rings under a polling worker (worker.c). Answers
+ * {"paused": 1, "port": id} once every worker has stopped, or {"paused": 0} if one had not
+ * within 1 s, and then the pause is lifted again. A pause nobody lifts ends by itself after
+ * EMSE_PORT_PAUSE_MAX_S (emse_port_pause_expire): a peer that dies in between must not leave
+ * the dataplane stopped. */
+static uint64_t pause_since; /* tsc; 0: not paused. Set here, cleared by the main lcore. */
+
+static int cmd_port_pause(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd, (void)params;
+	__atomic_store_n(&pause_since, rte_get_tsc_cycles(), __ATOMIC_SEQ_CST);
+	__atomic_store_n(&g_rt->port_pause, true, __ATOMIC_SEQ_CST);
+	bool all = false;
+	for (int t = 0; t < 10000 && !all; t++) {
+		all = true;
+		for (unsigned i = 0; i < g_rt->n_workers; i++)
+			if (!__atomic_load_n(&g_rt->workers[i]->port_idle, __ATOMIC_SEQ_CST))
+				all = false;
+		if (!all)
+			usleep(100);
+	}
+	if (!all) {
+		__atomic_store_n(&g_rt->port_pause, false, __ATOMIC_SEQ_CST);
+		__atomic_store_n(&pause_since, 0, __ATOMIC_SEQ_CST);
+	}
+	printf("emse: port %u %s (telemetry /emse/port/pause)\n", g_rt->cfg->port_id,
+	       all ? "paused" : "not paused: a worker did not stop within 1 s");
+	fflush(stdout);
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "paused", all);
+	rte_tel_data_add_dict_u64(d, "port", g_rt->cfg->port_id);
+	return 0;
+}
+
+static int cmd_port_resume(const char *cmd, const char *params, struct rte_tel_data *d)
+{
+	(void)cmd, (void)params;
+	bool was = __atomic_exchange_n(&g_rt->port_pause, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&pause_since, 0, __ATOMIC_SEQ_CST);
+	if (was) {
+		printf("emse: port %u resumed (telemetry /emse/port/resume)\n", g_rt->cfg->port_id);
+		fflush(stdout);
+	}
+	rte_tel_data_start_dict(d);
+	rte_tel_data_add_dict_u64(d, "paused", 0);
+	rte_tel_data_add_dict_u64(d, "was_paused", was);
+	return 0;
+}
+
+void emse_port_pause_expire(uint64_t now)
+{
+	uint64_t since = __atomic_load_n(&pause_since, __ATOMIC_SEQ_CST);
+	if (!since || !__atomic_load_n(&g_rt->port_pause, __ATOMIC_SEQ_CST) ||
+	    now - since < EMSE_PORT_PAUSE_MAX_S * rte_get_tsc_hz())
+		return;
+	__atomic_store_n(&g_rt->port_pause, false, __ATOMIC_SEQ_CST);
+	__atomic_store_n(&pause_since, 0, __ATOMIC_SEQ_CST);
+	printf("emse: port %u resumed: nobody lifted /emse/port/pause within %d s\n",
+	       g_rt->cfg->port_id, EMSE_PORT_PAUSE_MAX_S);
+	fflush(stdout);
+}
+
+int emse_telemetry_register(struct emse_runtime *rt)
 {
 	g_rt = rt;
 	if (rte_telemetry_register_cmd("/emse/stats", cmd_stats,
@@ -126,7 +190,11 @@ int emse_telemetry_register(const struct emse_runtime *rt)
 	    rte_telemetry_register_cmd("/emse/control", cmd_control,
 				       "key cache, key fetches, EMKS errors. No parameters") ||
 	    rte_telemetry_register_cmd("/emse/imsi_map/reload", cmd_imsi_map_reload,
-				       "re-read [keys] imsi_map (translate = emse). No parameters"))
+				       "re-read [keys] imsi_map (translate = emse). No parameters") ||
+	    rte_telemetry_register_cmd("/emse/port/pause", cmd_port_pause,
+				       "workers stop polling the port until /emse/port/resume") ||
+	    rte_telemetry_register_cmd("/emse/port/resume", cmd_port_resume,
+				       "lifts /emse/port/pause"))
 		return -1;
 	return 0;
 }

@@ -318,6 +318,26 @@ static void replay_step(struct emse_worker *w)
 	emse_worker_flush(w);
 }
 
+/* Under /emse/port/pause: no rx or tx burst until it is lifted. Why: DPDK 22.11's memif PMD
+ * unmaps a departing peer's rings from its interrupt thread with nothing to stop a worker that
+ * is polling them at that moment (a fault in rte_eth_rx_burst, seen in bench/run-persist.sh);
+ * a peer that leaves while every worker keeps off the port is safe. Sessions wait: their timers
+ * run late, nothing is dropped. The stores and the re-check are sequentially consistent so that
+ * the telemetry thread, which sets port_pause and then reads port_idle, cannot see a stale
+ * "idle" from a worker already on its way back to the port (a Dekker pair). */
+static void worker_port_paused(struct emse_worker *w)
+{
+	const struct emse_runtime *rt = w->rt;
+	do {
+		__atomic_store_n(&w->port_idle, true, __ATOMIC_SEQ_CST);
+		while (__atomic_load_n(&rt->port_pause, __ATOMIC_SEQ_CST) && !rt->stop) {
+			rte_rcu_qsbr_quiescent(rt->qsbr, w->id);
+			rte_delay_us_sleep(50);
+		}
+		__atomic_store_n(&w->port_idle, false, __ATOMIC_SEQ_CST);
+	} while (__atomic_load_n(&rt->port_pause, __ATOMIC_SEQ_CST) && !rt->stop);
+}
+
 int emse_worker_main(void *arg)
 {
 	struct emse_worker *w = arg;
@@ -338,6 +358,11 @@ int emse_worker_main(void *arg)
 	bool prev_work = false;
 	uint32_t iter = 0;
 	while (!rt->stop) {
+		if (unlikely(__atomic_load_n(&rt->port_pause, __ATOMIC_RELAXED))) {
+			worker_port_paused(w);
+			prev = rte_rdtsc(); /* the pause is nobody's time */
+			continue;
+		}
 		uint64_t t0 = rte_rdtsc();
 		uint64_t dt = t0 - prev;
 		prev = t0;

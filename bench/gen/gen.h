@@ -196,6 +196,11 @@ int64_t ue_addr_index(const struct emse_addr *a);
 
 /* telemetry.c: one command's JSON answer, or NULL (with a warning). */
 void *telemetry_query(const char *path, const char *cmd); /* json_t * */
+/* Around closing our port: the server (emse's /emse/port/pause) keeps off its port while we
+ * leave, then carries on (telemetry.c says why). pause: the server's port id, or -1 (resume then
+ * assumes port 0). */
+int telemetry_server_pause(const char *path);
+void telemetry_server_resume(const char *path, int server_port);
 
 /* report.c */
 void report_progress(double t, const struct gen_counters *prev, const struct gen_counters *cur,

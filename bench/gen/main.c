@@ -449,9 +449,13 @@ int main(int argc, char **argv)
 	json_decref(tel_after);
 out:
 	sess_cleanup();
-	/* stop polling first, then close (a memif peer may still be polling us) */
-	if (G.mp)
+	/* stop polling first, then close, with the server off its port meanwhile (telemetry.c) */
+	if (G.mp) {
+		int server_port = G.cfg.telemetry ? telemetry_server_pause(G.cfg.telemetry) : -1;
 		port_close();
+		if (G.cfg.telemetry)
+			telemetry_server_resume(G.cfg.telemetry, server_port);
+	}
 	pop_free(&G.pop);
 	rte_eal_cleanup();
 	return rc;

@@ -30,7 +30,7 @@ void *telemetry_query(const char *path, const char *cmd)
 			close(fd);
 		return NULL;
 	}
-	struct timeval tv = { .tv_sec = 2 };
+	struct timeval tv = { .tv_sec = 5 }; /* a loaded 2-core machine answers in seconds */
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	char *buf = malloc(TEL_BUF);
 	json_t *out = NULL;
@@ -66,4 +66,39 @@ done:
 	free(buf);
 	close(fd);
 	return out;
+}
+
+/* DPDK 22.11's memif unmaps the rings of a peer that leaves from its interrupt thread while the
+ * other side may be polling them: emse faulted so in rte_eth_rx_burst when emse-bench closed its
+ * port (bench/run-persist.sh). So the server stops polling first. */
+int telemetry_server_pause(const char *path)
+{
+	json_t *r = telemetry_query(path, "/emse/port/pause");
+	json_t *paused = r ? json_object_get(r, "paused") : NULL;
+	int port = json_integer_value(paused) == 1 ? (int)json_integer_value(json_object_get(r, "port")) : -1;
+	json_decref(r);
+	if (port < 0)
+		fprintf(stderr, "telemetry: the server did not pause its port; closing ours anyway\n");
+	return port;
+}
+
+/* After our close: the server's memif sees the link go down, then unmaps; give it both before
+ * it polls again. Sent even when the pause seemed to fail: its answer may just have been late. */
+void telemetry_server_resume(const char *path, int server_port)
+{
+	char cmd[64];
+	snprintf(cmd, sizeof(cmd), "/ethdev/link_status,%d", server_port < 0 ? 0 : server_port);
+	bool down = false;
+	for (int i = 0; i < 100 && !down; i++) {
+		json_t *r = telemetry_query(path, cmd);
+		const char *st = r ? json_string_value(json_object_get(r, "status")) : NULL;
+		down = st && strcmp(st, "DOWN") == 0;
+		json_decref(r);
+		if (!down)
+			usleep(20000);
+	}
+	if (!down)
+		fprintf(stderr, "telemetry: the server's link did not go down within 2 s\n");
+	usleep(200000); /* memif marks the link down before it unmaps */
+	json_decref(telemetry_query(path, "/emse/port/resume"));
 }

@@ -20,7 +20,10 @@ void emse_tel_emit_dict(void *ctx, const char *name, const char *label_key, cons
 			uint64_t value, int counter);
 
 /* Registers /emse/stats, /emse/worker (param: worker id), /emse/keycache, /emse/control. */
-int emse_telemetry_register(const struct emse_runtime *rt);
+int emse_telemetry_register(struct emse_runtime *rt);
+/* Main lcore, every loop: lifts an /emse/port/pause older than EMSE_PORT_PAUSE_MAX_S. */
+#define EMSE_PORT_PAUSE_MAX_S 10
+void emse_port_pause_expire(uint64_t now_tsc);
 
 /* Prometheus: listens on "addr:port" (loopback by default); serve() answers pending requests
  * without blocking and is called from the control-plane loop. */

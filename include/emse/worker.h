@@ -43,6 +43,9 @@ struct emse_runtime {
 	uint64_t hz;
 	uint64_t tsc0, unix0;    /* clock origin: unix time = unix0 + (tsc - tsc0) / hz */
 	volatile bool stop;
+	/* /emse/port/pause (telemetry.c): workers make no rx or tx burst until it is lifted; each
+	 * says so in its port_idle. Read and written with __atomic (worker.c says why). */
+	bool port_pause;
 	/* Replay (net_pcap): the clock comes from the capture's timestamps, what we send is written
 	 * to replay_out with those timestamps, and emse stops when the capture is exhausted. */
 	bool replay;
@@ -108,6 +111,7 @@ struct emse_worker {
 	 * worker fills it on its tick and sets persist_done = persist_req. */
 	uint32_t persist_req, persist_done;
 	uint8_t *persist_buf;
+	bool port_idle; /* while rt->port_pause: this worker no longer touches the port */
 	size_t persist_cap, persist_len;
 	uint64_t persist_n;
 	bool quiet_drain;        /* its sessions were saved: drained without close_notify */

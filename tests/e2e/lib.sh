@@ -140,6 +140,15 @@ wait_metric() {
 }
 
 in_ns() { ip netns exec "$NS" "$@"; }
+# tel_cmd COMMAND: emse's DPDK telemetry answer to COMMAND, as JSON (its value only).
+tel_cmd() {
+	timeout 10 python3 -c '
+import socket, sys, json
+s = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET); s.connect(sys.argv[1]); s.recv(4096)
+s.send(sys.argv[2].encode()); r = json.loads(s.recv(1 << 20))
+print(json.dumps(r[sys.argv[2].split(",")[0]], sort_keys=True))' \
+		"/var/run/dpdk/$E2E_PREFIX/dpdk_telemetry.v2" "$1"
+}
 # raw_key VAR HEX: the key's raw bytes into VAR, for clients that take them on the command line
 # (coap-client -k). printf -v, not $(...): command substitution would strip a trailing 0x0a.
 raw_key() { printf -v "$1" "$(sed 's/../\\x&/g' <<<"$2")"; }
