@@ -1,7 +1,8 @@
 /* dataplane/cluster.c: the envelope between nodes. Round trips (IPv4, IPv6); the layout and MAC
- * checked against an envelope built here from the header's text with OpenSSL's HMAC(); every
- * single-bit change, truncation, length lie, wrong key and stale timestamp refused; the node octet
- * of tls12_cid records. */
+ * checked against an envelope built here from the header's text, the CMAC key derived with
+ * OpenSSL's HKDF and the tag by its EVP_MAC "CMAC"; every single-bit change, truncation, length
+ * lie, wrong key and stale timestamp refused; a version 1 envelope (HMAC-SHA-256) refused as
+ * malformed; the node octet of tls12_cid records. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -9,10 +10,13 @@
 #include <string.h>
 #include <cmocka.h>
 
+#include <openssl/core_names.h>
 #include <openssl/evp.h>
 #include <openssl/hmac.h>
+#include <openssl/kdf.h>
 
 #include "emse/cluster.h"
+#include "../cmac_ref.h"
 
 static const uint8_t KEY[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 				 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
@@ -25,6 +29,28 @@ static struct emse_cluster_meta meta4(void)
 	memcpy(m.src.a, (uint8_t[]){ 198, 18, 7, 9 }, 4);
 	memcpy(m.dst.a, (uint8_t[]){ 198, 19, 0, 1 }, 4);
 	return m;
+}
+
+/* The CMAC key as include/emse/cluster.h says: HKDF-Expand-SHA-256(PRK = the key file, info, 16),
+ * by OpenSSL's HKDF. */
+static void derived_key(uint8_t out[16])
+{
+	EVP_KDF *kdf = EVP_KDF_fetch(NULL, "HKDF", NULL);
+	assert_non_null(kdf);
+	EVP_KDF_CTX *c = EVP_KDF_CTX_new(kdf);
+	assert_non_null(c);
+	int mode = EVP_KDF_HKDF_MODE_EXPAND_ONLY;
+	OSSL_PARAM p[] = {
+		OSSL_PARAM_construct_utf8_string(OSSL_KDF_PARAM_DIGEST, (char *)"SHA256", 0),
+		OSSL_PARAM_construct_int(OSSL_KDF_PARAM_MODE, &mode),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_KEY, (void *)KEY, sizeof(KEY)),
+		OSSL_PARAM_construct_octet_string(OSSL_KDF_PARAM_INFO,
+						  (void *)"emse cluster envelope v2 AES-128-CMAC", 37),
+		OSSL_PARAM_construct_end(),
+	};
+	assert_int_equal(EVP_KDF_derive(c, out, 16, p), 1);
+	EVP_KDF_CTX_free(c);
+	EVP_KDF_free(kdf);
 }
 
 static void test_round_trip_and_layout(void **state)
@@ -40,7 +66,7 @@ static void test_round_trip_and_layout(void **state)
 	assert_int_equal(n, EMSE_CLUSTER_OVERHEAD + sizeof(dg));
 
 	/* the same envelope written from the header comment, MAC by OpenSSL */
-	uint8_t want[200] = { 0xE5, 0xC1, 1, 4, 2, 0, 0, 0 };
+	uint8_t want[200] = { 0xE5, 0xC1, 2, 4, 2, 0, 0, 0 };
 	for (int i = 0; i < 8; i++)
 		want[8 + i] = (uint8_t)(NOW >> (56 - 8 * i));
 	memcpy(want + 16, (uint8_t[]){ 198, 18, 7, 9 }, 4);
@@ -49,8 +75,9 @@ static void test_round_trip_and_layout(void **state)
 	want[50] = 5684 >> 8, want[51] = 5684 & 0xff;
 	want[52] = 0, want[53] = sizeof(dg);
 	memcpy(want + 54, dg, sizeof(dg));
-	unsigned ml = 0;
-	HMAC(EVP_sha256(), KEY, 32, want, 54 + sizeof(dg), want + 54 + sizeof(dg), &ml);
+	uint8_t ck[16];
+	derived_key(ck);
+	assert_int_equal(cmac_ref(ck, want, 54 + sizeof(dg), want + 54 + sizeof(dg)), 0);
 	assert_memory_equal(env, want, n);
 
 	struct emse_cluster_meta got;
@@ -123,6 +150,16 @@ static void test_refusals(void **state)
 			 EMSE_CLUSTER_STALE);
 	assert_int_equal(emse_cluster_open(&k, env, n, NOW - 2000, 2000, &got, &p, &pl),
 			 EMSE_CLUSTER_OK);
+	/* a version 1 node's envelope (HMAC-SHA-256 under the key file, 16 octets): malformed, for the
+	 * version octet, however authentic it was to that node */
+	memcpy(b, env, n);
+	b[2] = 1;
+	unsigned ml = 0;
+	uint8_t h[32];
+	HMAC(EVP_sha256(), KEY, 32, b, n - EMSE_CLUSTER_MAC, h, &ml);
+	memcpy(b + n - EMSE_CLUSTER_MAC, h, EMSE_CLUSTER_MAC);
+	assert_int_equal(emse_cluster_open(&k, b, n, NOW, 2000, &got, &p, &pl),
+			 EMSE_CLUSTER_MALFORMED);
 	/* seal refuses what it cannot write */
 	assert_int_equal(emse_cluster_seal(&k, &m, dg, sizeof(dg), b, n - 1), 0);
 	m.dst.family = 6;
