@@ -5,6 +5,7 @@
 
 #include <openssl/crypto.h>
 
+#include "emse/dtls/ct.h"
 #include "emse/dtls/hmac256.h"
 
 #define MAGIC0 0xE5
@@ -105,6 +106,7 @@ enum emse_cluster_verdict emse_cluster_open(const struct emse_cluster_key *k, co
 	emse_cmac(&k->cmac, env, EMSE_CLUSTER_HDR + len, t);
 	int bad = CRYPTO_memcmp(t, env + EMSE_CLUSTER_HDR + len, EMSE_CLUSTER_MAC);
 	memset(t, 0, sizeof(t));
+	EMSE_CT_PUBLIC(bad); /* the verdict, not where the tags differ */
 	if (bad)
 		return EMSE_CLUSTER_BAD_MAC;
 	uint64_t ts = 0;
