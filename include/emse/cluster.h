@@ -18,9 +18,10 @@
  * The CMAC key is not the key file's 32 octets themselves but, made once at start-up,
  * HKDF-Expand-SHA-256 (RFC 5869 2.3) with the key file as PRK, info EMSE_CLUSTER_KDF_INFO and
  * L = 16, i.e. the first 16 octets of HMAC-SHA-256(key file, info || 0x01): a key for this one use,
- * so another use of the file's key later cannot meet it. Version 1 envelopes carried HMAC-SHA-256
- * under the file's key itself (~520 ns a record against ~100 ns); a node of either version refuses
- * the other's envelopes as malformed (the version octet), before any MAC.
+ * so another use of the file's key later cannot meet it. Version 1 envelopes carried HMAC-SHA-256/16
+ * under the file's key itself (about 1.6 times the CMAC's CPU for a 146-octet datagram, SHA-NI
+ * against AES-NI); a node of either version refuses the other's envelopes as malformed (the
+ * version octet, checked before any MAC).
  *
  * Pure: no DPDK, no allocation, no locks; the key is read-only once made (workers share it). */
 #ifndef EMSE_CLUSTER_H

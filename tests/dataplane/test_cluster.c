@@ -97,12 +97,23 @@ static void test_refusals(void **state)
 	size_t pl, n = emse_cluster_seal(&k, &m, dg, sizeof(dg), env, sizeof(env));
 	assert_int_equal(n, EMSE_CLUSTER_OVERHEAD + sizeof(dg));
 
-	/* every single bit: refused (the MAC, or the parser before it) */
-	for (size_t i = 0; i < n * 8; i++) {
-		memcpy(b, env, n);
-		b[i / 8] ^= (uint8_t)(1u << (i % 8));
-		assert_int_not_equal(emse_cluster_open(&k, b, n, NOW, 2000, &got, &p, &pl),
-				     EMSE_CLUSTER_OK);
+	/* every single bit: refused (the MAC, or the parser before it); for datagrams that leave the
+	 * MAC's last block whole (10, 26, 74 octets: 64, 80, 128 in all) and partial */
+	static const size_t lens[] = { 0, 2, 10, 26, 30, 74 };
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		uint8_t d[74], e[EMSE_CLUSTER_OVERHEAD + 74], f[sizeof(e)];
+		for (size_t i = 0; i < lens[li]; i++)
+			d[i] = (uint8_t)(i * 13 + 1);
+		size_t en = emse_cluster_seal(&k, &m, d, lens[li], e, sizeof(e));
+		assert_int_equal(en, EMSE_CLUSTER_OVERHEAD + lens[li]);
+		assert_int_equal(emse_cluster_open(&k, e, en, NOW, 2000, &got, &p, &pl),
+				 EMSE_CLUSTER_OK);
+		for (size_t i = 0; i < en * 8; i++) {
+			memcpy(f, e, en);
+			f[i / 8] ^= (uint8_t)(1u << (i % 8));
+			assert_int_not_equal(emse_cluster_open(&k, f, en, NOW, 2000, &got, &p, &pl),
+					     EMSE_CLUSTER_OK);
+		}
 	}
 	/* a bit in the datagram or the MAC is a MAC failure, not a parse one */
 	memcpy(b, env, n);
