@@ -218,7 +218,7 @@ FUZZ_BINS := $(patsubst %,$(BUILD)/fuzz/fuzz_%,$(FUZZ_NAMES))
 # archives: only the DPDK-free parts of the tree
 FUZZ_LIBS := parsers crypto control
 FUZZ_SRC_parsers := dataplane/net/net.c dataplane/dtls/dtls_peek.c dataplane/dtls/cookie.c \
-  dataplane/dtls/hmac256.c dataplane/cluster.c
+  dataplane/dtls/hmac256.c dataplane/dtls/aescmac.c dataplane/cluster.c
 FUZZ_SRC_crypto := $(SRC_crypto)
 FUZZ_SRC_control := $(SRC_control)
 # the compact record layer (tests/fuzz/fuzz_record.c)
@@ -230,6 +230,8 @@ FUZZ_USES_record := record crypto
 # AES-GCM and AES-CCM-8 against wolfCrypt's (tests/fuzz/fuzz_aesgcm.c, fuzz_aesccm.c)
 FUZZ_USES_aesgcm := record crypto
 FUZZ_USES_aesccm := record crypto
+# AES-128-CMAC (the cluster envelope's MAC) against OpenSSL's (tests/fuzz/fuzz_aescmac.c): in
+# parsers, with cluster.c, so fuzz_aescmac takes the default archives
 # the native handshake engine (tests/fuzz/fuzz_hs12.c)
 FUZZ_LIBS += hs12
 FUZZ_SRC_hs12 := dataplane/dtls/hs12.c
@@ -298,7 +300,7 @@ fuzz-smoke: $(FUZZ_BINS)
 #   make ct     the protocol code built with EMSE_CT_VALGRIND (include/emse/dtls/ct.h), run by
 #               tests/ct/run.sh: clean on the checks, and the negative control must be reported
 CT_SRC := $(addprefix dataplane/dtls/,hs12.c record.c aesgcm.c aesccm.c cookie.c hmac256.c \
-  dtls_peek.c) tests/ct/ct_check.c
+  dtls_peek.c aescmac.c) dataplane/cluster.c tests/ct/ct_check.c
 $(BUILD)/ct/obj/%.o: %.c $(WOLFSSL_PREFIX)/.emse-built
 	@mkdir -p $(@D)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -DEMSE_CT_VALGRIND -c $< -o $@

@@ -5,20 +5,34 @@
 
 #include <openssl/crypto.h>
 
+#include "emse/dtls/ct.h"
+#include "emse/dtls/hmac256.h"
+
 #define MAGIC0 0xE5
 #define MAGIC1 0xC1
-#define VERSION 1
+#define VERSION 2 /* 1: HMAC-SHA-256 under the key file itself */
 #define TLS12_CID 25
 #define DTLS_REC_HDR_NO_CID 11 /* type, version, epoch, sequence: the CID follows */
 
 void emse_cluster_key_init(struct emse_cluster_key *k, const uint8_t *key)
 {
-	emse_hmac256_key(&k->h, key, EMSE_CLUSTER_KEY_LEN);
+	/* HKDF-Expand with one output block: T(1) = HMAC(PRK, info || 0x01) */
+	struct emse_hmac256 h;
+	uint8_t t[EMSE_HMAC256_LEN];
+	const uint8_t one = 1;
+	struct emse_part info[2] = {
+		{EMSE_CLUSTER_KDF_INFO, sizeof(EMSE_CLUSTER_KDF_INFO) - 1}, {&one, 1},
+	};
+	emse_hmac256_key(&h, key, EMSE_CLUSTER_KEY_LEN);
+	emse_hmac256(&h, info, 2, t);
+	emse_cmac_init(&k->cmac, t);
+	emse_hmac256_wipe(&h);
+	OPENSSL_cleanse(t, sizeof(t));
 }
 
 void emse_cluster_key_wipe(struct emse_cluster_key *k)
 {
-	emse_hmac256_wipe(&k->h);
+	emse_cmac_wipe(&k->cmac);
 }
 
 int emse_cluster_node_of(const uint8_t *dgram, size_t n, unsigned cid_len)
@@ -37,13 +51,6 @@ static void put16(uint8_t *p, uint16_t v)
 static uint16_t get16(const uint8_t *p)
 {
 	return (uint16_t)(p[0] << 8 | p[1]);
-}
-
-static void mac(const struct emse_cluster_key *k, const uint8_t *env, size_t n,
-		uint8_t out[EMSE_HMAC256_LEN])
-{
-	struct emse_part part = { env, n };
-	emse_hmac256(&k->h, &part, 1, out);
 }
 
 size_t emse_cluster_seal(const struct emse_cluster_key *k, const struct emse_cluster_meta *m,
@@ -67,9 +74,7 @@ size_t emse_cluster_seal(const struct emse_cluster_key *k, const struct emse_clu
 	put16(p + 50, m->dport);
 	put16(p + 52, (uint16_t)n);
 	memmove(p + EMSE_CLUSTER_HDR, dgram, n); /* dgram may already sit there (in place) */
-	uint8_t t[EMSE_HMAC256_LEN];
-	mac(k, out, EMSE_CLUSTER_HDR + n, t);
-	memcpy(out + EMSE_CLUSTER_HDR + n, t, EMSE_CLUSTER_MAC);
+	emse_cmac(&k->cmac, out, EMSE_CLUSTER_HDR + n, out + EMSE_CLUSTER_HDR + n);
 	return EMSE_CLUSTER_OVERHEAD + n;
 }
 
@@ -97,10 +102,11 @@ enum emse_cluster_verdict emse_cluster_open(const struct emse_cluster_key *k, co
 	if (len != n - EMSE_CLUSTER_OVERHEAD || !addr_ok(env[3], env + 16) ||
 	    !addr_ok(env[3], env + 34))
 		return EMSE_CLUSTER_MALFORMED;
-	uint8_t t[EMSE_HMAC256_LEN];
-	mac(k, env, EMSE_CLUSTER_HDR + len, t);
+	uint8_t t[EMSE_CLUSTER_MAC];
+	emse_cmac(&k->cmac, env, EMSE_CLUSTER_HDR + len, t);
 	int bad = CRYPTO_memcmp(t, env + EMSE_CLUSTER_HDR + len, EMSE_CLUSTER_MAC);
 	memset(t, 0, sizeof(t));
+	EMSE_CT_PUBLIC(bad); /* the verdict, not where the tags differ */
 	if (bad)
 		return EMSE_CLUSTER_BAD_MAC;
 	uint64_t ts = 0;

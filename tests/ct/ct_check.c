@@ -6,7 +6,9 @@
  * or index on a secret.
  *   ct_check           the checks: HMAC-SHA-256 and the PRF (hmac256.c), AES-128-GCM and
  *                      AES-128-CCM-8 tag checks (aesgcm.c, aesccm.c), record.c's open and seal,
- *                      the cookie check (cookie.c), the Finished check (hs12.c)
+ *                      the cookie check (cookie.c), the Finished check (hs12.c), AES-128-CMAC
+ *                      (aescmac.c, AES-NI path) and the cluster envelope's seal and check
+ *                      (cluster.c) under a secret cluster key
  *   ct_check negative  a deliberately variable-time compare of a secret: must be reported, or
  *                      the harness cannot see what it is meant to see
  * It also says which AES code ran: ours on AES-NI (constant time by construction) or wolfCrypt. */
@@ -16,7 +18,9 @@
 
 #include <valgrind/memcheck.h>
 
+#include "emse/cluster.h"
 #include "emse/dtls/aesccm.h"
+#include "emse/dtls/aescmac.h"
 #include "emse/dtls/aesgcm.h"
 #include "emse/config.h"
 #include "emse/dtls/cookie.h"
@@ -59,6 +63,42 @@ static void check_hmac(void)
 		emse_tls12_prf_keyed(&k, "key expansion", msg, sizeof(msg), msg, 4, prf, sizeof(prf));
 		emse_hmac256_wipe(&k);
 	}
+}
+
+/* ---- AES-128-CMAC and the cluster envelope ------------------------------------------------------ */
+
+/* The OpenSSL fallback (AES_encrypt, tables) is not what is checked: main() requires AES-NI. */
+static void check_cmac(void)
+{
+	uint8_t key[EMSE_CLUSTER_KEY_LEN], msg[48], tag[16];
+	fill(msg, sizeof(msg), 5);
+	for (size_t n = 0; n <= sizeof(msg); n++) { /* whole and padded last blocks */
+		struct emse_cmac_key k;
+		fill(key, 16, (uint8_t)n);
+		SECRET(key, 16);
+		emse_cmac_init(&k, key);
+		emse_cmac(&k, msg, n, tag);
+		emse_cmac_wipe(&k);
+	}
+	fill(key, sizeof(key), 9);
+	SECRET(key, sizeof(key));
+	struct emse_cluster_key ck;
+	emse_cluster_key_init(&ck, key);
+	struct emse_cluster_meta m = {.node = 2, .ts_ms = 1000, .sport = 1, .dport = 2};
+	m.src.family = m.dst.family = 4;
+	uint8_t env[EMSE_CLUSTER_OVERHEAD + sizeof(msg)];
+	size_t n = emse_cluster_seal(&ck, &m, msg, sizeof(msg), env, sizeof(env));
+	expect(n == sizeof(env), "cluster seal");
+	PUBLIC(env, sizeof(env)); /* on the wire */
+	struct emse_cluster_meta got;
+	const uint8_t *p;
+	size_t pl;
+	expect(emse_cluster_open(&ck, env, n, 1000, 2000, &got, &p, &pl) == EMSE_CLUSTER_OK,
+	       "cluster open");
+	env[n - 1] ^= 1;
+	expect(emse_cluster_open(&ck, env, n, 1000, 2000, &got, &p, &pl) == EMSE_CLUSTER_BAD_MAC,
+	       "cluster forged tag");
+	emse_cluster_key_wipe(&ck);
 }
 
 /* ---- the AEADs, directly and through record.c --------------------------------------------------- */
@@ -294,8 +334,9 @@ int main(int argc, char **argv)
 	check_record(&rc);
 	check_cookie();
 	check_finished(&rc);
+	check_cmac();
 	emse_record_ctx_fini(&rc);
 	printf("ct_check: HMAC/PRF, GCM and CCM-8 tag checks, record open/seal, cookie check, "
-	       "Finished check ran (%d wrong results)\n", failures);
+	       "Finished check, CMAC and cluster envelope ran (%d wrong results)\n", failures);
 	return failures ? 1 : 0;
 }

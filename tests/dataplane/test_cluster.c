@@ -1,7 +1,8 @@
 /* dataplane/cluster.c: the envelope between nodes. Round trips (IPv4, IPv6); the layout and MAC
- * checked against an envelope built here from the header's text with OpenSSL's HMAC(); every
- * single-bit change, truncation, length lie, wrong key and stale timestamp refused; the node octet
- * of tls12_cid records. */
+ * checked against an envelope built here from the header's text, the CMAC key derived with
+ * OpenSSL's HKDF and the tag by its EVP_MAC "CMAC"; every single-bit change, truncation, length
+ * lie, wrong key and stale timestamp refused; a version 1 envelope (HMAC-SHA-256) refused as
+ * malformed; the node octet of tls12_cid records. */
 #include <stdarg.h>
 #include <stddef.h>
 #include <setjmp.h>
@@ -13,6 +14,7 @@
 #include <openssl/hmac.h>
 
 #include "emse/cluster.h"
+#include "../cmac_ref.h"
 
 static const uint8_t KEY[32] = { 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16,
 				 17, 18, 19, 20, 21, 22, 23, 24, 25, 26, 27, 28, 29, 30, 31, 32 };
@@ -40,7 +42,7 @@ static void test_round_trip_and_layout(void **state)
 	assert_int_equal(n, EMSE_CLUSTER_OVERHEAD + sizeof(dg));
 
 	/* the same envelope written from the header comment, MAC by OpenSSL */
-	uint8_t want[200] = { 0xE5, 0xC1, 1, 4, 2, 0, 0, 0 };
+	uint8_t want[200] = { 0xE5, 0xC1, 2, 4, 2, 0, 0, 0 };
 	for (int i = 0; i < 8; i++)
 		want[8 + i] = (uint8_t)(NOW >> (56 - 8 * i));
 	memcpy(want + 16, (uint8_t[]){ 198, 18, 7, 9 }, 4);
@@ -49,8 +51,9 @@ static void test_round_trip_and_layout(void **state)
 	want[50] = 5684 >> 8, want[51] = 5684 & 0xff;
 	want[52] = 0, want[53] = sizeof(dg);
 	memcpy(want + 54, dg, sizeof(dg));
-	unsigned ml = 0;
-	HMAC(EVP_sha256(), KEY, 32, want, 54 + sizeof(dg), want + 54 + sizeof(dg), &ml);
+	uint8_t ck[16]; /* the info string as the header's text gives it */
+	assert_int_equal(cluster_cmac_key_ref(KEY, "emse cluster envelope v2 AES-128-CMAC", ck), 0);
+	assert_int_equal(cmac_ref(ck, want, 54 + sizeof(dg), want + 54 + sizeof(dg)), 0);
 	assert_memory_equal(env, want, n);
 
 	struct emse_cluster_meta got;
@@ -94,12 +97,23 @@ static void test_refusals(void **state)
 	size_t pl, n = emse_cluster_seal(&k, &m, dg, sizeof(dg), env, sizeof(env));
 	assert_int_equal(n, EMSE_CLUSTER_OVERHEAD + sizeof(dg));
 
-	/* every single bit: refused (the MAC, or the parser before it) */
-	for (size_t i = 0; i < n * 8; i++) {
-		memcpy(b, env, n);
-		b[i / 8] ^= (uint8_t)(1u << (i % 8));
-		assert_int_not_equal(emse_cluster_open(&k, b, n, NOW, 2000, &got, &p, &pl),
-				     EMSE_CLUSTER_OK);
+	/* every single bit: refused (the MAC, or the parser before it); for datagrams that leave the
+	 * MAC's last block whole (10, 26, 74 octets: 64, 80, 128 in all) and partial */
+	static const size_t lens[] = { 0, 2, 10, 26, 30, 74 };
+	for (size_t li = 0; li < sizeof(lens) / sizeof(lens[0]); li++) {
+		uint8_t d[74], e[EMSE_CLUSTER_OVERHEAD + 74], f[sizeof(e)];
+		for (size_t i = 0; i < lens[li]; i++)
+			d[i] = (uint8_t)(i * 13 + 1);
+		size_t en = emse_cluster_seal(&k, &m, d, lens[li], e, sizeof(e));
+		assert_int_equal(en, EMSE_CLUSTER_OVERHEAD + lens[li]);
+		assert_int_equal(emse_cluster_open(&k, e, en, NOW, 2000, &got, &p, &pl),
+				 EMSE_CLUSTER_OK);
+		for (size_t i = 0; i < en * 8; i++) {
+			memcpy(f, e, en);
+			f[i / 8] ^= (uint8_t)(1u << (i % 8));
+			assert_int_not_equal(emse_cluster_open(&k, f, en, NOW, 2000, &got, &p, &pl),
+					     EMSE_CLUSTER_OK);
+		}
 	}
 	/* a bit in the datagram or the MAC is a MAC failure, not a parse one */
 	memcpy(b, env, n);
@@ -123,6 +137,16 @@ static void test_refusals(void **state)
 			 EMSE_CLUSTER_STALE);
 	assert_int_equal(emse_cluster_open(&k, env, n, NOW - 2000, 2000, &got, &p, &pl),
 			 EMSE_CLUSTER_OK);
+	/* a version 1 node's envelope (HMAC-SHA-256 under the key file, 16 octets): malformed, for the
+	 * version octet, however authentic it was to that node */
+	memcpy(b, env, n);
+	b[2] = 1;
+	unsigned ml = 0;
+	uint8_t h[32];
+	HMAC(EVP_sha256(), KEY, 32, b, n - EMSE_CLUSTER_MAC, h, &ml);
+	memcpy(b + n - EMSE_CLUSTER_MAC, h, EMSE_CLUSTER_MAC);
+	assert_int_equal(emse_cluster_open(&k, b, n, NOW, 2000, &got, &p, &pl),
+			 EMSE_CLUSTER_MALFORMED);
 	/* seal refuses what it cannot write */
 	assert_int_equal(emse_cluster_seal(&k, &m, dg, sizeof(dg), b, n - 1), 0);
 	m.dst.family = 6;
