@@ -12,9 +12,9 @@
 #include "emse/worker.h"
 #include "worker_priv.h"
 
-/* The peers' MACs as any worker learnt them: an ARP reply / NA reaches one queue only, so the worker
- * that got it publishes it for the others. One 64-bit word per peer (MAC << 8 | 1, 0: unknown),
- * stored and loaded whole, so no reader sees half of a MAC; no lock. */
+/* The peers' MACs as any worker learnt them: an ARP reply or NA reaches one queue only, so the
+ * worker that got it publishes it for the others. One 64-bit word per peer (MAC << 8 | 1,
+ * 0: unknown), stored and loaded whole, so no reader sees half of a MAC; no lock. */
 static uint64_t learnt[EMSE_MAX_PEERS];
 
 static uint64_t mac_pack(const uint8_t mac[6])

@@ -77,7 +77,7 @@ bool emse_neigh_learn(struct emse_fwd *f, const struct emse_addr *a, const uint8
 		}
 	}
 	/* Only addresses we asked for (an entry with asked_at) are learnt; any other ARP / ND
-	 * sender is not a backend, and a table that anyone can fill would evict the ones we need. */
+	 * sender is not a backend, and a table anyone can fill would evict the ones we need. */
 	for (int i = 0; i < EMSE_NEIGH_MAX; i++)
 		if (!f->neigh[i].valid && f->neigh[i].asked_at &&
 		    emse_addr_eq(&f->neigh[i].addr, a)) {

@@ -450,7 +450,7 @@ static enum emse_net_verdict do_ns(const struct emse_iface *ifc, uint8_t *frame,
 	uint8_t to_mac[6], tgt[16];
 	memcpy(to_mac, slla ? slla : frame + 6, 6);
 	memcpy(tgt, target, 16);
-	/* the solicitor told us its MAC: the caller may learn it (the frame is overwritten below) */
+	/* the solicitor told us its MAC: the caller may learn it (the frame is rewritten below) */
 	if (slla) {
 		set_addr(&flow->peer, 6, ip + 8);
 		memcpy(flow->peer_mac, slla, 6);

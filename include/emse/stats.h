@@ -104,8 +104,8 @@ struct emse_worker_stats {
 	uint64_t cluster_fwd_received, cluster_fwd_bad_auth, cluster_fwd_stale;
 	uint64_t cluster_fwd_malformed, cluster_fwd_not_ours;
 	/* IPv6 neighbours (RFC 4861) of forward mode and the cluster: Neighbour Solicitations we
-	 * sent (arp_requests' counterpart), and advertisements / solicitations that set or refreshed
-	 * the MAC of a neighbour we asked for */
+	 * sent (arp_requests' counterpart), and advertisements / solicitations that set or
+	 * refreshed the MAC of a neighbour we asked for */
 	uint64_t nd_requests, nd_learnt;
 } __attribute__((aligned(64)));
 

@@ -70,11 +70,12 @@ check "ARP resolved the backend" [ "$(metric arp_requests)" -ge 1 ]
 check "forwarded and answered datagrams counted" [ "$(metric fwd_rx)" -ge 1 ]
 
 # The same over IPv6: the first datagram may find the backend's MAC unknown (NS sent, dropped).
-check "IPv6: no Neighbour Solicitation before a datagram needs one" [ "$(metric nd_requests)" -eq 0 ]
+check "IPv6: no Neighbour Solicitation before a datagram needs one" \
+	[ "$(metric nd_requests)" -eq 0 ]
 out=$(talk "[2001:db8::1]:5684" one-v6 two-v6)
 cat "$TMP/sink6.out"
 line=$(grep 'payload="two-v6' "$TMP/sink6.out" | head -1)
-check "IPv6: backend got the plaintext behind a PROXY v2 DGRAM header" grep -q '^PROXY DGRAM ' <<<"$line"
+check "IPv6: backend got the PROXY v2 DGRAM header and plaintext" grep -q '^PROXY DGRAM ' <<<"$line"
 check "IPv6: PROXY v2 with the UE's IPv6 address" grep -Eq ' src=\[2001:db8::2\]:[0-9]+ dst=\[2001:db8::1\]:5684 ' <<<"$line"
 check "IPv6: the answer reached the UE" grep -q "ACK:two-v6" <<<"$out"
 check "IPv6: emse solicited the backend's MAC (NS)" [ "$(metric nd_requests)" -ge 1 ]

@@ -1,6 +1,7 @@
 /* L2/L3/L4 for the dataplane: classify a received frame, answer ARP / ND / ICMP echo in place,
- * hand over what a Neighbour Advertisement tells (forward.h keeps the neighbours), and write the Ethernet/IP/UDP headers of a datagram we send. Pure functions over byte buffers,
- * so they are unit-tested and fuzzed without DPDK; every failure has a reason that is counted. */
+ * hand over what a Neighbour Advertisement tells (forward.h keeps the neighbours), and write the
+ * Ethernet/IP/UDP headers of a datagram we send. Pure functions over byte buffers, so they are
+ * unit-tested and fuzzed without DPDK; every failure has a reason that is counted. */
 #ifndef EMSE_NET_H
 #define EMSE_NET_H
 
@@ -61,7 +62,7 @@ enum emse_drop_reason {
 	EMSE_DROP_ICMP_MALFORMED,
 	EMSE_DROP_ICMP_TYPE,     /* ICMP we do not take (only echo request, NS, NA) */
 	EMSE_DROP_ICMP_CSUM,
-	EMSE_DROP_ND_MALFORMED,  /* RFC 4861 7.1.1 / 7.1.2: hop limit not 255, code, length, options */
+	EMSE_DROP_ND_MALFORMED,  /* RFC 4861 7.1.1/7.1.2: hop limit not 255, code, size, options */
 	EMSE_DROP_ND_NOT_OURS,   /* NS for another address; NA for one of ours, or to a group */
 	EMSE_DROP_UDP_MALFORMED, /* UDP length disagrees with IP length, shorter than 8 */
 	EMSE_DROP_UDP_CSUM,      /* wrong checksum; also zero checksum over IPv6 */
