@@ -12,9 +12,9 @@
 #include "emse/worker.h"
 #include "worker_priv.h"
 
-/* The peers' MACs as any worker learnt them: an ARP reply reaches one queue only, so the worker
- * that got it publishes it for the others. One 64-bit word per peer (MAC << 8 | 1, 0: unknown),
- * stored and loaded whole, so no reader sees half of a MAC; no lock. */
+/* The peers' MACs as any worker learnt them: an ARP reply or NA reaches one queue only, so the
+ * worker that got it publishes it for the others. One 64-bit word per peer (MAC << 8 | 1,
+ * 0: unknown), stored and loaded whole, so no reader sees half of a MAC; no lock. */
 static uint64_t learnt[EMSE_MAX_PEERS];
 
 static uint64_t mac_pack(const uint8_t mac[6])
@@ -160,13 +160,11 @@ uint16_t emse_cfwd_ue_frame(const struct emse_iface *ifc, const struct emse_clus
 
 /* ---- the worker's hooks ------------------------------------------------------------------------ */
 
-/* The peer's MAC from the worker's neighbour table (filled by emse_cfwd_tick), else as another
- * worker learnt it. */
-static bool peer_mac(struct emse_worker *w, unsigned p, uint8_t mac[6])
+bool emse_cfwd_peer_mac(const struct emse_cfwd *c, struct emse_fwd *nt, unsigned p,
+			uint64_t now, uint8_t mac[6])
 {
 	bool ask;
-	if (emse_neigh_lookup(&w->fwd, &w->rt->cluster->peers[p].addr, mac, w->now, w->rt->hz,
-			      &ask))
+	if (emse_neigh_lookup(nt, &c->peers[p].addr, mac, now, c->hz, &ask))
 		return true;
 	uint64_t v = __atomic_load_n(&learnt[p], __ATOMIC_RELAXED);
 	for (int i = 5; i >= 0; i--)
@@ -174,27 +172,39 @@ static bool peer_mac(struct emse_worker *w, unsigned p, uint8_t mac[6])
 	return v != 0;
 }
 
+bool emse_cfwd_resolve(const struct emse_cfwd *c, const struct emse_iface *ifc,
+		       struct emse_fwd *nt, unsigned p, uint64_t now, uint64_t *asked_at,
+		       struct emse_addr *from)
+{
+	const struct emse_addr *a = &c->peers[p].addr;
+	const uint8_t *ours = our_addr(ifc, a->family);
+	uint8_t mac[6];
+	bool ask;
+	if (!ours)
+		return false;
+	if (emse_neigh_lookup(nt, a, mac, now, c->hz, &ask)) {
+		ask = now - *asked_at >= c->hz;
+		uint64_t v = mac_pack(mac);
+		if (__atomic_load_n(&learnt[p], __ATOMIC_RELAXED) != v)
+			__atomic_store_n(&learnt[p], v, __ATOMIC_RELAXED);
+	}
+	if (!ask)
+		return false;
+	*asked_at = now;
+	memset(from, 0, sizeof(*from));
+	from->family = a->family;
+	memcpy(from->a, ours, a->family == 4 ? 4 : 16);
+	return true;
+}
+
 void emse_cfwd_tick(struct emse_worker *w)
 {
 	const struct emse_cfwd *c = w->rt->cluster;
-	const uint8_t *ours = our_addr(&w->rt->iface, 4);
-	for (unsigned p = 0; p < c->n_peers && ours; p++) {
-		const struct emse_addr *a = &c->peers[p].addr;
-		uint8_t mac[6];
-		bool ask;
-		if (a->family != 4) /* no neighbour solicitation of our own: IPv6 peers unresolved */
-			continue;
-		if (emse_neigh_lookup(&w->fwd, a, mac, w->now, w->rt->hz, &ask)) {
-			ask = w->now - w->cfwd.arp_at[p] >= w->rt->hz;
-			uint64_t v = mac_pack(mac);
-			if (__atomic_load_n(&learnt[p], __ATOMIC_RELAXED) != v)
-				__atomic_store_n(&learnt[p], v, __ATOMIC_RELAXED);
-		}
-		if (ask) {
-			w->cfwd.arp_at[p] = w->now;
-			emse_worker_arp(w, ours, a->a);
-		}
-	}
+	struct emse_addr from;
+	for (unsigned p = 0; p < c->n_peers; p++)
+		if (emse_cfwd_resolve(c, &w->rt->iface, &w->fwd, p, w->now, &w->cfwd.arp_at[p],
+				      &from))
+			emse_worker_ask_neigh(w, &from, &c->peers[p].addr);
 }
 
 void emse_cfwd_out(struct emse_worker *w, struct rte_mbuf *m, const struct emse_flow *flow,
@@ -211,7 +221,7 @@ void emse_cfwd_out(struct emse_worker *w, struct rte_mbuf *m, const struct emse_
 	/* the owner moves the session to these addresses, which no record tag covers */
 	if (csum_bad(w, flow, udp))
 		goto drop;
-	if (!peer_mac(w, p, mac)) {
+	if (!emse_cfwd_peer_mac(c, &w->fwd, p, w->now, mac)) {
 		w->stats.cluster_fwd_unresolved++;
 		goto drop;
 	}

@@ -460,9 +460,6 @@ static int validate(struct parser *p, struct emse_config *c)
 			return fail(p, "backend", "forward mode needs backend and backend_port");
 		if (l->mode == EMSE_APP_FORWARD && l->backend.family != l->addr.family)
 			return fail(p, "backend", "must be of the listener address's family");
-		if (l->mode == EMSE_APP_FORWARD && l->backend.family == 6 && !l->backend_mac_set)
-			return fail(p, "backend_mac", "an IPv6 backend needs it (ARP resolves IPv4 "
-						      "backends only)");
 		for (unsigned j = 0; j < i; j++)
 			if (emse_addr_eq(&c->listeners[j].addr, &l->addr) &&
 			    c->listeners[j].port == l->port)

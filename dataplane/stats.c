@@ -125,6 +125,7 @@ void emse_stats_walk(const struct emse_worker_stats *s, emse_emit_fn emit, void 
 	C(cluster_fwd_sent); C(cluster_fwd_no_peer); C(cluster_fwd_unresolved);
 	C(cluster_fwd_received); C(cluster_fwd_bad_auth); C(cluster_fwd_stale);
 	C(cluster_fwd_malformed); C(cluster_fwd_not_ours);
+	C(nd_requests); C(nd_learnt);
 #undef C
 #undef G
 	for (int i = 1; i < EMSE_DROP__COUNT; i++)

@@ -157,8 +157,14 @@ void emse_worker_rx(struct emse_worker *w, struct rte_mbuf *m, bool may_steer)
 		w->stats.net_drop[why]++;
 		rte_pktmbuf_free(m);
 		return;
+	case EMSE_NET_NEIGH: /* the answer to our Neighbour Solicitation, or not asked for */
+		w->stats.nd_learnt += emse_neigh_learn(&w->fwd, &flow.peer, flow.peer_mac);
+		rte_pktmbuf_free(m);
+		return;
 	case EMSE_NET_REPLY: {
 		const uint8_t *fr = rte_pktmbuf_mtod(m, const uint8_t *);
+		if (flow.peer.family == 6) /* a solicitation that told us its sender's MAC */
+			w->stats.nd_learnt += emse_neigh_learn(&w->fwd, &flow.peer, flow.peer_mac);
 		if (fr[12] == 0x08 && fr[13] == 0x06)
 			w->stats.arp_replies++;
 		else

@@ -1,5 +1,5 @@
 /* The applications behind an established session: echo sends the data back; forward relays it to
- * the listener's backend over UDP (with ARP for the backend's MAC and an optional PROXY v2 header)
+ * the listener's backend over UDP (with ARP / ND for the backend's MAC and a PROXY v2 header)
  * and the backend's answers back to the session. */
 #include "worker_priv.h"
 
@@ -34,23 +34,23 @@ static void session_send_app(struct emse_worker *w, struct emse_session *s, cons
 	w->stats.app_tx++;
 }
 
-void emse_worker_arp(struct emse_worker *w, const uint8_t sender[4], const uint8_t target[4])
+void emse_worker_ask_neigh(struct emse_worker *w, const struct emse_addr *sender,
+			   const struct emse_addr *target)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(w->mp);
-	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, 42) : NULL;
+	uint8_t *p = m ? (uint8_t *)rte_pktmbuf_append(m, EMSE_NEIGH_REQ_MAX) : NULL;
 	if (!p) {
 		rte_pktmbuf_free(m);
 		w->stats.dp_drop[EMSE_DP_NO_MBUF]++;
 		return;
 	}
-	emse_arp_request(p, w->rt->iface.mac, sender, target);
+	uint16_t n = emse_neigh_request(p, w->rt->iface.mac, sender, target);
+	rte_pktmbuf_trim(m, (uint16_t)(EMSE_NEIGH_REQ_MAX - n));
 	tx_enqueue(w, m);
-	w->stats.arp_requests++;
-}
-
-static void send_arp_request(struct emse_worker *w, const struct emse_listener_conf *l)
-{
-	emse_worker_arp(w, l->addr.a, l->backend.a);
+	if (target->family == 6)
+		w->stats.nd_requests++;
+	else
+		w->stats.arp_requests++;
 }
 
 /* Forward mode: the plaintext goes to the listener's backend behind a PROXY v2 header saying
@@ -71,8 +71,8 @@ static void forward_to_backend(struct emse_worker *w, struct emse_session *s, co
 	memcpy(bf.local_mac, w->rt->iface.mac, 6);
 	bool ask = false;
 	if (!emse_neigh_lookup(&w->fwd, &l->backend, bf.peer_mac, w->now, w->rt->hz, &ask)) {
-		if (ask && l->backend.family == 4)
-			send_arp_request(w, l);
+		if (ask) /* from the listener's address: the backend answers to it */
+			emse_worker_ask_neigh(w, &l->addr, &l->backend);
 		w->stats.dp_drop[EMSE_DP_BACKEND_UNRESOLVED]++;
 		return;
 	}

@@ -68,27 +68,24 @@ unsigned emse_fwd_port_owner(uint16_t port, uint16_t first, uint16_t total, unsi
 	return w < n_workers ? w : n_workers - 1;
 }
 
-void emse_neigh_learn(struct emse_fwd *f, const struct emse_addr *a, const uint8_t mac[6])
+bool emse_neigh_learn(struct emse_fwd *f, const struct emse_addr *a, const uint8_t mac[6])
 {
-	struct emse_neigh *slot = NULL;
 	for (int i = 0; i < EMSE_NEIGH_MAX; i++) {
 		if (f->neigh[i].valid && emse_addr_eq(&f->neigh[i].addr, a)) {
 			memcpy(f->neigh[i].mac, mac, 6);
-			return;
+			return true;
 		}
-		if (!slot && !f->neigh[i].valid && f->neigh[i].addr.family == 0)
-			slot = &f->neigh[i];
 	}
-	/* Only addresses we asked for (an entry with asked_at) are learnt; any other ARP sender is
-	 * not a backend, and a table that anyone can fill would evict the ones we need. */
+	/* Only addresses we asked for (an entry with asked_at) are learnt; any other ARP / ND
+	 * sender is not a backend, and a table anyone can fill would evict the ones we need. */
 	for (int i = 0; i < EMSE_NEIGH_MAX; i++)
 		if (!f->neigh[i].valid && f->neigh[i].asked_at &&
 		    emse_addr_eq(&f->neigh[i].addr, a)) {
 			memcpy(f->neigh[i].mac, mac, 6);
 			f->neigh[i].valid = true;
-			return;
+			return true;
 		}
-	(void)slot;
+	return false;
 }
 
 bool emse_neigh_lookup(struct emse_fwd *f, const struct emse_addr *a, uint8_t mac[6],
@@ -133,6 +130,45 @@ uint16_t emse_arp_request(uint8_t *fr, const uint8_t our_mac[6], const uint8_t s
 	memset(fr + 32, 0, 6);
 	memcpy(fr + 38, target_ip, 4);
 	return 42;
+}
+
+uint16_t emse_ns_request(uint8_t *fr, const uint8_t our_mac[6], const uint8_t sender_ip[16],
+			 const uint8_t target_ip[16])
+{
+	/* ff02::1:ff00:0/104 + the target's last 24 bits (RFC 4291 2.7.1); its MAC, RFC 2464 7 */
+	static const uint8_t snm[13] = { 0xff, 0x02, [11] = 1, [12] = 0xff };
+	uint8_t *ip = fr + 14, *icmp = ip + 40;
+	fr[0] = 0x33, fr[1] = 0x33, fr[2] = 0xff;
+	memcpy(fr + 3, target_ip + 13, 3);
+	memcpy(fr + 6, our_mac, 6);
+	fr[12] = 0x86, fr[13] = 0xdd;
+	memset(ip, 0, EMSE_NS_LEN - 14);
+	ip[0] = 0x60;
+	ip[5] = 32;  /* payload: the NS (24) and its option (8) */
+	ip[6] = 58;  /* ICMPv6 */
+	ip[7] = 255; /* RFC 4861 7.1.1: the target ignores an NS with any other hop limit */
+	memcpy(ip + 8, sender_ip, 16);
+	memcpy(ip + 24, snm, 13);
+	memcpy(ip + 37, target_ip + 13, 3);
+	icmp[0] = 135;
+	memcpy(icmp + 8, target_ip, 16);
+	icmp[24] = 1; /* source link-layer address, 8 octets */
+	icmp[25] = 1;
+	memcpy(icmp + 26, our_mac, 6);
+	struct emse_addr s = { .family = 6 }, d = { .family = 6 };
+	memcpy(s.a, ip + 8, 16);
+	memcpy(d.a, ip + 24, 16);
+	uint16_t c = emse_icmp6_csum(&s, &d, icmp, 32);
+	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	return EMSE_NS_LEN;
+}
+
+uint16_t emse_neigh_request(uint8_t *frame, const uint8_t our_mac[6],
+			    const struct emse_addr *sender, const struct emse_addr *target)
+{
+	if (target->family == 6)
+		return emse_ns_request(frame, our_mac, sender->a, target->a);
+	return emse_arp_request(frame, our_mac, sender->a, target->a);
 }
 
 bool emse_arp_sender(const struct emse_iface *ifc, const uint8_t *fr, uint16_t len,

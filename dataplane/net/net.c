@@ -44,6 +44,7 @@ static const char *const drop_names[EMSE_DROP__COUNT] = {
 	[EMSE_DROP_ND_NOT_OURS] = "nd_not_ours",
 	[EMSE_DROP_UDP_MALFORMED] = "udp_malformed",
 	[EMSE_DROP_UDP_CSUM] = "udp_csum",
+	[EMSE_DROP_ND_NO_LLA] = "nd_no_lla",
 };
 
 const char *emse_drop_name(enum emse_drop_reason r)
@@ -155,6 +156,12 @@ uint16_t emse_udp_csum(const struct emse_addr *src, const struct emse_addr *dst,
 	return l4_csum(src, dst, IPPROTO_UDP_, udp, udp_len);
 }
 
+uint16_t emse_icmp6_csum(const struct emse_addr *src, const struct emse_addr *dst,
+			 const void *icmp, size_t icmp_len)
+{
+	return l4_csum(src, dst, IPPROTO_ICMPV6_, icmp, icmp_len);
+}
+
 bool emse_net_udp_csum_ok(const struct emse_flow *flow, const uint8_t *udp)
 {
 	return emse_udp_csum(&flow->peer, &flow->local, udp, rd16(udp + 4)) == 0;
@@ -247,7 +254,7 @@ static enum emse_net_verdict drop(enum emse_drop_reason *reason, enum emse_drop_
 }
 
 static enum emse_net_verdict do_arp(const struct emse_iface *ifc, uint8_t *frame, uint16_t *len,
-				    enum emse_drop_reason *reason)
+				    struct emse_flow *flow, enum emse_drop_reason *reason)
 {
 	uint8_t *arp = frame + EMSE_ETH_HLEN;
 	if (*len < EMSE_ETH_HLEN + ARP_LEN)
@@ -270,6 +277,7 @@ static enum emse_net_verdict do_arp(const struct emse_iface *ifc, uint8_t *frame
 	memcpy(arp + 24, spa, 4);
 	eth_reply(ifc, frame, sha);
 	*len = EMSE_ETH_HLEN + ARP_LEN; /* the NIC pads to the minimum frame */
+	flow->peer.family = 0; /* the worker learns ARP senders itself (emse_arp_sender) */
 	return EMSE_NET_REPLY;
 }
 
@@ -382,14 +390,37 @@ static enum emse_net_verdict do_ipv4(const struct emse_iface *ifc, uint8_t *fram
 	memcpy(to, frame + 6, 6);
 	eth_reply(ifc, frame, to);
 	*len = (uint16_t)(EMSE_ETH_HLEN + tot);
+	flow->peer.family = 0;
 	return EMSE_NET_REPLY;
+}
+
+/* Walks an NS's or NA's options (RFC 4861 4.6): every one inside the message and of non-zero
+ * length. *lla: the one link-layer address option of type want (1 source, 2 target), or NULL.
+ * -1 when malformed, a second such option included. */
+static int nd_lla(const uint8_t *icmp, uint16_t l4len, uint8_t want, const uint8_t **lla)
+{
+	*lla = NULL;
+	for (uint16_t o = ND_NS_LEN; o < l4len;) {
+		if (l4len - o < 2)
+			return -1;
+		uint16_t olen = (uint16_t)(icmp[o + 1] * 8);
+		if (olen == 0 || olen > l4len - o)
+			return -1;
+		if (icmp[o] == want) {
+			if (olen != ND_OPT_LLA_LEN || *lla)
+				return -1;
+			*lla = icmp + o + 2;
+		}
+		o = (uint16_t)(o + olen);
+	}
+	return 0;
 }
 
 /* RFC 4861 7.1.1 validation of a Neighbour Solicitation, then the advertisement (7.2.4) written
  * over it. The NA is 32 bytes with its target link-layer option; it only ever takes the room
  * the NS frame already had, so nothing is written past *len. */
 static enum emse_net_verdict do_ns(const struct emse_iface *ifc, uint8_t *frame, uint16_t *len,
-				   int dst_multicast, uint16_t l4len,
+				   int dst_multicast, uint16_t l4len, struct emse_flow *flow,
 				   enum emse_drop_reason *reason)
 {
 	uint8_t *ip = frame + EMSE_ETH_HLEN;
@@ -402,20 +433,9 @@ static enum emse_net_verdict do_ns(const struct emse_iface *ifc, uint8_t *frame,
 	if (target[0] == 0xff)
 		return drop(reason, EMSE_DROP_ND_MALFORMED);
 
-	const uint8_t *slla = NULL;
-	for (uint16_t o = ND_NS_LEN; o < l4len;) {
-		if (l4len - o < 2)
-			return drop(reason, EMSE_DROP_ND_MALFORMED);
-		uint16_t olen = (uint16_t)(icmp[o + 1] * 8);
-		if (olen == 0 || olen > l4len - o)
-			return drop(reason, EMSE_DROP_ND_MALFORMED);
-		if (icmp[o] == 1) { /* source link-layer address */
-			if (olen != ND_OPT_LLA_LEN || slla)
-				return drop(reason, EMSE_DROP_ND_MALFORMED);
-			slla = icmp + o + 2;
-		}
-		o = (uint16_t)(o + olen);
-	}
+	const uint8_t *slla;
+	if (nd_lla(icmp, l4len, 1, &slla) != 0)
+		return drop(reason, EMSE_DROP_ND_MALFORMED);
 	if (!own_ip6(ifc, target))
 		return drop(reason, EMSE_DROP_ND_NOT_OURS);
 	if (slla && (slla[0] & 1))
@@ -430,6 +450,13 @@ static enum emse_net_verdict do_ns(const struct emse_iface *ifc, uint8_t *frame,
 	uint8_t to_mac[6], tgt[16];
 	memcpy(to_mac, slla ? slla : frame + 6, 6);
 	memcpy(tgt, target, 16);
+	/* the solicitor told us its MAC: the caller may learn it (the frame is rewritten below) */
+	if (slla) {
+		set_addr(&flow->peer, 6, ip + 8);
+		memcpy(flow->peer_mac, slla, 6);
+	} else {
+		flow->peer.family = 0;
+	}
 	uint16_t na_len = with_opt ? ND_NA_LEN : ND_NS_LEN;
 
 	memcpy(ip + 24, ip + 8, 16); /* dst = the soliciting node */
@@ -454,6 +481,35 @@ static enum emse_net_verdict do_ns(const struct emse_iface *ifc, uint8_t *frame,
 	eth_reply(ifc, frame, to_mac);
 	*len = (uint16_t)(EMSE_ETH_HLEN + IP6_HLEN + na_len);
 	return EMSE_NET_REPLY;
+}
+
+/* RFC 4861 7.1.2 validation of a Neighbour Advertisement. Only one unicast to us is taken (the
+ * answer to our own solicitation, forward.c's emse_ns_request): unsolicited ones go to all nodes,
+ * whose MAC we do not listen to. What it says is the caller's to learn, which it does only for an
+ * address it asked for. */
+static enum emse_net_verdict do_na(const struct emse_iface *ifc, const uint8_t *frame,
+				   int dst_multicast, uint16_t l4len, struct emse_flow *flow,
+				   enum emse_drop_reason *reason)
+{
+	const uint8_t *ip = frame + EMSE_ETH_HLEN;
+	const uint8_t *icmp = ip + IP6_HLEN;
+	/* hop limit 255: sent on this link, not routed here from afar (as for an NS) */
+	if (ip[7] != 255 || icmp[1] != 0 || l4len < ND_NS_LEN)
+		return drop(reason, EMSE_DROP_ND_MALFORMED);
+	const uint8_t *target = icmp + 8, *tlla;
+	if (target[0] == 0xff || nd_lla(icmp, l4len, 2, &tlla) != 0)
+		return drop(reason, EMSE_DROP_ND_MALFORMED);
+	/* a neighbour claiming one of our addresses is not one to learn (a duplicate address) */
+	if (dst_multicast || own_ip6(ifc, target))
+		return drop(reason, EMSE_DROP_ND_NOT_OURS);
+	if (!tlla)
+		return drop(reason, EMSE_DROP_ND_NO_LLA);
+	if (tlla[0] & 1)
+		return drop(reason, EMSE_DROP_ND_MALFORMED);
+	set_addr(&flow->peer, 6, target);
+	memcpy(flow->peer_mac, tlla, 6);
+	*reason = EMSE_DROP_NONE;
+	return EMSE_NET_NEIGH;
 }
 
 static enum emse_net_verdict do_ipv6(const struct emse_iface *ifc, uint8_t *frame, uint16_t *len,
@@ -513,7 +569,9 @@ static enum emse_net_verdict do_ipv6(const struct emse_iface *ifc, uint8_t *fram
 	if (l4_csum(&src, &dst, IPPROTO_ICMPV6_, icmp, plen) != 0)
 		return drop(reason, EMSE_DROP_ICMP_CSUM);
 	if (icmp[0] == 135)
-		return do_ns(ifc, frame, len, dst_mcast, plen, reason);
+		return do_ns(ifc, frame, len, dst_mcast, plen, flow, reason);
+	if (icmp[0] == 136)
+		return do_na(ifc, frame, dst_mcast, plen, flow, reason);
 	if (icmp[0] != 128 || icmp[1] != 0 || dst_mcast)
 		return drop(reason, EMSE_DROP_ICMP_TYPE);
 	if (plen < 8)
@@ -529,6 +587,7 @@ static enum emse_net_verdict do_ipv6(const struct emse_iface *ifc, uint8_t *fram
 	memcpy(to, frame + 6, 6);
 	eth_reply(ifc, frame, to);
 	*len = (uint16_t)(EMSE_ETH_HLEN + IP6_HLEN + plen);
+	flow->peer.family = 0;
 	return EMSE_NET_REPLY;
 }
 
@@ -555,7 +614,7 @@ enum emse_net_verdict emse_net_classify_defer(const struct emse_iface *ifc, uint
 	/* VLAN tags (0x8100, 0x88a8) land here too: the port is expected to strip them. */
 	switch (rd16(frame + 12)) {
 	case ETH_P_ARP_:
-		return do_arp(ifc, frame, len, reason);
+		return do_arp(ifc, frame, len, flow, reason);
 	case ETH_P_IP_:
 		return do_ipv4(ifc, frame, len, flow, off, payload_len, reason, csum_pending);
 	case ETH_P_IPV6_:

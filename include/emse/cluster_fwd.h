@@ -19,6 +19,7 @@
 
 #include "emse/cluster.h"
 #include "emse/config.h"
+#include "emse/net/forward.h"
 #include "emse/net/net.h"
 
 #define EMSE_CFWD_NO_PEER 0xff
@@ -38,7 +39,8 @@ struct emse_cfwd {
 	uint64_t unix_ms0, tsc0, hz;
 };
 
-/* Per worker: when it last asked ARP for each peer (a restarted peer may have a new MAC). */
+/* Per worker: when it last asked for each peer's MAC, by ARP or NS (a restarted peer may have a
+ * new MAC). */
 struct emse_cfwd_worker {
 	uint64_t arp_at[EMSE_MAX_PEERS];
 };
@@ -98,8 +100,19 @@ void emse_cfwd_out(struct emse_worker *w, struct rte_mbuf *m, const struct emse_
 		   uint16_t off, uint16_t plen, const uint8_t *udp);
 void emse_cfwd_in(struct emse_worker *w, struct rte_mbuf *m, uint16_t off, uint16_t plen,
 		  bool may_steer);
-/* On the worker's timer: asks ARP for every peer whose MAC is unknown (at most every 100 ms) or
- * was last confirmed a second ago (a restarted peer may come back with another MAC). */
+/* On the worker's timer: asks for every peer's MAC (ARP for an IPv4 peer, a Neighbour
+ * Solicitation for an IPv6 one) that is unknown (at most every 100 ms) or was last confirmed a
+ * second ago (a restarted peer may come back with another MAC). */
 void emse_cfwd_tick(struct emse_worker *w);
+/* The tick's step for peer p over a worker's neighbour table nt (no DPDK, unit-tested): publishes
+ * the peer's MAC for the other workers when nt has it; true when a request is due now, with
+ * *asked_at set to now and *from our address to ask from (the first of the peer's family, the
+ * one the envelopes come from). */
+bool emse_cfwd_resolve(const struct emse_cfwd *c, const struct emse_iface *ifc,
+		       struct emse_fwd *nt, unsigned p, uint64_t now, uint64_t *asked_at,
+		       struct emse_addr *from);
+/* Peer p's MAC: from nt, else as another worker published it. false while unknown. */
+bool emse_cfwd_peer_mac(const struct emse_cfwd *c, struct emse_fwd *nt, unsigned p,
+			uint64_t now, uint8_t mac[6]);
 
 #endif

@@ -103,6 +103,10 @@ struct emse_worker_stats {
 	uint64_t cluster_fwd_sent, cluster_fwd_no_peer, cluster_fwd_unresolved;
 	uint64_t cluster_fwd_received, cluster_fwd_bad_auth, cluster_fwd_stale;
 	uint64_t cluster_fwd_malformed, cluster_fwd_not_ours;
+	/* IPv6 neighbours (RFC 4861) of forward mode and the cluster: Neighbour Solicitations we
+	 * sent (arp_requests' counterpart), and advertisements / solicitations that set or
+	 * refreshed the MAC of a neighbour we asked for */
+	uint64_t nd_requests, nd_learnt;
 } __attribute__((aligned(64)));
 
 const char *emse_dp_drop_name(enum emse_dp_drop d);

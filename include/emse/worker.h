@@ -140,7 +140,9 @@ void emse_worker_flush(struct emse_worker *w);
 unsigned emse_flow_owner(const struct emse_flow *f, unsigned n_workers);
 /* For cluster_fwd.c: hands a frame to worker owner's steering ring (consumes m). */
 void emse_worker_steer(struct emse_worker *w, unsigned owner, struct rte_mbuf *m);
-/* Sends an ARP request "who has target? tell sender" (IPv4 addresses). */
-void emse_worker_arp(struct emse_worker *w, const uint8_t sender[4], const uint8_t target[4]);
+/* Asks for target's MAC from sender (ours, the same family): an ARP request for IPv4, a
+ * Neighbour Solicitation for IPv6 (forward.h emse_neigh_request). */
+void emse_worker_ask_neigh(struct emse_worker *w, const struct emse_addr *sender,
+			   const struct emse_addr *target);
 
 #endif

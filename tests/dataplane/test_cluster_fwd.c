@@ -2,7 +2,9 @@
  * ports), the forwarding decision, the frame a receiving node sends to the owner (classified by
  * net.c as the owner would, then opened with the owner's key), the envelope refused when it is
  * forged, stale, from no peer or from ourselves, and the UE's frame the owner rebuilds (classified
- * by net.c: the UE's address and port, our listener, the session's next-hop MAC), IPv4 and IPv6.
+ * by net.c: the UE's address and port, our listener, the session's next-hop MAC), IPv4 and IPv6;
+ * the timer's resolution of a peer's MAC (ARP for IPv4, Neighbour Solicitation for IPv6), answered
+ * by the peer's net.c, learnt, published to the other workers and refreshed every second.
  * What the worker does with them is tests/e2e/cluster.sh. */
 #include <stdarg.h>
 #include <stddef.h>
@@ -68,6 +70,16 @@ static void iface(struct emse_iface *f, const struct emse_config *c, const uint8
 		memcpy(f->ip4[f->n4++], a->a, 4);
 	else
 		memcpy(f->ip6[f->n6++], a->a, 16);
+}
+
+/* Nodes 1 (MAC_A) and 2 (MAC_B) as conf and iface make them. */
+static void two_nodes(struct emse_config *c1, struct emse_config *c2, struct emse_iface *i1,
+		      struct emse_iface *i2, int v6)
+{
+	conf(c1, 1, v6);
+	conf(c2, 2, v6);
+	iface(i1, c1, MAC_A);
+	iface(i2, c2, MAC_B);
 }
 
 static int setup(void **state)
@@ -162,10 +174,7 @@ static void round_trip(int v6, int in_place)
 	struct emse_cfwd f1, f2;
 	struct emse_iface i1, i2;
 	char err[256];
-	conf(&c1, 1, v6);
-	conf(&c2, 2, v6);
-	iface(&i1, &c1, MAC_A);
-	iface(&i2, &c2, MAC_B);
+	two_nodes(&c1, &c2, &i1, &i2, v6);
 	assert_int_equal(emse_cfwd_setup(&f1, &c1, 0, HZ, err, sizeof(err)), 0);
 	assert_int_equal(emse_cfwd_setup(&f2, &c2, 0, HZ, err, sizeof(err)), 0);
 	unsigned p = emse_cfwd_peer(&f1, 2);
@@ -282,6 +291,71 @@ static void test_round_trip_v6(void **state)
 	round_trip(1, 1);
 }
 
+/* What emse_cfwd_tick does for peer 0, without a worker: the request due, its frame answered by
+ * the peer (net.c on node 2), the answer learnt into this worker's table, the MAC published to a
+ * worker whose table never saw it, asked again a second later. */
+static void resolve(int v6)
+{
+	struct emse_config c1, c2;
+	struct emse_cfwd f1;
+	struct emse_iface i1, i2;
+	char err[256];
+	two_nodes(&c1, &c2, &i1, &i2, v6);
+	assert_int_equal(emse_cfwd_setup(&f1, &c1, 0, HZ, err, sizeof(err)), 0);
+	struct emse_fwd nt, other;
+	memset(&nt, 0, sizeof(nt));
+	memset(&other, 0, sizeof(other));
+	uint64_t asked = 0, now = 5 * HZ;
+	struct emse_addr from;
+	uint8_t mac[6];
+	assert_false(emse_cfwd_peer_mac(&f1, &other, 0, now, mac));
+	assert_true(emse_cfwd_resolve(&f1, &i1, &nt, 0, now, &asked, &from));
+	assert_int_equal(asked, now);
+	assert_true(emse_addr_eq(&from, &c1.listeners[0].addr));
+	assert_false(emse_cfwd_resolve(&f1, &i1, &nt, 0, now + HZ / 20, &asked, &from));
+
+	uint8_t f[128];
+	uint16_t len = emse_neigh_request(f, MAC_A, &from, &c1.peers[0].addr), off, pl;
+	assert_int_equal(len, v6 ? EMSE_NS_LEN : 42);
+	if (v6) { /* to the peer's solicited-node group, for the peer's address */
+		assert_memory_equal(f, ((uint8_t[]){ 0x33, 0x33, 0xff, 0, 0, 2 }), 6);
+		assert_int_equal(f[54], 135);
+		assert_memory_equal(f + 62, c1.peers[0].addr.a, 16);
+	}
+	struct emse_flow fl;
+	enum emse_drop_reason why;
+	assert_int_equal(emse_net_classify(&i2, f, &len, &fl, &off, &pl, &why), EMSE_NET_REPLY);
+	enum emse_net_verdict v = emse_net_classify(&i1, f, &len, &fl, &off, &pl, &why);
+	if (v6) {
+		assert_int_equal(v, EMSE_NET_NEIGH);
+		assert_true(emse_neigh_learn(&nt, &fl.peer, fl.peer_mac));
+	} else { /* an ARP reply: net.c drops it, the worker learns it before (emse_arp_sender) */
+		struct emse_addr a;
+		uint8_t m[6];
+		assert_int_equal(v, EMSE_NET_DROP);
+		assert_true(emse_arp_sender(&i1, f, len, &a, m));
+		assert_true(emse_neigh_learn(&nt, &a, m));
+	}
+	/* known: not asked again within the second, and published for the other workers */
+	assert_false(emse_cfwd_resolve(&f1, &i1, &nt, 0, now + HZ / 2, &asked, &from));
+	assert_true(emse_cfwd_peer_mac(&f1, &other, 0, now + HZ / 2, mac));
+	assert_memory_equal(mac, MAC_B, 6);
+	assert_true(emse_cfwd_resolve(&f1, &i1, &nt, 0, now + HZ / 2 + HZ, &asked, &from));
+	emse_cfwd_fini(&f1);
+}
+
+static void test_resolve_v4_peer(void **state)
+{
+	(void)state;
+	resolve(0);
+}
+
+static void test_resolve_v6_peer(void **state)
+{
+	(void)state;
+	resolve(1);
+}
+
 /* No address of the peer's family on our port: nothing to send from. */
 static void test_wrap_needs_our_family(void **state)
 {
@@ -299,6 +373,11 @@ static void test_wrap_needs_our_family(void **state)
 	uint8_t dg[64], frame[512];
 	size_t n = ue_dgram(dg);
 	assert_int_equal(emse_cfwd_wrap(&f, &i, 0, MAC_B, &ue, 1, dg, n, frame, sizeof(frame)), 0);
+	struct emse_fwd nt;
+	struct emse_addr from;
+	uint64_t asked = 0;
+	memset(&nt, 0, sizeof(nt));
+	assert_false(emse_cfwd_resolve(&f, &i, &nt, 0, HZ, &asked, &from)); /* nor to ask from */
 	emse_cfwd_fini(&f);
 }
 
@@ -310,6 +389,8 @@ int main(void)
 		cmocka_unit_test(test_round_trip_v4),
 		cmocka_unit_test(test_round_trip_v6),
 		cmocka_unit_test(test_wrap_needs_our_family),
+		cmocka_unit_test(test_resolve_v4_peer),
+		cmocka_unit_test(test_resolve_v6_peer),
 	};
 	return cmocka_run_group_tests(tests, setup, teardown);
 }

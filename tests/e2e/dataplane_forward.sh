@@ -2,7 +2,9 @@
 # Issue 6 forward mode: a backend in the namespace (proxy-v2-sink, with its own PROXY v2 parser)
 # receives each decrypted datagram behind a PROXY v2 header carrying the UE's address and port
 # and its PSK identity (TLV 0xE0 app id, 0xE1 key id); its answer reaches the UE through the
-# DTLS session. The backend's MAC is resolved by ARP. A backend that is down: counted, not fatal.
+# DTLS session. The backend's MAC is resolved by ARP (IPv4) and by emse's own Neighbour
+# Solicitation, which the namespace's kernel answers (IPv6; no backend_mac configured). A backend
+# that is down: counted, not fatal.
 source "$(dirname "$0")/lib.sh"
 e2e_init forward
 ID=e2m.ae47bf35@sensor-17@acme.example
@@ -26,8 +28,6 @@ emse_id = emse-1
 mode = forward
 backend = 2001:db8::2
 backend_port = 7000
-# no ND resolution for backends: an IPv6 backend's MAC is configured (the namespace side's)
-backend_mac = 02:00:5e:00:00:02
 [listener nobody]
 address = 198.18.0.1
 port = 5685
@@ -42,7 +42,6 @@ file = $TMP/keys.txt
 prometheus = 127.0.0.1:$PROM_PORT
 CONF
 emse_start || exit 1
-ip -n "$NS" link set "$TAPIF" address 02:00:5e:00:00:02
 
 # started with ip netns exec directly (not through a shell function) so that $! is the sink
 ip netns exec "$NS" "$BUILD/proxy-v2-sink" --listen 198.18.0.2:7000 > "$TMP/sink4.out" 2>"$TMP/sink4.err" &
@@ -70,10 +69,19 @@ check "the backend's answer reached the UE through DTLS" grep -q "ACK:second-v4"
 check "ARP resolved the backend" [ "$(metric arp_requests)" -ge 1 ]
 check "forwarded and answered datagrams counted" [ "$(metric fwd_rx)" -ge 1 ]
 
+# The same over IPv6: the first datagram may find the backend's MAC unknown (NS sent, dropped).
+check "IPv6: no Neighbour Solicitation before a datagram needs one" \
+	[ "$(metric nd_requests)" -eq 0 ]
 out=$(talk "[2001:db8::1]:5684" one-v6 two-v6)
-line=$(grep 'payload="one-v6' "$TMP/sink6.out" | head -1)
+cat "$TMP/sink6.out"
+line=$(grep 'payload="two-v6' "$TMP/sink6.out" | head -1)
+check "IPv6: backend got the PROXY v2 DGRAM header and plaintext" grep -q '^PROXY DGRAM ' <<<"$line"
 check "IPv6: PROXY v2 with the UE's IPv6 address" grep -Eq ' src=\[2001:db8::2\]:[0-9]+ dst=\[2001:db8::1\]:5684 ' <<<"$line"
-check "IPv6: the answer reached the UE" grep -q "ACK:one-v6" <<<"$out"
+check "IPv6: the answer reached the UE" grep -q "ACK:two-v6" <<<"$out"
+check "IPv6: emse solicited the backend's MAC (NS)" [ "$(metric nd_requests)" -ge 1 ]
+check "IPv6: the kernel's advertisement was learnt (NA)" [ "$(metric nd_learnt)" -ge 1 ]
+check "IPv6: no advertisement refused" \
+	[ "$(( $(metric net_drop nd_malformed) + $(metric net_drop nd_no_lla) ))" -eq 0 ]
 
 # A backend host that is down (198.18.0.9 answers no ARP): each datagram is counted and
 # dropped; the session and emse go on, and ARP is asked again at most every 100 ms.

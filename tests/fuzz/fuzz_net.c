@@ -1,8 +1,10 @@
 /* libFuzzer: emse_net_classify on arbitrary frames. Each input runs twice: as given, and with
  * its IPv4 header and L4 checksums made correct first, so mutations get past the checksum
  * gates into ARP/ICMP/ND/UDP handling. Besides "never crash", it checks the contract: verdicts
- * and reasons agree, payloads and replies stay inside the frame, and every accepted datagram
- * answered with emse_net_write_udp parses back as the same flow at the peer. */
+ * and reasons agree, payloads and replies stay inside the frame, a neighbour to learn (from an
+ * advertisement or a solicitation) is an IPv6 unicast address at a unicast MAC that the frame
+ * carried, and every accepted datagram answered with emse_net_write_udp parses back as the same
+ * flow at the peer. */
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -135,6 +137,18 @@ static void deferred(const uint8_t *data, size_t size)
 	free(g);
 }
 
+/* A neighbour to learn: unicast, not ours, and its MAC unicast and inside the frame. */
+static void neighbour_ok(const struct emse_flow *fl, const uint8_t *f, uint16_t len)
+{
+	CHECK(fl->peer.a[0] != 0xff && !(fl->peer_mac[0] & 1));
+	for (unsigned i = 0; i < ifc.n6; i++)
+		CHECK(memcmp(fl->peer.a, ifc.ip6[i], 16) != 0);
+	int seen = 0;
+	for (uint16_t i = 0; i + 6 <= len && !seen; i++)
+		seen = memcmp(f + i, fl->peer_mac, 6) == 0;
+	CHECK(seen);
+}
+
 static void one(const uint8_t *data, size_t size)
 {
 	deferred(data, size);
@@ -143,6 +157,7 @@ static void one(const uint8_t *data, size_t size)
 	memcpy(f, data, size);
 	uint16_t len = (uint16_t)size, off = 0xffff, plen = 0xffff;
 	struct emse_flow flow;
+	memset(&flow, 0xa5, sizeof(flow));
 	enum emse_drop_reason r = EMSE_DROP__COUNT;
 	enum emse_net_verdict v = emse_net_classify(&ifc, f, &len, &flow, &off, &plen, &r);
 	switch (v) {
@@ -155,6 +170,14 @@ static void one(const uint8_t *data, size_t size)
 		CHECK(r == EMSE_DROP_NONE);
 		CHECK(len >= EMSE_ETH_HLEN && len <= size);
 		CHECK(memcmp(f + 6, ifc.mac, 6) == 0); /* replies come from our MAC */
+		CHECK(flow.peer.family == 0 || flow.peer.family == 6);
+		if (flow.peer.family == 6) /* answered an NS: the solicitor, now the reply's dst */
+			neighbour_ok(&flow, f, len);
+		break;
+	case EMSE_NET_NEIGH:
+		CHECK(r == EMSE_DROP_NONE && len == size && memcmp(f, data, size) == 0);
+		CHECK(flow.peer.family == 6);
+		neighbour_ok(&flow, f, len);
 		break;
 	case EMSE_NET_DROP:
 		CHECK(r > EMSE_DROP_NONE && r < EMSE_DROP__COUNT);

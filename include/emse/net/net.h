@@ -1,6 +1,7 @@
 /* L2/L3/L4 for the dataplane: classify a received frame, answer ARP / ND / ICMP echo in place,
- * and write the Ethernet/IP/UDP headers of a datagram we send. Pure functions over byte buffers,
- * so they are unit-tested and fuzzed without DPDK; every failure has a reason that is counted. */
+ * hand over what a Neighbour Advertisement tells (forward.h keeps the neighbours), and write the
+ * Ethernet/IP/UDP headers of a datagram we send. Pure functions over byte buffers, so they are
+ * unit-tested and fuzzed without DPDK; every failure has a reason that is counted. */
 #ifndef EMSE_NET_H
 #define EMSE_NET_H
 
@@ -39,6 +40,8 @@ enum emse_net_verdict {
 	EMSE_NET_UDP = 0, /* a UDP datagram for one of our addresses: payload at *off, *len */
 	EMSE_NET_REPLY,   /* the frame was rewritten in place into a reply (ARP, NA, echo reply): send it */
 	EMSE_NET_DROP,    /* see reason */
+	EMSE_NET_NEIGH,   /* a Neighbour Advertisement to us (RFC 4861 7.1.2 valid): flow->peer (its
+			   * target) is at flow->peer_mac; nothing to send (forward.h learns it) */
 };
 
 /* Drop reasons, one counter each. Keep EMSE_DROP__COUNT last and the names table in sync. */
@@ -57,19 +60,23 @@ enum emse_drop_reason {
 	EMSE_DROP_IP_SRC_BAD,    /* multicast / broadcast / loopback / unspecified source */
 	EMSE_DROP_PROTO,         /* not UDP / ICMP / ICMPv6 */
 	EMSE_DROP_ICMP_MALFORMED,
-	EMSE_DROP_ICMP_TYPE,     /* ICMP we do not answer (only echo request, NS) */
+	EMSE_DROP_ICMP_TYPE,     /* ICMP we do not take (only echo request, NS, NA) */
 	EMSE_DROP_ICMP_CSUM,
-	EMSE_DROP_ND_MALFORMED,
-	EMSE_DROP_ND_NOT_OURS,
+	EMSE_DROP_ND_MALFORMED,  /* RFC 4861 7.1.1/7.1.2: hop limit not 255, code, size, options */
+	EMSE_DROP_ND_NOT_OURS,   /* NS for another address; NA for one of ours, or to a group */
 	EMSE_DROP_UDP_MALFORMED, /* UDP length disagrees with IP length, shorter than 8 */
 	EMSE_DROP_UDP_CSUM,      /* wrong checksum; also zero checksum over IPv6 */
+	EMSE_DROP_ND_NO_LLA,     /* NA without the target's link-layer address: nothing to learn */
 	EMSE_DROP__COUNT
 };
 const char *emse_drop_name(enum emse_drop_reason r);
 
 /* Classifies frame[0..len). On EMSE_NET_UDP fills flow (peer = sender, local = destination) and
  * the UDP payload's offset and length. On EMSE_NET_REPLY the frame was rewritten in place and
- * *len holds its new length. On EMSE_NET_DROP *reason says why. */
+ * *len holds its new length; flow->peer.family is 6 when it answered a Neighbour Solicitation
+ * that carried the solicitor's link-layer address (flow->peer at flow->peer_mac: a neighbour the
+ * caller may learn, RFC 4861 7.2.3), 0 otherwise. On EMSE_NET_NEIGH flow->peer and peer_mac say
+ * who advertised what. On EMSE_NET_DROP *reason says why. */
 enum emse_net_verdict emse_net_classify(const struct emse_iface *ifc, uint8_t *frame,
 					uint16_t *len, struct emse_flow *flow,
 					uint16_t *off, uint16_t *payload_len,
@@ -111,6 +118,8 @@ void emse_net_fill_csum(uint8_t *frame);
 uint16_t emse_ip4_csum(const void *hdr, size_t len);
 uint16_t emse_udp_csum(const struct emse_addr *src, const struct emse_addr *dst,
 		       const void *udp, size_t udp_len);
+uint16_t emse_icmp6_csum(const struct emse_addr *src, const struct emse_addr *dst,
+			 const void *icmp, size_t icmp_len);
 
 /* Address helpers. */
 int emse_addr_parse(const char *s, struct emse_addr *out); /* "198.18.0.1" or "2001:db8::1" */

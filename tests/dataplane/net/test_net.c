@@ -209,6 +209,29 @@ static size_t ns(uint8_t *f, const uint8_t *target, int multicast, int with_slla
 	return o + 40 + n;
 }
 
+static const uint8_t NA_MAC[6] = {0x02, 0x11, 0x22, 0x33, 0x44, 0x55};
+
+/* NA from PEER6 to us for target, as a Linux neighbour answers our solicitation: Solicited and
+ * Override, with the target link-layer address option (NA_MAC) when with_tlla. */
+static size_t na(uint8_t *f, const uint8_t *target, int with_tlla)
+{
+	size_t o = eth(f, OUR_MAC, PEER_MAC, 0x86dd);
+	size_t n = 24 + (with_tlla ? 8 : 0);
+	ip6(f + o, PEER6, OUR6, 58, n, 255);
+	uint8_t *c = f + o + 40;
+	memset(c, 0, n);
+	c[0] = 136;
+	c[4] = 0x60;
+	memcpy(c + 8, target, 16);
+	if (with_tlla) {
+		c[24] = 2;
+		c[25] = 1;
+		memcpy(c + 26, NA_MAC, 6);
+	}
+	icmp6_fix(f);
+	return o + 40 + n;
+}
+
 static size_t arp(uint8_t *f, uint16_t op, const uint8_t *tpa)
 {
 	size_t o = eth(f, (const uint8_t[]){0xff, 0xff, 0xff, 0xff, 0xff, 0xff}, PEER_MAC, 0x0806);
@@ -238,6 +261,7 @@ static struct res run(uint8_t *f, size_t len)
 	memset(&x, 0, sizeof(x));
 	x.len = (uint16_t)len;
 	x.r = EMSE_DROP__COUNT;
+	memset(&x.flow, 0xa5, sizeof(x.flow)); /* what classify leaves unset shows */
 	x.v = emse_net_classify(&IFC, f, &x.len, &x.flow, &x.off, &x.plen, &x.r);
 	return x;
 }
@@ -741,8 +765,8 @@ static void test_icmp6_echo(void **state)
 	expect_drop(f, n, EMSE_DROP_ICMP_CSUM);
 	n = icmp6_echo(f, 1); /* destination unreachable */
 	expect_drop(f, n, EMSE_DROP_ICMP_TYPE);
-	n = icmp6_echo(f, 136); /* unsolicited NA */
-	expect_drop(f, n, EMSE_DROP_ICMP_TYPE);
+	n = icmp6_echo(f, 136); /* an NA with hop limit 64: not sent on this link */
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
 	n = icmp6_echo(f, 128);
 	put16(f + 18, 3);
 	icmp6_fix(f);
@@ -782,6 +806,10 @@ static void test_ns_multicast_na(void **state)
 	assert_int_equal(c[25], 1);
 	assert_memory_equal(c + 26, OUR_MAC, 6);
 	assert_int_equal(ref_l4(f + 22, f + 38, 16, 58, c, 32), 0);
+	/* the solicitor's address and MAC for the caller to learn (RFC 4861 7.2.3) */
+	assert_int_equal(x.flow.peer.family, 6);
+	assert_memory_equal(x.flow.peer.a, PEER6, 16);
+	assert_memory_equal(x.flow.peer_mac, slla, 6);
 }
 
 static void test_ns_unicast_without_option(void **state)
@@ -798,6 +826,7 @@ static void test_ns_unicast_without_option(void **state)
 	assert_int_equal(f[54], 136);
 	assert_int_equal(f[58], 0x60);
 	assert_int_equal(ref_l4(f + 22, f + 38, 16, 58, f + 54, 24), 0);
+	assert_int_equal(x.flow.peer.family, 0); /* no option: nothing to learn */
 
 	/* the same with padding: room for the option, so it is included */
 	memset(f, 0, sizeof(f));
@@ -859,6 +888,111 @@ static void test_ns_drops(void **state)
 	expect_drop(f, n, EMSE_DROP_IP_SRC_BAD);
 }
 
+static void test_na_learnt(void **state)
+{
+	(void)state;
+	uint8_t f[160], orig[160];
+	size_t n = na(f, PEER6, 1);
+	assert_int_equal(n, 86);
+	memcpy(orig, f, n);
+	struct res x = run(f, n);
+	assert_int_equal(x.v, EMSE_NET_NEIGH);
+	assert_int_equal(x.r, EMSE_DROP_NONE);
+	assert_int_equal(x.flow.peer.family, 6);
+	assert_memory_equal(x.flow.peer.a, PEER6, 16);
+	assert_memory_equal(x.flow.peer_mac, NA_MAC, 6); /* the option's, not the frame's source */
+	assert_int_equal(x.len, n);
+	assert_memory_equal(f, orig, n); /* nothing written: there is no answer */
+
+	/* another option before the target's address (a nonce, RFC 3971 type 14) is skipped */
+	uint8_t *c = f + 54;
+	memset(f, 0, sizeof(f));
+	n = na(f, PEER6, 1);
+	memmove(c + 32, c + 24, 8);
+	c[24] = 14;
+	c[25] = 1;
+	memset(c + 26, 0x77, 6);
+	put16(f + 18, 40);
+	icmp6_fix(f);
+	x = run(f, n + 8);
+	assert_int_equal(x.v, EMSE_NET_NEIGH);
+	assert_memory_equal(x.flow.peer_mac, NA_MAC, 6);
+
+	/* Ethernet padding after the NA is not an option */
+	memset(f, 0, sizeof(f));
+	n = na(f, PEER6, 1);
+	assert_int_equal(run(f, n + 10).v, EMSE_NET_NEIGH);
+}
+
+/* RFC 4861 7.1.2's checks, each failure counted under its reason and nothing learnt. */
+static void test_na_drops(void **state)
+{
+	(void)state;
+	uint8_t f[160];
+	size_t n;
+
+	n = na(f, PEER6, 1);
+	f[21] = 254; /* routed here: not on-link */
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	f[21] = 64;
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	f[55] = 1; /* code */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	put16(f + 18, 20); /* shorter than an NA */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	put16(f + 18, 28); /* the option cut to 4 of its 8 octets */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	f[79] = 0; /* option length 0 */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	f[79] = 2; /* a 16-octet link-layer address option: not Ethernet's, and past the end */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1); /* two target link-layer addresses */
+	memcpy(f + 86, f + 78, 8);
+	put16(f + 18, 40);
+	icmp6_fix(f);
+	expect_drop(f, n + 8, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 1);
+	f[80] |= 1; /* multicast link-layer address */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, SNM6, 1); /* multicast target */
+	expect_drop(f, n, EMSE_DROP_ND_MALFORMED);
+	n = na(f, PEER6, 0); /* no option: nothing to learn */
+	expect_drop(f, n, EMSE_DROP_ND_NO_LLA);
+	n = na(f, PEER6, 1);
+	f[78] = 1; /* a source, not a target, link-layer address */
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_NO_LLA);
+	n = na(f, OUR6, 1); /* someone claims our address */
+	expect_drop(f, n, EMSE_DROP_ND_NOT_OURS);
+	n = na(f, PEER6, 1); /* to our solicited-node group */
+	memcpy(f, SNM_MAC, 6);
+	memcpy(f + 38, SNM6, 16);
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_ND_NOT_OURS);
+	n = na(f, PEER6, 1); /* to all nodes: unsolicited, never for us */
+	memcpy(f, (uint8_t[]){0x33, 0x33, 0, 0, 0, 1}, 6);
+	expect_drop(f, n, EMSE_DROP_ETH_DST);
+	n = na(f, PEER6, 1); /* to another address */
+	f[53] = 9;
+	icmp6_fix(f);
+	expect_drop(f, n, EMSE_DROP_IP_NOT_OURS);
+	n = na(f, PEER6, 1);
+	f[80] ^= 2; /* the checksum catches a changed MAC */
+	expect_drop(f, n, EMSE_DROP_ICMP_CSUM);
+}
+
 /* With EMSE_FUZZ_SEEDS=<dir> set, the valid frames are written to <dir>/net/ as seeds for the
  * fuzz_net harness (that is how tests/fuzz/corpus/net/ was made). */
 static void dump_seed(const char *name, const uint8_t *p, size_t n)
@@ -880,21 +1014,24 @@ static void dump_seed(const char *name, const uint8_t *p, size_t n)
 static void test_truncation_never_crashes(void **state)
 {
 	(void)state;
-	uint8_t f[6][160];
-	size_t n[6];
+	uint8_t f[8][160];
+	size_t n[8];
 	n[0] = arp(f[0], 1, OUR4);
 	n[1] = udp4(f[1], PEER4, OUR4, "truncate me");
 	n[2] = icmp4_echo(f[2], 8);
 	n[3] = udp6(f[3], PEER6, OUR6, "truncate me");
 	n[4] = icmp6_echo(f[4], 128);
 	n[5] = ns(f[5], OUR6, 1, 1);
-	static const char *const names[6] = {"arp_request", "udp4", "icmp4_echo",
-					     "udp6", "icmp6_echo", "ns_multicast"};
-	for (int k = 0; k < 6; k++)
+	n[6] = na(f[6], PEER6, 1);
+	n[7] = ns(f[7], OUR6, 0, 1);
+	static const char *const names[8] = {"arp_request", "udp4", "icmp4_echo", "udp6",
+					     "icmp6_echo", "ns_multicast", "na_solicited",
+					     "ns_unicast_slla"};
+	for (int k = 0; k < 8; k++)
 		dump_seed(names[k], f[k], n[k]);
 	dump_seed("known_udp4", KNOWN_UDP4, sizeof(KNOWN_UDP4));
 	dump_seed("known_udp6", KNOWN_UDP6, sizeof(KNOWN_UDP6));
-	for (int k = 0; k < 6; k++) {
+	for (int k = 0; k < 8; k++) {
 		uint8_t *copy = malloc(n[k]);
 		memcpy(copy, f[k], n[k]);
 		struct res full = run(copy, n[k]);
@@ -1080,6 +1217,8 @@ int main(void)
 		cmocka_unit_test_setup(test_ns_multicast_na, setup),
 		cmocka_unit_test_setup(test_ns_unicast_without_option, setup),
 		cmocka_unit_test_setup(test_ns_drops, setup),
+		cmocka_unit_test_setup(test_na_learnt, setup),
+		cmocka_unit_test_setup(test_na_drops, setup),
 		cmocka_unit_test_setup(test_truncation_never_crashes, setup),
 		cmocka_unit_test_setup(test_write_udp_reparses, setup),
 		cmocka_unit_test_setup(test_write_udp_zero_checksum_sent_as_ffff, setup),
