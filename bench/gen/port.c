@@ -9,6 +9,7 @@
 #include <rte_hash.h>
 #include <rte_mbuf.h>
 
+#include "emse/net/forward.h"
 #include "gen.h"
 
 #define NB_MBUF 16383
@@ -223,75 +224,17 @@ int port_queue(const struct emse_flow *flow, const uint8_t *payload, uint16_t le
 	return 0;
 }
 
-static void send_arp_request(void)
+/* ARP request or Neighbour Solicitation for the server: the dataplane's own (forward.c). */
+static void send_neigh_request(void)
 {
 	struct rte_mbuf *m = rte_pktmbuf_alloc(G.mp);
-	if (!m)
-		return;
-	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, 60);
+	uint8_t *f = m ? (uint8_t *)rte_pktmbuf_append(m, EMSE_NEIGH_REQ_MAX) : NULL;
 	if (!f) {
 		rte_pktmbuf_free(m);
 		return;
 	}
-	memset(f, 0, 60);
-	memset(f, 0xff, 6);
-	memcpy(f + 6, G.ifc.mac, 6);
-	f[12] = 0x08, f[13] = 0x06;
-	f[14] = 0, f[15] = 1, f[16] = 0x08, f[17] = 0, f[18] = 6, f[19] = 4, f[20] = 0, f[21] = 1;
-	memcpy(f + 22, G.ifc.mac, 6);
-	memcpy(f + 28, G.cfg.gen_ip.a, 4);
-	memcpy(f + 38, G.cfg.server_ip.a, 4);
-	G.tx[G.ntx++] = m;
-	port_flush();
-}
-
-static uint16_t icmp6_csum(const uint8_t *src, const uint8_t *dst, const uint8_t *icmp, uint16_t len)
-{
-	uint32_t sum = 0;
-	for (int i = 0; i < 16; i += 2)
-		sum += (uint32_t)(src[i] << 8 | src[i + 1]) + (uint32_t)(dst[i] << 8 | dst[i + 1]);
-	sum += len + 58u;
-	for (uint16_t i = 0; i + 1 < len; i += 2)
-		sum += (uint32_t)(icmp[i] << 8 | icmp[i + 1]);
-	if (len & 1)
-		sum += (uint32_t)icmp[len - 1] << 8;
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return (uint16_t)~sum;
-}
-
-/* Neighbour Solicitation for the server, to its solicited-node multicast group. */
-static void send_ns(void)
-{
-	struct rte_mbuf *m = rte_pktmbuf_alloc(G.mp);
-	if (!m)
-		return;
-	uint8_t *f = (uint8_t *)rte_pktmbuf_append(m, 14 + 40 + 32);
-	if (!f) {
-		rte_pktmbuf_free(m);
-		return;
-	}
-	const uint8_t *t = G.cfg.server_ip.a;
-	memset(f, 0, 14 + 40 + 32);
-	f[0] = 0x33, f[1] = 0x33, f[2] = 0xff, f[3] = t[13], f[4] = t[14], f[5] = t[15];
-	memcpy(f + 6, G.ifc.mac, 6);
-	f[12] = 0x86, f[13] = 0xdd;
-	uint8_t *ip = f + 14, *icmp = ip + 40;
-	ip[0] = 0x60;
-	ip[5] = 32;  /* payload length */
-	ip[6] = 58;  /* ICMPv6 */
-	ip[7] = 255; /* RFC 4861: hop limit 255 or the answer is ignored */
-	memcpy(ip + 8, G.cfg.gen_ip.a, 16);
-	static const uint8_t snm[13] = { 0xff, 0x02, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0xff };
-	memcpy(ip + 24, snm, 13);
-	memcpy(ip + 37, t + 13, 3);
-	icmp[0] = 135;
-	memcpy(icmp + 8, t, 16);
-	icmp[24] = 1; /* source link-layer address option */
-	icmp[25] = 1;
-	memcpy(icmp + 26, G.ifc.mac, 6);
-	uint16_t c = icmp6_csum(ip + 8, ip + 24, icmp, 32);
-	icmp[2] = (uint8_t)(c >> 8), icmp[3] = (uint8_t)c;
+	uint16_t n = emse_neigh_request(f, G.ifc.mac, &G.cfg.gen_ip, &G.cfg.server_ip);
+	rte_pktmbuf_trim(m, (uint16_t)(EMSE_NEIGH_REQ_MAX - n));
 	G.tx[G.ntx++] = m;
 	port_flush();
 }
@@ -309,10 +252,7 @@ int port_resolve_server(void)
 			return -1;
 		}
 		if (now >= next) {
-			if (G.cfg.server_ip.family == 4)
-				send_arp_request();
-			else
-				send_ns();
+			send_neigh_request();
 			next = now + G.hz / 5;
 		}
 		port_poll(now);
